@@ -1,0 +1,115 @@
+"""Chorus: the domain core and the respondent side. `create_app` is the only app factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from survey import privacy
+from survey.config import PROJECT_ROOT, settings_from_env
+from survey.i18n import translate
+from survey.models import db
+
+csrf = CSRFProtect()
+migrate = Migrate()
+
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from CHORUS_* settings, with `config` (tests) on top.
+
+    No side effects beyond building the object: no migrations, no prompts, no
+    network. A missing secret key stops it here with a message saying what to set.
+    """
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"))
+    env_overrides = {}
+    if config and config.get("SECRET_KEY"):
+        env_overrides["CHORUS_SECRET_KEY"] = config["SECRET_KEY"]
+    app.config.update(settings_from_env({**os.environ, **env_overrides}))
+    app.config.update(
+        SESSION_COOKIE_NAME="chorus",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        # Forms must outlive a long answer: the session's idle limit ends them instead.
+        WTF_CSRF_TIME_LIMIT=None,
+        # Referrer-Policy: no-referrer means browsers send no Referer to check.
+        WTF_CSRF_SSL_STRICT=False,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+    )
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    csrf.init_app(app)
+    privacy.init_app(app)
+
+    from survey import cli, respond
+
+    app.register_blueprint(respond.bp)
+    csrf.exempt(respond.start)
+    csrf.exempt(respond.withdraw_answers)
+    cli.init_app(app)
+
+    @app.context_processor
+    def page_defaults() -> dict[str, Any]:
+        """What every page's chrome needs; respondent views override it per survey."""
+        return {
+            "lang": "en",
+            "languages": [],
+            "definition": None,
+            "has_errors": False,
+            "t": lambda key, **params: translate(key, "en", **params),
+            "tx": lambda text: text if isinstance(text, str) else "",
+            "quick_exit_url": app.config["CHORUS_QUICK_EXIT_URL"],
+        }
+
+    @app.get("/")
+    def home():
+        return render_template("home.html")
+
+    _register_error_pages(app)
+    return app
+
+
+def _register_error_pages(app: Flask) -> None:
+    """Every error is a calm page in the site's style; none shows internals."""
+
+    def page(heading: str, body: str, status: int):
+        html = render_template(
+            "error.html", heading=translate(heading, "en"), body=translate(body, "en")
+        )
+        return html, status
+
+    pages = {
+        400: ("form_expired_heading", "form_expired_body"),
+        404: ("not_found_heading", "not_found_body"),
+        405: ("not_found_heading", "not_found_body"),
+        413: ("too_large_heading", "too_large_body"),
+        429: ("too_many_heading", "too_many_body"),
+    }
+
+    # Unhandled exceptions arrive here as InternalServerError after Flask has
+    # logged them (method and path only: nothing about the client).
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        heading, body = pages.get(exc.code or 500, ("error_heading", "error_body"))
+        return page(heading, body, exc.code or 500)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        if request.blueprint == "respond":
+            from survey.respond import csrf_failed
+
+            answered = csrf_failed(exc)
+            if answered is not None:
+                return answered
+        return page("form_expired_heading", "form_expired_body", 400)

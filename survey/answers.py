@@ -1,0 +1,242 @@
+"""Turn a posted section into answers, and answers back into form values.
+
+An answer entry is `{"value": ...}` or `{"state": "prefer_not_to_say"}`; a
+question left blank has no entry (it becomes "skipped" at submit). Values follow
+survey-format.md: a choice value, a list of values, a number, a string, with
+`{"other": "text"}` for the "Other" box.
+
+Nothing here is an error for a person who skips: only impossible values (too
+long, out of range, not an option, tampered) produce an `AnswerError`, and the
+raw input always comes back so the page can show it again and lose nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from survey.definition import PREFER_NOT_TO_SAY, Question
+
+# Field values the browser sends that can never be option values (those start
+# with a letter), so a crafted option can't impersonate them.
+PNTS_VALUE = "_prefer_not_to_say"
+OTHER_VALUE = "_other"
+MAX_NUMBER_CHARS = 32
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class FormData(Protocol):
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def getlist(self, key: str) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class AnswerError:
+    """Why a value can't be stored; `message` is a key into survey.i18n."""
+
+    message: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def other_field(question: Question) -> str:
+    return f"{question.id}__other"
+
+
+def pnts_field(question: Question) -> str:
+    return f"{question.id}__pnts"
+
+
+def clean_text(raw: str) -> str:
+    """Browsers send CRLF; control characters are never part of an answer."""
+    return _CONTROL_CHARS.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).strip()
+
+
+def parse_answer(
+    question: Question, form: FormData
+) -> tuple[dict[str, Any] | None, AnswerError | None]:
+    """The answer entry a section form gives for one question (None = left blank)."""
+    parser = _PARSERS[question.type]
+    return parser(question, form)
+
+
+def _parse_single(question: Question, form: FormData) -> tuple[dict | None, AnswerError | None]:
+    chosen = [v for v in form.getlist(question.id) if v]
+    other_text = clean_text(form.get(other_field(question), "") or "") if question.other else ""
+    if len(chosen) > 1:
+        return None, AnswerError("choose_one")
+    value = chosen[0] if chosen else None
+    if value is None and other_text:
+        value = OTHER_VALUE
+    if value is None:
+        return None, None
+    if value == PNTS_VALUE and question.prefer_not_to_say:
+        if other_text:
+            return None, AnswerError("other_and_pnts")
+        return {"state": PREFER_NOT_TO_SAY}, None
+    if value == OTHER_VALUE and question.other:
+        if len(other_text) > question.text_limit:
+            return None, AnswerError("too_long", {"limit": question.text_limit})
+        return {"value": {"other": other_text}}, None
+    if value not in question.option_values():
+        return None, AnswerError("not_an_option")
+    if other_text:
+        return None, AnswerError("other_text_unused")
+    return {"value": value}, None
+
+
+def _parse_multi(question: Question, form: FormData) -> tuple[dict | None, AnswerError | None]:
+    chosen = [v for v in form.getlist(question.id) if v]
+    other_text = clean_text(form.get(other_field(question), "") or "") if question.other else ""
+    if other_text and OTHER_VALUE not in chosen:
+        chosen.append(OTHER_VALUE)  # writing in the box is choosing "Other"
+    if not chosen:
+        return None, None
+    if PNTS_VALUE in chosen and question.prefer_not_to_say:
+        if len(chosen) > 1:
+            return None, AnswerError("options_and_pnts")
+        return {"state": PREFER_NOT_TO_SAY}, None
+    allowed = set(question.option_values()) | ({OTHER_VALUE} if question.other else set())
+    if any(v not in allowed for v in chosen) or len(set(chosen)) != len(chosen):
+        return None, AnswerError("not_an_option")
+    if question.max_choices and len(chosen) > question.max_choices:
+        return None, AnswerError("too_many_choices", {"limit": question.max_choices})
+    if len(other_text) > question.text_limit:
+        return None, AnswerError("too_long", {"limit": question.text_limit})
+    # Keep the survey's order, whatever order the browser sent.
+    values: list[Any] = [v for v in question.option_values() if v in chosen]
+    if OTHER_VALUE in chosen:
+        values.append({"other": other_text})
+    return {"value": values}, None
+
+
+def _parse_scale(question: Question, form: FormData) -> tuple[dict | None, AnswerError | None]:
+    assert question.scale is not None
+    chosen = [v for v in form.getlist(question.id) if v]
+    if not chosen:
+        return None, None
+    if len(chosen) > 1:
+        return None, AnswerError("choose_one")
+    if chosen[0] == PNTS_VALUE and question.prefer_not_to_say:
+        return {"state": PREFER_NOT_TO_SAY}, None
+    try:
+        number = int(chosen[0])
+    except ValueError:
+        return None, AnswerError("not_an_option")
+    if not question.scale.min <= number <= question.scale.max:
+        return None, AnswerError("not_an_option")
+    return {"value": number}, None
+
+
+def _pnts_checked(question: Question, form: FormData) -> bool:
+    return question.prefer_not_to_say and bool(form.get(pnts_field(question)))
+
+
+def _parse_number(question: Question, form: FormData) -> tuple[dict | None, AnswerError | None]:
+    raw = clean_text(form.get(question.id, "") or "")
+    pnts = _pnts_checked(question, form)
+    if pnts and raw:
+        return None, AnswerError("answer_and_pnts")
+    if pnts:
+        return {"state": PREFER_NOT_TO_SAY}, None
+    if not raw:
+        return None, None
+    number = parse_number(raw)
+    if number is None:
+        return None, AnswerError("not_a_number")
+    low, high = question.min, question.max
+    if (low is not None and number < low) or (high is not None and number > high):
+        return None, AnswerError("out_of_range", {"min": _fmt(low), "max": _fmt(high)})
+    return {"value": number}, None
+
+
+def parse_number(raw: str) -> int | float | None:
+    """A number as people type it ("12", "3.5", "3,5"), or None if it isn't one."""
+    if len(raw) > MAX_NUMBER_CHARS:
+        return None
+    text = raw.replace(" ", "").replace(",", ".")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not value.is_finite():
+        return None
+    if value == value.to_integral_value():
+        return int(value)
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _fmt(value: int | float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _parse_text(question: Question, form: FormData) -> tuple[dict | None, AnswerError | None]:
+    raw = clean_text(form.get(question.id, "") or "")
+    pnts = _pnts_checked(question, form)
+    if pnts and raw:
+        return None, AnswerError("answer_and_pnts")
+    if pnts:
+        return {"state": PREFER_NOT_TO_SAY}, None
+    if not raw:
+        return None, None
+    if len(raw) > question.text_limit:
+        return None, AnswerError("too_long", {"limit": question.text_limit, "length": len(raw)})
+    return {"value": raw}, None
+
+
+def _parse_info(question: Question, form: FormData) -> tuple[dict | None, AnswerError | None]:
+    return None, None
+
+
+_PARSERS = {
+    "single_choice": _parse_single,
+    "multi_choice": _parse_multi,
+    "scale": _parse_scale,
+    "number": _parse_number,
+    "short_text": _parse_text,
+    "long_text": _parse_text,
+    "info": _parse_info,
+}
+
+
+def raw_form_values(question: Question, form: FormData) -> dict[str, Any]:
+    """What the person sent for one question, to show again beside an error."""
+    return {
+        "chosen": [v for v in form.getlist(question.id) if v],
+        "text": form.get(question.id, "") or "",
+        "other": form.get(other_field(question), "") or "",
+        "pnts": bool(form.get(pnts_field(question))),
+    }
+
+
+def form_values(question: Question, entry: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Form values that show a stored answer entry again."""
+    values: dict[str, Any] = {"chosen": [], "text": "", "other": "", "pnts": False}
+    if not entry:
+        return values
+    if entry.get("state") == PREFER_NOT_TO_SAY:
+        values["pnts"] = True
+        values["chosen"] = [PNTS_VALUE]
+        return values
+    value = entry.get("value")
+    if question.type in ("short_text", "long_text"):
+        values["text"] = value
+    elif question.type == "number":
+        values["text"] = _fmt(value)
+    elif question.type == "scale":
+        values["chosen"] = [str(value)]
+    else:
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, dict):
+                values["chosen"].append(OTHER_VALUE)
+                values["other"] = item.get("other", "")
+            else:
+                values["chosen"].append(item)
+    return values

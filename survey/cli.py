@@ -1,0 +1,284 @@
+"""`chorus ...`: the command line, for facilitators before the staff pages exist,
+for deployment (`chorus db upgrade`, Flask-Migrate's commands) and for the demo.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from survey.config import INSTANCE_DIR
+from survey.definition import DefinitionError, load_definition_text
+from survey.models import Survey, db
+from survey.surveys import (
+    SurveyError,
+    close_survey,
+    create_invite_codes,
+    definition_of,
+    find_survey,
+    import_definition,
+    invite_counts,
+    open_survey,
+    response_count,
+    responses_frame,
+    unwrap_with_recovery_code,
+)
+
+TEMPLATE_NAME = "product-risk-consultation.json"
+
+
+def bundled_template_text() -> str:
+    """The bundled "Product-risk consultation" definition."""
+    return resources.files("survey").joinpath("bundled", TEMPLATE_NAME).read_text("utf-8")
+
+
+def _survey_or_fail(slug: str) -> Survey:
+    survey = find_survey(slug)
+    if survey is None:
+        raise click.ClickException(f'There is no survey "{slug}". `chorus survey list` shows them.')
+    return survey
+
+
+def _recovery_notice(code: str) -> str:
+    return "\n".join(
+        [
+            "",
+            "RECOVERY CODE — shown once, never stored:",
+            "",
+            f"    {code}",
+            "",
+            "Print it or write it down and keep it somewhere safe and offline. It is the only",
+            "way to read this survey's answers until key custodians are added; if it is lost,",
+            "the answers can never be read by anyone.",
+            "",
+        ]
+    )
+
+
+@click.group("survey")
+def survey_group() -> None:
+    """Import, export, list, open and close surveys."""
+
+
+@survey_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--template", is_flag=True, help='Import the bundled "Product-risk consultation".')
+@click.option("--slug", help="Store it under this slug instead of the one in the file.")
+@with_appcontext
+def import_command(file: Path | None, template: bool, slug: str | None) -> None:
+    """Import a chorus-survey/1 definition (JSON or YAML) as a draft."""
+    if bool(file) == template:
+        raise click.UsageError("Give a FILE or --template (one of them).")
+    if template:
+        text, name = bundled_template_text(), TEMPLATE_NAME
+    else:
+        assert file is not None
+        try:
+            text, name = file.read_text("utf-8"), file.name
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.ClickException(f"Can't read {file}: {exc}") from None
+    try:
+        definition = load_definition_text(text, name)
+        if slug:
+            definition = definition.with_slug(slug)
+        survey = import_definition(definition)
+    except DefinitionError as exc:
+        lines = "\n".join(f"  {p}" for p in exc.problems)
+        raise click.ClickException(f"{name} is not a valid survey definition:\n{lines}") from None
+    except SurveyError as exc:
+        raise click.ClickException(str(exc)) from None
+    questions = sum(1 for _ in definition.answerable_questions())
+    click.echo(
+        f'Imported "{survey.slug}" as a draft: '
+        f"{len(definition.sections)} sections, {questions} questions."
+    )
+
+
+@survey_group.command("export")
+@click.argument("slug")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: standard output).",
+)
+@with_appcontext
+def export_command(slug: str, out: Path | None) -> None:
+    """Write a survey's definition as chorus-survey/1 JSON."""
+    text = definition_of(_survey_or_fail(slug)).to_json()
+    if out:
+        out.write_text(text, "utf-8")
+        click.echo(f"Wrote {out}")
+    else:
+        click.echo(text, nl=False)
+
+
+@survey_group.command("list")
+@with_appcontext
+def list_command() -> None:
+    """Every survey with its status and number of responses."""
+    surveys = db.session.scalars(db.select(Survey).order_by(Survey.slug)).all()
+    if not surveys:
+        click.echo("No surveys yet. Import one with `chorus survey import FILE`.")
+        return
+    for survey in surveys:
+        click.echo(
+            f"{survey.slug:<32} {survey.status:<9} "
+            f"{response_count(survey):>7} responses  {survey.title}"
+        )
+
+
+@survey_group.command("open")
+@click.argument("slug")
+@with_appcontext
+def open_command(slug: str) -> None:
+    """Open a survey for answers (the first time, make its keys and recovery code)."""
+    try:
+        opened = open_survey(_survey_or_fail(slug))
+    except SurveyError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f'"{slug}" is open at /s/{slug}')
+    if opened.recovery_code:
+        click.echo(_recovery_notice(opened.recovery_code))
+
+
+@survey_group.command("close")
+@click.argument("slug")
+@with_appcontext
+def close_command(slug: str) -> None:
+    """Stop taking answers."""
+    try:
+        close_survey(_survey_or_fail(slug))
+    except SurveyError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f'"{slug}" is closed.')
+
+
+@click.group("responses")
+def responses_group() -> None:
+    """Count and export responses."""
+
+
+@responses_group.command("count")
+@click.argument("slug")
+@with_appcontext
+def count_command(slug: str) -> None:
+    """How many responses a survey has."""
+    click.echo(response_count(_survey_or_fail(slug)))
+
+
+@responses_group.command("export")
+@click.argument("slug")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV file to write.",
+)
+@with_appcontext
+def export_responses_command(slug: str, out: Path) -> None:
+    """Decrypt every response to a CSV file; reads the recovery code from standard input.
+
+    The CSV holds answers in the clear: keep it on an encrypted disk and delete
+    it when done.
+    """
+    survey = _survey_or_fail(slug)
+    if sys.stdin.isatty():
+        code = click.prompt("Recovery code", hide_input=True)
+    else:
+        code = sys.stdin.readline().strip()
+    try:
+        private_key = unwrap_with_recovery_code(survey, code)
+    except SurveyError as exc:
+        raise click.ClickException(str(exc)) from None
+    frame = responses_frame(survey, private_key)
+    frame.to_csv(out, index=False)
+    click.echo(f"Wrote {len(frame)} responses to {out}", err=True)
+
+
+@click.group("invites")
+def invites_group() -> None:
+    """Invite codes for invite-only surveys."""
+
+
+@invites_group.command("create")
+@click.argument("slug")
+@click.option("--count", default=10, show_default=True, type=int)
+@with_appcontext
+def create_invites_command(slug: str, count: int) -> None:
+    """Make single-use invite codes and print them (they are not stored readably)."""
+    survey = _survey_or_fail(slug)
+    try:
+        codes = create_invite_codes(survey, count)
+    except SurveyError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("\n".join(codes))
+    issued, used = invite_counts(survey)
+    click.echo(f"{issued} invite codes issued, {used} used.", err=True)
+
+
+@click.command("demo")
+@click.option("--slug", default="demo", show_default=True)
+@click.option("--responses", "target", default=300, show_default=True, type=int)
+@with_appcontext
+def demo_command(slug: str, target: int) -> None:
+    """Set up the demo: the bundled template at /s/SLUG, open, with synthetic responses."""
+    from survey.synthetic import add_synthetic_responses
+
+    survey = find_survey(slug)
+    if survey is None:
+        definition = load_definition_text(bundled_template_text(), TEMPLATE_NAME).with_slug(slug)
+        survey = import_definition(definition)
+    code_file = INSTANCE_DIR / "demo-recovery-code.txt"
+    if survey.status != "open":
+        opened = open_survey(survey)
+        if opened.recovery_code:
+            # Demo only: a real recovery code is never written to disk.
+            code_file.parent.mkdir(parents=True, exist_ok=True)
+            code_file.write_text(opened.recovery_code + "\n")
+            code_file.chmod(0o600)
+            click.echo(_recovery_notice(opened.recovery_code))
+    missing = target - response_count(survey)
+    if missing > 0:
+        add_synthetic_responses(survey, missing, seed=len(slug) + missing)
+    click.echo(f"Demo survey: http://127.0.0.1:5000/s/{slug}  ({response_count(survey)} responses)")
+    if code_file.exists():
+        click.echo(f"Its recovery code (demo only) is kept in {code_file}:")
+        click.echo(f"  chorus responses export {slug} --out answers.csv < {code_file}")
+    click.echo("Staff logins: none yet — the staff side arrives with accounts and roles.")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve_command(host: str, port: int) -> None:
+    """Serve with Werkzeug, logging requests without client addresses (demo, tests).
+
+    In production use gunicorn (see the README).
+    """
+    from werkzeug.serving import run_simple
+
+    from survey import create_app
+    from survey.privacy import AddresslessRequestHandler, configure_logging
+
+    app = create_app()
+    configure_logging(app.config["CHORUS_LOG_LEVEL"])
+    run_simple(host, port, app, threaded=True, request_handler=AddresslessRequestHandler)
+
+
+def init_app(app: Flask) -> None:
+    for command in (survey_group, responses_group, invites_group, demo_command, serve_command):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """The `chorus` console script."""
+    from survey import create_app
+
+    cli = FlaskGroup(create_app=create_app, add_default_commands=True, load_dotenv=False)
+    cli.help = "Chorus: survivor-consultation surveys."
+    cli.main(prog_name="chorus")

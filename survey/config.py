@@ -1,0 +1,105 @@
+"""Settings from CHORUS_* environment variables, with safe defaults.
+
+There is no fallback secret key: a server that would sign sessions and derive
+code lookups from a key everybody knows must not start. The demo (CHORUS_DEMO=1)
+and the tests make their own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from survey.crypto import ScryptCost
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+DEMO_SECRET_FILE = INSTANCE_DIR / "demo-secret-key"
+
+
+class ConfigError(RuntimeError):
+    """The settings can't make a safe app; the message says which one to fix."""
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _int(env: dict[str, str], name: str, default: int, minimum: int = 0) -> int:
+    value = env.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
+    return number
+
+
+def _secret_key(env: dict[str, str], demo: bool) -> str:
+    key = env.get("CHORUS_SECRET_KEY", "")
+    key_file = env.get("CHORUS_SECRET_KEY_FILE", "")
+    if not key and key_file:
+        try:
+            key = Path(key_file).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"CHORUS_SECRET_KEY_FILE can't be read: {exc}") from None
+    if not key and demo:
+        # The demo keeps its generated key in instance/ so that resume and
+        # receipt codes keep working across restarts.
+        if DEMO_SECRET_FILE.exists():
+            key = DEMO_SECRET_FILE.read_text().strip()
+        else:
+            DEMO_SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_urlsafe(48)
+            DEMO_SECRET_FILE.write_text(key + "\n")
+            DEMO_SECRET_FILE.chmod(0o600)
+    if not key:
+        raise ConfigError(
+            "CHORUS_SECRET_KEY (or CHORUS_SECRET_KEY_FILE) is not set. Generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and give every "
+            "app process the same value."
+        )
+    if len(key) < 32:
+        raise ConfigError("CHORUS_SECRET_KEY must be at least 32 characters long")
+    return key
+
+
+def settings_from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Flask config values read from the environment (os.environ by default)."""
+    env = dict(os.environ if env is None else env)
+    demo = _flag(env, "CHORUS_DEMO", False)
+    database_url = env.get("CHORUS_DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'chorus.db'}"
+    return {
+        "SECRET_KEY": _secret_key(env, demo),
+        "CHORUS_DEMO": demo,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "CHORUS_REDIS_URL": env.get("CHORUS_REDIS_URL") or None,
+        # Cookies are Secure unless the app is served over plain http on this
+        # machine (the demo), where a browser would refuse to send them back.
+        "SESSION_COOKIE_SECURE": _flag(env, "CHORUS_SECURE_COOKIES", not demo),
+        "CHORUS_PROXY_HOPS": _int(env, "CHORUS_PROXY_HOPS", 0),
+        "CHORUS_QUICK_EXIT_URL": env.get("CHORUS_QUICK_EXIT_URL")
+        or "https://www.bbc.co.uk/weather",
+        "CHORUS_RESPONDENT_IDLE_MINUTES": _int(env, "CHORUS_RESPONDENT_IDLE_MINUTES", 60, 5),
+        "CHORUS_DRAFT_WEEKS": _int(env, "CHORUS_DRAFT_WEEKS", 8, 1),
+        "CHORUS_SCRYPT_LOG2_N": _int(env, "CHORUS_SCRYPT_LOG2_N", 15, 14),
+        "CHORUS_RATE_LIMITS": _flag(env, "CHORUS_RATE_LIMITS", True),
+        "CHORUS_LOG_LEVEL": env.get("CHORUS_LOG_LEVEL", "INFO").upper(),
+    }
+
+
+def scrypt_cost(config: dict[str, Any]) -> ScryptCost:
+    """The scrypt cost for resume codes, from the app config."""
+    return ScryptCost(log2_n=int(config["CHORUS_SCRYPT_LOG2_N"]))

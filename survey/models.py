@@ -1,0 +1,155 @@
+"""The database: SQLAlchemy 2 typed models for everything Chorus stores.
+
+What is deliberately absent matters as much as what is here: no table holds an
+answer in the clear, an IP address, a user agent, or a time finer than an ISO
+week for anything a respondent did. Respondent rows have random ids, and on
+SQLite they are WITHOUT ROWID tables so that not even the storage order says
+which row came first.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import UTC, date, datetime
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def random_id() -> str:
+    """A 128-bit random id: says nothing about when or in what order it was made."""
+    return secrets.token_hex(16)
+
+
+def iso_week(day: date | None = None) -> str:
+    """The coarse date Chorus keeps for respondent actions, e.g. '2026-W48'."""
+    year, week, _ = (day or datetime.now(UTC).date()).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+class SurveyStatus(enum.StrEnum):
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class Survey(db.Model):
+    """One version of a survey: its definition, state and public key.
+
+    The definition is the canonical `chorus-survey/1` JSON. Once a survey has
+    responses its definition never changes; a new version is a new row.
+    """
+
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    definition_json: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=SurveyStatus.DRAFT.value)
+    # X25519 public key that seals answers; set when the survey first opens.
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    # Set when a report is first published; withdrawal stops then.
+    report_published_week: Mapped[str | None] = mapped_column(String(8))
+
+    key_wraps: Mapped[list[SurveyKeyWrap]] = relationship(
+        back_populates="survey", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == SurveyStatus.OPEN.value
+
+
+class SurveyKeyWrap(db.Model):
+    """The survey's private key, encrypted for one holder.
+
+    `holder` is "recovery" for the recovery code; the staff side adds one wrap
+    per custodian. Without any wrap the answers can never be read again.
+    """
+
+    __tablename__ = "survey_key_wraps"
+    __table_args__ = (UniqueConstraint("survey_id", "holder"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    holder: Mapped[str] = mapped_column(String(64))
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(128))
+
+    survey: Mapped[Survey] = relationship(back_populates="key_wraps")
+
+
+class Response(db.Model):
+    """One submitted response: a sealed box and nothing readable about it.
+
+    `receipt_lookup` is HMAC(server secret, receipt code): only the person
+    holding the receipt code can find this row again, to withdraw it.
+    """
+
+    __tablename__ = "responses"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    week: Mapped[str] = mapped_column(String(8), default=iso_week)
+    format_version: Mapped[int] = mapped_column(Integer, default=1)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    receipt_lookup: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Draft(db.Model):
+    """Answers in progress, encrypted under a key the server does not keep.
+
+    While someone answers, the key lives only in their session cookie. When they
+    ask for a resume code the key becomes scrypt(code, salt) and `resume_lookup`
+    lets the code find the row again.
+    """
+
+    __tablename__ = "drafts"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    resume_lookup: Mapped[str | None] = mapped_column(String(64), unique=True)
+    kdf_salt: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    saved_week: Mapped[str] = mapped_column(String(8), default=iso_week)
+
+
+class InviteCode(db.Model):
+    """A single-use invite. Marked used; never linked to the response it let in."""
+
+    __tablename__ = "invite_codes"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    lookup: Mapped[str] = mapped_column(String(64), primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,658 @@
+"""The respondent's pages at /s/<slug>: landing, sections, review, codes.
+
+Views only translate between HTTP and the functions in `survey.responses`.
+The session cookie (the only cookie a respondent gets, and only once they
+start) holds `r`: the draft id and key, a pre-drawn receipt code, the language
+and the minute of last activity. Submitting replaces it with `done` (the
+receipt to show once), and confirming the receipt clears it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError
+
+from survey import crypto
+from survey.answers import AnswerError, form_values, other_field, parse_answer, raw_form_values
+from survey.definition import (
+    PREFER_NOT_TO_SAY,
+    TEXT_TYPES,
+    Question,
+    Section,
+    SurveyDefinition,
+    localize,
+)
+from survey.i18n import language_name, translate
+from survey.models import Survey, SurveyStatus
+from survey.privacy import limiter
+from survey.responses import (
+    CodeNotFound,
+    DraftGone,
+    DraftHandle,
+    DraftState,
+    InviteUsed,
+    find_receipt,
+    invite_lookup_if_valid,
+    issue_resume_code,
+    load_draft,
+    questions_to_show,
+    receipt_exists,
+    resume_draft,
+    save_draft,
+    start_draft,
+    submit,
+    visible_sections,
+    withdraw,
+    withdrawal_open,
+)
+from survey.surveys import definition_of, find_survey
+
+bp = Blueprint("respond", __name__, url_prefix="/s")
+
+CODE_ATTEMPT_LIMIT = "10 per minute;100 per day"
+
+
+class Unavailable(Exception):
+    """The survey can't be answered now; rendered as a calm page, never an error."""
+
+    def __init__(self, kind: str, survey: Survey | None = None, status: int = 200):
+        self.kind, self.survey, self.status = kind, survey, status
+
+
+class SessionEnded(Exception):
+    """The respondent's session is gone or idle too long: explain how to resume."""
+
+    def __init__(self, survey: Survey):
+        self.survey = survey
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def _survey(slug: str, *, allow: tuple[str, ...] = (SurveyStatus.OPEN.value,)) -> Survey:
+    survey = find_survey(slug)
+    if survey is None or survey.status == SurveyStatus.DRAFT.value:
+        # A draft is indistinguishable from a survey that doesn't exist.
+        raise Unavailable("unknown" if survey is None else "draft", None, status=404)
+    if survey.status not in allow:
+        raise Unavailable("closed", survey)
+    return survey
+
+
+def _language(definition: SurveyDefinition) -> str:
+    asked = request.values.get("lang")
+    state = session.get("r")
+    if asked in definition.languages:
+        if state is not None and state.get("lang") != asked:
+            state["lang"] = asked
+            session.modified = True
+        return asked
+    if state and state.get("lang") in definition.languages:
+        return state["lang"]
+    return definition.default_language
+
+
+def _render(template: str, survey: Survey | None, status: int = 200, **context: Any):
+    definition = definition_of(survey) if survey else None
+    language = _language(definition) if definition else _fallback_language()
+
+    def t(key: str, **params: Any) -> str:
+        return translate(key, language, **params)
+
+    def tx(text: Any) -> str:
+        if definition is None:
+            return text if isinstance(text, str) else ""
+        return localize(text, language, definition.default_language)
+
+    html = render_template(
+        template,
+        survey=survey,
+        definition=definition,
+        lang=language,
+        languages=[
+            (tag, language_name(tag)) for tag in (definition.languages if definition else ())
+        ],
+        t=t,
+        tx=tx,
+        quick_exit_url=current_app.config["CHORUS_QUICK_EXIT_URL"],
+        **context,
+    )
+    return html, status
+
+
+def _fallback_language() -> str:
+    state = session.get("r") or {}
+    return state.get("lang") or "en"
+
+
+def _now_minute() -> int:
+    return int(time.time() // 60)
+
+
+def _begin_session(survey: Survey, handle: DraftHandle, language: str, at: str | None) -> None:
+    session.clear()
+    session["r"] = {
+        "slug": survey.slug,
+        "draft": handle.draft_id,
+        "key": crypto.b64(handle.key),
+        "receipt": crypto.generate_code(),
+        "lang": language,
+        "seen": _now_minute(),
+        "at": at,
+    }
+
+
+def _current(survey: Survey) -> tuple[DraftHandle, DraftState]:
+    """The draft this session is answering, or SessionEnded."""
+    state = session.get("r")
+    if not state or state.get("slug") != survey.slug:
+        raise SessionEnded(survey)
+    idle_limit = int(current_app.config["CHORUS_RESPONDENT_IDLE_MINUTES"])
+    if _now_minute() - int(state.get("seen", 0)) > idle_limit:
+        session.clear()
+        raise SessionEnded(survey)
+    handle = DraftHandle(state["draft"], crypto.unb64(state["key"]))
+    try:
+        draft = load_draft(survey, handle)
+    except DraftGone:
+        raise SessionEnded(survey) from None
+    state["seen"] = _now_minute()
+    session.modified = True
+    return handle, draft
+
+
+def _section_url(survey: Survey, section: Section) -> str:
+    return url_for("respond.section", slug=survey.slug, section_id=section.id)
+
+
+def _neighbour(sections: list[Section], section_id: str, step: int) -> Section | None:
+    ids = [s.id for s in sections]
+    if section_id not in ids:
+        return None
+    index = ids.index(section_id) + step
+    return sections[index] if 0 <= index < len(sections) else None
+
+
+def _after(survey: Survey, definition: SurveyDefinition, state: DraftState, section_id: str):
+    """Redirect to the section after `section_id`, or to the review page."""
+    sections = visible_sections(definition, state)
+    following = _neighbour(sections, section_id, +1)
+    if following is None and section_id not in [s.id for s in sections]:
+        # The section vanished through branching: continue after its position.
+        order = [s.id for s in definition.sections]
+        position = order.index(section_id)
+        following = next((s for s in sections if order.index(s.id) > position), None)
+    if following is None:
+        return redirect(url_for("respond.review", slug=survey.slug))
+    return redirect(_section_url(survey, following))
+
+
+# --- landing and start ---------------------------------------------------------------
+
+
+@bp.get("/<slug>")
+def landing(slug: str):
+    survey = _survey(slug, allow=(SurveyStatus.OPEN.value,))
+    return _render("respond/landing.html", survey, invite_error=None)
+
+
+@bp.post("/<slug>/start")
+@limiter.limit("30 per minute", methods=["POST"])
+def start(slug: str):
+    survey = _survey(slug)
+    definition = definition_of(survey)
+    language = _language(definition)
+    invite_lookup = None
+    if definition.invite_only:
+        typed = request.form.get("invite_code", "")
+        error = None
+        if not typed.strip():
+            error = "invite_required"
+        else:
+            try:
+                invite_lookup = invite_lookup_if_valid(survey, typed)
+            except CodeNotFound:
+                error = (
+                    "code_malformed"
+                    if not crypto.is_well_formed_code(typed)
+                    else "invite_not_found"
+                )
+        if error:
+            return _render(
+                "respond/landing.html", survey, 422, invite_error=error, invite_typed=typed[:64]
+            )
+    first = definition.sections[0]
+    handle = start_draft(survey, invite_lookup)
+    _begin_session(survey, handle, language, first.id)
+    return redirect(_section_url(survey, first))
+
+
+# --- sections ---------------------------------------------------------------------------
+
+
+def _visible_section(definition: SurveyDefinition, state: DraftState, section_id: str):
+    """The sections now shown, and the one asked for if it is among them."""
+    sections = visible_sections(definition, state)
+    section = next((s for s in sections if s.id == section_id), None)
+    return sections, section
+
+
+def _render_section(
+    survey: Survey,
+    definition: SurveyDefinition,
+    state: DraftState,
+    section: Section,
+    sections: list[Section],
+    values: dict[str, dict[str, Any]] | None = None,
+    errors: dict[str, AnswerError] | None = None,
+    new_questions: bool = False,
+    status: int = 200,
+):
+    questions = questions_to_show(definition, state, section)
+    if values is None:
+        values = {q.id: form_values(q, state.answers.get(q.id)) for q in questions}
+    step = [s.id for s in sections].index(section.id) + 1
+    return _render(
+        "respond/section.html",
+        survey,
+        status,
+        section=section,
+        questions=questions,
+        values=values,
+        errors=errors or {},
+        step=step,
+        total=len(sections),
+        is_last=step == len(sections),
+        new_questions=new_questions,
+        has_resume_code=state.has_resume_code,
+    )
+
+
+@bp.get("/<slug>/section/<section_id>")
+def section(slug: str, section_id: str):
+    survey = _survey(slug)
+    definition = definition_of(survey)
+    _, state = _current(survey)
+    sections, current = _visible_section(definition, state, section_id)
+    if current is None:
+        if definition.section(section_id) is None:
+            abort(404)
+        return _after(survey, definition, state, section_id)
+    if current.content_warning and current.id not in state.warnings_seen:
+        step = [s.id for s in sections].index(current.id) + 1
+        return _render(
+            "respond/warning.html", survey, section=current, step=step, total=len(sections)
+        )
+    return _render_section(survey, definition, state, current, sections)
+
+
+@bp.post("/<slug>/section/<section_id>/warning")
+def section_warning(slug: str, section_id: str):
+    survey = _survey(slug)
+    definition = definition_of(survey)
+    handle, state = _current(survey)
+    _, current = _visible_section(definition, state, section_id)
+    if current is None:
+        return _after(survey, definition, state, section_id)
+    if request.form.get("action") == "skip":
+        if current.id not in state.skipped_sections:
+            state.skipped_sections.append(current.id)
+        save_draft(survey, handle, state)
+        return _after(survey, definition, state, current.id)
+    if current.id not in state.warnings_seen:
+        state.warnings_seen.append(current.id)
+    if current.id in state.skipped_sections:
+        state.skipped_sections.remove(current.id)
+    save_draft(survey, handle, state)
+    return redirect(_section_url(survey, current))
+
+
+@bp.post("/<slug>/section/<section_id>")
+def save_section(slug: str, section_id: str):
+    survey = _survey(slug)
+    definition = definition_of(survey)
+    handle, state = _current(survey)
+    sections, current = _visible_section(definition, state, section_id)
+    if current is None:
+        return _after(survey, definition, state, section_id)
+    shown = questions_to_show(definition, state, current)
+    errors: dict[str, AnswerError] = {}
+    entries: dict[str, dict[str, Any] | None] = {}
+    for question in shown:
+        if not question.takes_answer:
+            continue
+        entry, error = parse_answer(question, request.form)
+        if error:
+            errors[question.id] = error
+        entries[question.id] = entry
+    if errors:
+        values = {q.id: raw_form_values(q, request.form) for q in shown}
+        return _render_section(
+            survey, definition, state, current, sections, values, errors, status=422
+        )
+    for question_id, entry in entries.items():
+        if entry is None:
+            state.answers.pop(question_id, None)
+        else:
+            state.answers[question_id] = entry
+    if current.id in state.skipped_sections:
+        state.skipped_sections.remove(current.id)
+    if current.content_warning and current.id not in state.warnings_seen:
+        state.warnings_seen.append(current.id)
+    save_draft(survey, handle, state)
+    session["r"]["at"] = current.id
+    session.modified = True
+
+    action = request.form.get("action", "next")
+    if action == "save":
+        code, new_handle = issue_resume_code(survey, handle, state)
+        session["r"]["key"] = crypto.b64(new_handle.key)
+        session["r"]["code"] = code
+        return redirect(url_for("respond.resume_code", slug=survey.slug))
+    if action == "back":
+        sections = visible_sections(definition, state)
+        previous = _neighbour(sections, current.id, -1)
+        if previous is None:
+            return redirect(url_for("respond.landing", slug=survey.slug))
+        return redirect(_section_url(survey, previous))
+    # Answers on this page may have revealed more questions on this same page.
+    now_shown = {q.id for q in questions_to_show(definition, state, current) if q.takes_answer}
+    if now_shown - {q.id for q in shown}:
+        sections = visible_sections(definition, state)
+        return _render_section(survey, definition, state, current, sections, new_questions=True)
+    return _after(survey, definition, state, current.id)
+
+
+# --- review and submit ------------------------------------------------------------------
+
+
+def describe_answer(question: Question, entry: dict[str, Any] | None, language: str, default: str):
+    """How an answer reads on the review page."""
+    if entry is None:
+        return translate("not_answered", language)
+    if entry.get("state") == PREFER_NOT_TO_SAY:
+        return translate("prefer_not_to_say", language)
+    value = entry["value"]
+    labels = {o.value: localize(o.label, language, default) for o in question.options}
+    items = value if isinstance(value, list) else [value]
+    words = []
+    for item in items:
+        if isinstance(item, dict):
+            other = item.get("other", "")
+            words.append(
+                f"{translate('other', language)}: {other}"
+                if other
+                else translate("other", language)
+            )
+        elif question.type == "scale":
+            words.append(str(item))
+        else:
+            words.append(labels.get(item, str(item)))
+    return "; ".join(words)
+
+
+@bp.get("/<slug>/review")
+def review(slug: str):
+    survey = _survey(slug)
+    definition = definition_of(survey)
+    _, state = _current(survey)
+    language = _language(definition)
+    rows = []
+    for section_ in visible_sections(definition, state):
+        skipped = section_.id in state.skipped_sections
+        items = []
+        if not skipped:
+            for q in questions_to_show(definition, state, section_):
+                if q.takes_answer:
+                    answer = describe_answer(
+                        q, state.answers.get(q.id), language, definition.default_language
+                    )
+                    items.append((q, answer))
+        rows.append((section_, skipped, items))
+    return _render("respond/review.html", survey, rows=rows)
+
+
+@bp.post("/<slug>/submit")
+@limiter.limit("30 per minute", methods=["POST"])
+def submit_answers(slug: str):
+    survey = _survey(slug, allow=tuple(s.value for s in SurveyStatus))
+    state = session.get("r")
+    if survey.status != SurveyStatus.OPEN.value:
+        if state and state.get("slug") == survey.slug:
+            return _render("respond/unavailable.html", survey, kind="closed_before_submit")
+        raise Unavailable("closed", survey)
+    # A double click carries the answering session; a refresh after success, `done`.
+    answering = state if state and state.get("slug") == survey.slug else None
+    done = session.get("done") if (session.get("done") or {}).get("slug") == survey.slug else None
+    receipt = (answering or done or {}).get("receipt")
+    try:
+        handle, _ = _current(survey)
+        if receipt is None:
+            raise SessionEnded(survey)
+        submit(survey, handle, receipt)
+    except (SessionEnded, DraftGone):
+        # A double click or a refresh: the first request stored it already.
+        if receipt and receipt_exists(survey, receipt):
+            _finish_session(survey, receipt)
+            return redirect(url_for("respond.receipt", slug=survey.slug))
+        raise SessionEnded(survey) from None
+    except InviteUsed:
+        session.clear()
+        return _render("respond/landing.html", survey, 409, invite_error="invite_not_found")
+    _finish_session(survey, receipt)
+    return redirect(url_for("respond.receipt", slug=survey.slug))
+
+
+def _finish_session(survey: Survey, receipt: str) -> None:
+    """Forget the draft; keep only the receipt to show once (and the form token,
+    so that a refresh of the submit page finds its way back to the receipt)."""
+    language = (session.get("r") or session.get("done") or {}).get("lang")
+    csrf_token = session.get("csrf_token")
+    session.clear()
+    session["done"] = {"slug": survey.slug, "receipt": receipt, "lang": language}
+    if csrf_token:
+        session["csrf_token"] = csrf_token
+
+
+@bp.route("/<slug>/receipt", methods=["GET", "POST"])
+def receipt(slug: str):
+    survey = _survey(slug, allow=tuple(s.value for s in SurveyStatus))
+    done = session.get("done")
+    if not done or done.get("slug") != survey.slug:
+        return redirect(url_for("respond.thanks", slug=survey.slug))
+    if request.method == "POST":
+        if request.form.get("saved"):
+            session.clear()
+            return redirect(url_for("respond.thanks", slug=survey.slug, lang=done.get("lang")))
+        return _render(
+            "respond/receipt.html",
+            survey,
+            422,
+            code=done["receipt"],
+            error="confirm_saved_required",
+        )
+    return _render("respond/receipt.html", survey, code=done["receipt"], error=None)
+
+
+@bp.get("/<slug>/thanks")
+def thanks(slug: str):
+    survey = _survey(slug, allow=tuple(s.value for s in SurveyStatus))
+    return _render("respond/thanks.html", survey)
+
+
+# --- resume codes -------------------------------------------------------------------------
+
+
+@bp.route("/<slug>/code", methods=["GET", "POST"])
+def resume_code(slug: str):
+    survey = _survey(slug)
+    definition = definition_of(survey)
+    _current(survey)
+    state = session["r"]
+    code = state.get("code")
+    at = definition.section(state.get("at") or "") or definition.sections[0]
+    if not code:
+        return redirect(_section_url(survey, at))
+    weeks = current_app.config["CHORUS_DRAFT_WEEKS"]
+    if request.method == "POST":
+        if request.form.get("saved"):
+            state.pop("code", None)
+            session.modified = True
+            return redirect(_section_url(survey, at))
+        return _render(
+            "respond/resume_code.html",
+            survey,
+            422,
+            code=code,
+            weeks=weeks,
+            error="confirm_saved_required",
+            continue_url=_section_url(survey, at),
+        )
+    return _render(
+        "respond/resume_code.html",
+        survey,
+        code=code,
+        weeks=weeks,
+        error=None,
+        continue_url=_section_url(survey, at),
+    )
+
+
+@bp.route("/<slug>/resume", methods=["GET", "POST"])
+@limiter.limit(CODE_ATTEMPT_LIMIT, methods=["POST"])
+def resume(slug: str):
+    survey = _survey(slug)
+    definition = definition_of(survey)
+    weeks = current_app.config["CHORUS_DRAFT_WEEKS"]
+    if request.method == "GET":
+        return _render("respond/resume.html", survey, error=None, typed="", weeks=weeks)
+    typed = request.form.get("code", "")
+    language = _language(definition)
+    if not crypto.is_well_formed_code(typed):
+        return _render(
+            "respond/resume.html",
+            survey,
+            422,
+            error="code_malformed",
+            typed=typed[:64],
+            weeks=weeks,
+        )
+    try:
+        handle, state = resume_draft(survey, typed)
+    except CodeNotFound:
+        return _render(
+            "respond/resume.html",
+            survey,
+            422,
+            error="resume_not_found",
+            typed=typed[:64],
+            weeks=weeks,
+        )
+    sections = visible_sections(definition, state)
+    at = session.get("r", {}).get("at")
+    target = next((s for s in sections if s.id == at), sections[0])
+    _begin_session(survey, handle, language, target.id)
+    return redirect(
+        url_for("respond.review", slug=survey.slug)
+        if state.answers
+        else _section_url(survey, target)
+    )
+
+
+# --- withdrawal -----------------------------------------------------------------------------
+
+
+@bp.route("/<slug>/withdraw", methods=["GET", "POST"])
+@limiter.limit(CODE_ATTEMPT_LIMIT, methods=["POST"])
+def withdraw_answers(slug: str):
+    allowed = (SurveyStatus.OPEN.value, SurveyStatus.CLOSED.value, SurveyStatus.ARCHIVED.value)
+    survey = _survey(slug, allow=allowed)
+    k = definition_of(survey).suppression_k
+    if not withdrawal_open(survey):
+        return _render("respond/withdraw.html", survey, step="closed", k=k, error=None, typed="")
+    if request.method == "GET":
+        return _render("respond/withdraw.html", survey, step="find", error=None, typed="")
+    typed = request.form.get("code", "")
+    if not crypto.is_well_formed_code(typed):
+        return _render(
+            "respond/withdraw.html",
+            survey,
+            422,
+            step="find",
+            error="code_malformed",
+            typed=typed[:64],
+        )
+    try:
+        if request.form.get("step") == "confirm":
+            withdraw(survey, typed)
+            return _render("respond/withdraw.html", survey, step="done", error=None, typed="")
+        find_receipt(survey, typed)
+    except CodeNotFound:
+        return _render(
+            "respond/withdraw.html",
+            survey,
+            422,
+            step="find",
+            error="withdraw_not_found",
+            typed=typed[:64],
+        )
+    return _render(
+        "respond/withdraw.html",
+        survey,
+        step="confirm",
+        error=None,
+        typed=crypto.normalise_code(typed),
+    )
+
+
+# --- calm pages for everything that isn't a normal step ---------------------------------
+
+
+@bp.errorhandler(Unavailable)
+def unavailable(exc: Unavailable):
+    return _render("respond/unavailable.html", exc.survey, exc.status, kind=exc.kind)
+
+
+@bp.errorhandler(SessionEnded)
+def session_ended(exc: SessionEnded):
+    return _expired_page(exc.survey)
+
+
+def _expired_page(survey: Survey, status: int = 200):
+    """Explain how to resume, and show back any text they had just typed."""
+    texts = []
+    if request.method == "POST":
+        for question in definition_of(survey).answerable_questions():
+            fields = [question.id] if question.type in TEXT_TYPES else []
+            if question.other:
+                fields.append(other_field(question))
+            texts += [request.form[f].strip() for f in fields if request.form.get(f, "").strip()]
+    minutes = current_app.config["CHORUS_RESPONDENT_IDLE_MINUTES"]
+    return _render(
+        "respond/unavailable.html", survey, status, kind="expired", minutes=minutes, texts=texts
+    )
+
+
+def csrf_failed(exc: CSRFError):
+    """A form from an ended session: explain, and lose nothing that was typed.
+
+    Returns None when the request isn't about a survey a respondent can see,
+    so the app's generic handler answers instead.
+    """
+    slug = (request.view_args or {}).get("slug")
+    survey = find_survey(slug) if slug else None
+    if survey is None or survey.status == SurveyStatus.DRAFT.value:
+        return None
+    return _expired_page(survey, status=400)

@@ -1,0 +1,334 @@
+"""A respondent's answers from first page to withdrawal, as plain functions.
+
+A draft lives in the `drafts` table encrypted under a key the server does not
+keep: at first a random key held only in the respondent's session cookie; once
+they ask for a resume code, a key derived from that code. Submitting seals the
+final answers to the survey's public key, deletes the draft and, for invite-only
+surveys, marks the invite used — all in one transaction, so a double click or a
+refresh stores exactly one response.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from survey import crypto
+from survey.config import scrypt_cost
+from survey.definition import (
+    NOT_SHOWN,
+    SKIPPED,
+    Question,
+    Section,
+    SurveyDefinition,
+    shown_questions,
+    visible_sections_and_answers,
+)
+from survey.models import Draft, InviteCode, Response, Survey, db, iso_week, random_id
+from survey.surveys import definition_of, lookup_secret, seal_answers
+
+
+class CodeNotFound(Exception):
+    """No draft, invite or response answers to this code."""
+
+
+class DraftGone(Exception):
+    """The draft this session points at no longer exists or can't be opened."""
+
+
+class InviteUsed(Exception):
+    """The invite that let this person in was used by someone else meanwhile."""
+
+
+@dataclass
+class DraftState:
+    """What a respondent has done so far (never stored in the clear)."""
+
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped_sections: list[str] = field(default_factory=list)
+    warnings_seen: list[str] = field(default_factory=list)
+    invite_lookup: str | None = None
+    has_resume_code: bool = False
+
+    def to_json(self) -> bytes:
+        return crypto.canonical_json(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: bytes) -> DraftState:
+        raw = json.loads(data)
+        return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
+
+
+@dataclass(frozen=True)
+class DraftHandle:
+    """What the session cookie holds to reach a draft: its id and its key."""
+
+    draft_id: str
+    key: bytes
+
+
+def _draft_aad(survey: Survey, draft_id: str) -> bytes:
+    return crypto.wrap_aad(survey.id, f"draft:{draft_id}")
+
+
+# --- invites ----------------------------------------------------------------------
+
+
+def invite_lookup_if_valid(survey: Survey, typed: str) -> str:
+    """The lookup of an unused invite code for this survey, or CodeNotFound."""
+    if not crypto.is_well_formed_code(typed):
+        raise CodeNotFound
+    lookup = crypto.code_lookup(lookup_secret(), "invite", typed)
+    invite = db.session.get(InviteCode, lookup)
+    if invite is None or invite.survey_id != survey.id or invite.used:
+        raise CodeNotFound
+    return lookup
+
+
+# --- drafts -----------------------------------------------------------------------
+
+
+def start_draft(survey: Survey, invite_lookup: str | None = None) -> DraftHandle:
+    """A new, empty draft under a fresh random key."""
+    handle = DraftHandle(random_id(), crypto.new_key())
+    state = DraftState(invite_lookup=invite_lookup)
+    db.session.add(
+        Draft(
+            id=handle.draft_id,
+            survey_id=survey.id,
+            sealed=crypto.encrypt(handle.key, state.to_json(), _draft_aad(survey, handle.draft_id)),
+        )
+    )
+    purge_stale_drafts()
+    db.session.commit()
+    return handle
+
+
+def load_draft(survey: Survey, handle: DraftHandle) -> DraftState:
+    draft = db.session.get(Draft, handle.draft_id)
+    if draft is None or draft.survey_id != survey.id:
+        raise DraftGone
+    try:
+        plain = crypto.decrypt(handle.key, draft.sealed, _draft_aad(survey, draft.id))
+    except crypto.CryptoError:
+        raise DraftGone from None
+    return DraftState.from_json(plain)
+
+
+def save_draft(survey: Survey, handle: DraftHandle, state: DraftState) -> None:
+    draft = db.session.get(Draft, handle.draft_id)
+    if draft is None or draft.survey_id != survey.id:
+        raise DraftGone
+    draft.sealed = crypto.encrypt(handle.key, state.to_json(), _draft_aad(survey, draft.id))
+    draft.saved_week = iso_week()
+    db.session.commit()
+
+
+def issue_resume_code(
+    survey: Survey, handle: DraftHandle, state: DraftState
+) -> tuple[str, DraftHandle]:
+    """A new resume code for this draft; the draft is re-keyed under it.
+
+    Any earlier code for the same draft stops working: its lookup is replaced.
+    """
+    draft = db.session.get(Draft, handle.draft_id)
+    if draft is None or draft.survey_id != survey.id:
+        raise DraftGone
+    code = crypto.generate_code()
+    salt = secrets.token_bytes(16)
+    key = crypto.code_derived_key(code, salt, scrypt_cost(current_app.config))
+    state.has_resume_code = True
+    draft.resume_lookup = crypto.code_lookup(lookup_secret(), "resume", code)
+    draft.kdf_salt = salt
+    draft.sealed = crypto.encrypt(key, state.to_json(), _draft_aad(survey, draft.id))
+    draft.saved_week = iso_week()
+    db.session.commit()
+    return code, DraftHandle(draft.id, key)
+
+
+def resume_draft(survey: Survey, typed: str) -> tuple[DraftHandle, DraftState]:
+    """Find and open the draft a resume code stands for, or CodeNotFound."""
+    if not crypto.is_well_formed_code(typed):
+        raise CodeNotFound
+    lookup = crypto.code_lookup(lookup_secret(), "resume", typed)
+    draft = db.session.scalar(select(Draft).where(Draft.resume_lookup == lookup))
+    if draft is None or draft.survey_id != survey.id or draft.kdf_salt is None:
+        raise CodeNotFound
+    key = crypto.code_derived_key(typed, draft.kdf_salt, scrypt_cost(current_app.config))
+    handle = DraftHandle(draft.id, key)
+    try:
+        return handle, load_draft(survey, handle)
+    except DraftGone:
+        raise CodeNotFound from None
+
+
+def purge_stale_drafts() -> int:
+    """Delete drafts nobody can come back to: past the draft lifetime, or
+    without a resume code after a week (their key died with the session)."""
+    weeks = int(current_app.config["CHORUS_DRAFT_WEEKS"])
+    today = datetime.now(UTC).date()
+    coded_cutoff = iso_week(today - timedelta(weeks=weeks))
+    uncoded_cutoff = iso_week(today - timedelta(weeks=1))
+    # ISO week strings of the same width sort like the weeks they name.
+    result = db.session.execute(
+        delete(Draft).where(
+            (Draft.saved_week < coded_cutoff)
+            | (Draft.resume_lookup.is_(None) & (Draft.saved_week < uncoded_cutoff))
+        )
+    )
+    return result.rowcount or 0
+
+
+# --- walking the survey ---------------------------------------------------------------
+
+
+def given_answers(definition: SurveyDefinition, state: DraftState) -> dict[str, Any]:
+    """Answer values that count for branching (skipped sections don't)."""
+    skipped = set(state.skipped_sections)
+    skipped_questions = {q.id for s in definition.sections if s.id in skipped for q in s.questions}
+    return {
+        qid: entry["value"]
+        for qid, entry in state.answers.items()
+        if "value" in entry and qid not in skipped_questions
+    }
+
+
+def visible_sections(definition: SurveyDefinition, state: DraftState) -> list[Section]:
+    sections, _ = visible_sections_and_answers(definition, given_answers(definition, state))
+    return sections
+
+
+def questions_to_show(
+    definition: SurveyDefinition, state: DraftState, section: Section
+) -> list[Question]:
+    _, visible = visible_sections_and_answers(definition, given_answers(definition, state))
+    return shown_questions(section, visible)
+
+
+def final_answers(definition: SurveyDefinition, state: DraftState) -> dict[str, dict[str, Any]]:
+    """Every answerable question's final entry: a value, or one of the three states."""
+    given = given_answers(definition, state)
+    sections, visible = visible_sections_and_answers(definition, given)
+    skipped = set(state.skipped_sections)
+    shown: set[str] = set()
+    in_skipped_section: set[str] = set()
+    for section in sections:
+        for question in shown_questions(section, visible):
+            shown.add(question.id)
+            if section.id in skipped:
+                in_skipped_section.add(question.id)
+    result: dict[str, dict[str, Any]] = {}
+    for question in definition.answerable_questions():
+        entry = state.answers.get(question.id)
+        if question.id not in shown:
+            result[question.id] = {"state": NOT_SHOWN}
+        elif question.id in in_skipped_section or entry is None:
+            result[question.id] = {"state": SKIPPED}
+        else:
+            result[question.id] = entry
+    return result
+
+
+# --- submitting and withdrawing ---------------------------------------------------------
+
+
+def submit(survey: Survey, handle: DraftHandle, receipt_code: str) -> None:
+    """Seal the draft's final answers and store them as one response.
+
+    Raises DraftGone if the draft has already been submitted or has expired
+    (the caller checks `receipt_exists` to tell which), and InviteUsed if the
+    invite was spent elsewhere meanwhile.
+    """
+    state = load_draft(survey, handle)
+    answers = final_answers(definition_of(survey), state)
+    response_id = random_id()
+    sealed = seal_answers(survey, response_id, answers)
+    receipt_lookup = crypto.code_lookup(lookup_secret(), "receipt", receipt_code)
+    try:
+        deleted = db.session.execute(
+            delete(Draft).where(Draft.id == handle.draft_id, Draft.survey_id == survey.id)
+        ).rowcount
+        if deleted != 1:
+            raise DraftGone
+        if state.invite_lookup:
+            spent = db.session.execute(
+                update(InviteCode)
+                .where(InviteCode.lookup == state.invite_lookup, InviteCode.used.is_(False))
+                .values(used=True)
+            ).rowcount
+            if spent != 1:
+                raise InviteUsed
+        db.session.add(
+            Response(
+                id=response_id,
+                survey_id=survey.id,
+                sealed=sealed,
+                receipt_lookup=receipt_lookup,
+            )
+        )
+        db.session.commit()
+    except (DraftGone, InviteUsed):
+        db.session.rollback()
+        raise
+    except IntegrityError:
+        # The same receipt already stored: another request of this session won.
+        db.session.rollback()
+        raise DraftGone from None
+
+
+def store_response(survey: Survey, answers: dict[str, dict[str, Any]]) -> str:
+    """Seal and store final answers directly (synthetic data, benchmarks).
+
+    The same sealing as `submit`; returns the receipt code.
+    """
+    receipt_code = crypto.generate_code()
+    response_id = random_id()
+    db.session.add(
+        Response(
+            id=response_id,
+            survey_id=survey.id,
+            sealed=seal_answers(survey, response_id, answers),
+            receipt_lookup=crypto.code_lookup(lookup_secret(), "receipt", receipt_code),
+        )
+    )
+    return receipt_code
+
+
+def receipt_exists(survey: Survey, receipt_code: str) -> bool:
+    lookup = crypto.code_lookup(lookup_secret(), "receipt", receipt_code)
+    found = db.session.scalar(
+        select(Response.id).where(
+            Response.receipt_lookup == lookup, Response.survey_id == survey.id
+        )
+    )
+    return found is not None
+
+
+def withdrawal_open(survey: Survey) -> bool:
+    return survey.report_published_week is None
+
+
+def find_receipt(survey: Survey, typed: str) -> None:
+    """CodeNotFound unless a response of this survey has this receipt code."""
+    if not crypto.is_well_formed_code(typed) or not receipt_exists(survey, typed):
+        raise CodeNotFound
+
+
+def withdraw(survey: Survey, typed: str) -> None:
+    """Delete the response a receipt code belongs to, or CodeNotFound."""
+    if not crypto.is_well_formed_code(typed):
+        raise CodeNotFound
+    lookup = crypto.code_lookup(lookup_secret(), "receipt", typed)
+    deleted = db.session.execute(
+        delete(Response).where(Response.receipt_lookup == lookup, Response.survey_id == survey.id)
+    ).rowcount
+    db.session.commit()
+    if deleted != 1:
+        raise CodeNotFound

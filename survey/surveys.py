@@ -1,0 +1,236 @@
+"""What can be done to a survey: import, open, close, read back, invite.
+
+Plain functions over models, called by the CLI now and by the staff side next;
+none of them knows about requests or pages.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+from flask import current_app
+from sqlalchemy import func, select
+
+from survey import crypto
+from survey.definition import (
+    ANSWER_STATES,
+    SurveyDefinition,
+    localize,
+    parse_definition,
+)
+from survey.models import InviteCode, Response, Survey, SurveyKeyWrap, SurveyStatus, db
+
+RECOVERY_HOLDER = "recovery"
+RESPONSE_FORMAT_VERSION = 1
+
+
+class SurveyError(Exception):
+    """An operation that can't be done; the message says why, for a person."""
+
+
+def lookup_secret() -> bytes:
+    """The sub-key of the app secret that turns codes into lookups."""
+    cache = current_app.extensions.setdefault("chorus", {})
+    if "lookup_secret" not in cache:
+        master = current_app.config["SECRET_KEY"].encode()
+        cache["lookup_secret"] = crypto.derive_secret(master, "chorus-code-lookup/1")
+    return cache["lookup_secret"]
+
+
+@lru_cache(maxsize=64)
+def _parse_cached(definition_json: str) -> SurveyDefinition:
+    return parse_definition(json.loads(definition_json))
+
+
+def definition_of(survey: Survey) -> SurveyDefinition:
+    """The survey's parsed definition (parsed once per distinct document)."""
+    return _parse_cached(survey.definition_json)
+
+
+def find_survey(slug: str) -> Survey | None:
+    return db.session.scalar(select(Survey).where(Survey.slug == slug))
+
+
+def import_definition(definition: SurveyDefinition) -> Survey:
+    """Store a new draft survey, or replace the definition of a draft without responses."""
+    survey = find_survey(definition.slug)
+    document = json.dumps(definition.to_dict(), ensure_ascii=False, sort_keys=False)
+    title = localize(definition.title, definition.default_language, definition.default_language)
+    if survey is None:
+        survey = Survey(slug=definition.slug, title=title, definition_json=document)
+        db.session.add(survey)
+    else:
+        if survey.status != SurveyStatus.DRAFT.value:
+            raise SurveyError(
+                f'"{survey.slug}" is {survey.status}: its questions can\'t change. '
+                "Import it under a new slug to make a new version."
+            )
+        if response_count(survey):
+            raise SurveyError(f'"{survey.slug}" has responses: its questions can\'t change.')
+        survey.definition_json = document
+        survey.title = title
+    db.session.commit()
+    return survey
+
+
+@dataclass(frozen=True)
+class OpenedSurvey:
+    survey: Survey
+    recovery_code: str | None  # only when this call created the survey's keys
+
+
+def open_survey(survey: Survey) -> OpenedSurvey:
+    """Open a draft or closed survey; the first opening makes its key pair.
+
+    The private key is wrapped under a fresh recovery code and then forgotten:
+    the code, shown once, is the only way back to it until custodians exist.
+    """
+    if survey.status == SurveyStatus.OPEN.value:
+        raise SurveyError(f'"{survey.slug}" is already open.')
+    if survey.status == SurveyStatus.ARCHIVED.value:
+        raise SurveyError(f'"{survey.slug}" is archived and can\'t be opened again.')
+    recovery_code = None
+    if survey.public_key is None:
+        private_key, public_key = crypto.generate_survey_keypair()
+        recovery_code = crypto.generate_code(crypto.RECOVERY_CODE_CHARS)
+        salt = secrets.token_bytes(16)
+        wrapping_key = crypto.recovery_wrapping_key(recovery_code, salt)
+        survey.public_key = public_key
+        survey.key_wraps.append(
+            SurveyKeyWrap(
+                holder=RECOVERY_HOLDER,
+                salt=salt,
+                wrapped_key=crypto.encrypt(
+                    wrapping_key, private_key, crypto.wrap_aad(survey.id, RECOVERY_HOLDER)
+                ),
+            )
+        )
+        del private_key, wrapping_key
+    survey.status = SurveyStatus.OPEN.value
+    db.session.commit()
+    return OpenedSurvey(survey, recovery_code)
+
+
+def close_survey(survey: Survey) -> None:
+    if survey.status != SurveyStatus.OPEN.value:
+        raise SurveyError(f'"{survey.slug}" is {survey.status}, not open.')
+    survey.status = SurveyStatus.CLOSED.value
+    db.session.commit()
+
+
+def unwrap_with_recovery_code(survey: Survey, recovery_code: str) -> bytes:
+    """The survey's private key, from its recovery code; SurveyError if wrong."""
+    wrap = next((w for w in survey.key_wraps if w.holder == RECOVERY_HOLDER), None)
+    if wrap is None:
+        raise SurveyError(f'"{survey.slug}" has no recovery key: it has never been opened.')
+    if not crypto.is_well_formed_code(recovery_code, crypto.RECOVERY_CODE_CHARS):
+        raise SurveyError("That is not a recovery code: it should have 28 letters and numbers.")
+    key = crypto.recovery_wrapping_key(recovery_code, wrap.salt)
+    try:
+        private_key = crypto.decrypt(key, wrap.wrapped_key, crypto.wrap_aad(survey.id, wrap.holder))
+    except crypto.CryptoError:
+        raise SurveyError("That recovery code does not open this survey.") from None
+    if crypto.public_key_for(private_key) != survey.public_key:
+        raise SurveyError("The stored key does not match this survey's public key.")
+    return private_key
+
+
+def response_count(survey: Survey) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Response).where(Response.survey_id == survey.id)
+    )
+
+
+def seal_answers(survey: Survey, response_id: str, answers: dict[str, Any]) -> bytes:
+    """The sealed box for one response's answers (see DESIGN.md "Encryption")."""
+    if survey.public_key is None:
+        raise SurveyError(f'"{survey.slug}" has no key: open it first.')
+    document = {"format": "chorus-answers/1", "answers": answers}
+    aad = crypto.response_aad(survey.id, response_id, RESPONSE_FORMAT_VERSION)
+    return crypto.seal(survey.public_key, crypto.canonical_json(document), aad)
+
+
+def open_response(survey: Survey, private_key: bytes, response: Response) -> dict[str, Any]:
+    aad = crypto.response_aad(survey.id, response.id, response.format_version)
+    document = json.loads(crypto.open_sealed(private_key, response.sealed, aad))
+    return document["answers"]
+
+
+def decrypted_responses(survey: Survey, private_key: bytes) -> Iterator[tuple[str, dict]]:
+    """(week, answers) for every response, in a random-id order that says nothing."""
+    rows = db.session.scalars(
+        select(Response).where(Response.survey_id == survey.id).order_by(Response.id)
+    )
+    for response in rows:
+        yield response.week, open_response(survey, private_key, response)
+
+
+def responses_frame(survey: Survey, private_key: bytes) -> pd.DataFrame:
+    """One row per response, one column per question (plus "Other" text columns).
+
+    Cells hold the value; several choices are joined with ";"; the three
+    non-answers are written as [prefer_not_to_say], [skipped] and [not_shown],
+    which no option value can look like.
+    """
+    definition = definition_of(survey)
+    questions = list(definition.answerable_questions())
+    columns = ["week"]
+    for q in questions:
+        columns.append(q.id)
+        if q.other:
+            columns.append(f"{q.id}_other")
+    records = []
+    for week, answers in decrypted_responses(survey, private_key):
+        record: dict[str, Any] = {"week": week}
+        for q in questions:
+            entry = answers.get(q.id, {"state": "not_shown"})
+            cell, other = _export_cell(entry)
+            record[q.id] = cell
+            if q.other:
+                record[f"{q.id}_other"] = other
+        records.append(record)
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _export_cell(entry: dict[str, Any]) -> tuple[Any, str | None]:
+    if "state" in entry:
+        state = entry["state"]
+        return (f"[{state}]" if state in ANSWER_STATES else "[unknown]"), None
+    value = entry["value"]
+    items = value if isinstance(value, list) else [value]
+    other = next((i["other"] for i in items if isinstance(i, dict)), None)
+    plain = ["other" if isinstance(i, dict) else i for i in items]
+    if isinstance(value, list):
+        return ";".join(plain), other
+    return plain[0], other
+
+
+def create_invite_codes(survey: Survey, count: int) -> list[str]:
+    """New single-use invite codes; only their lookups are stored."""
+    if not 1 <= count <= 10_000:
+        raise SurveyError("Make between 1 and 10000 invite codes at a time.")
+    secret = lookup_secret()
+    codes = [crypto.generate_code() for _ in range(count)]
+    db.session.add_all(
+        InviteCode(lookup=crypto.code_lookup(secret, "invite", code), survey_id=survey.id)
+        for code in codes
+    )
+    db.session.commit()
+    return codes
+
+
+def invite_counts(survey: Survey) -> tuple[int, int]:
+    """(issued, used) invite codes for a survey."""
+    rows = db.session.execute(
+        select(InviteCode.used, func.count())
+        .where(InviteCode.survey_id == survey.id)
+        .group_by(InviteCode.used)
+    ).all()
+    counts = {bool(used): n for used, n in rows}
+    return counts.get(False, 0) + counts.get(True, 0), counts.get(True, 0)
