@@ -141,7 +141,7 @@ def _now_minute() -> int:
     return int(time.time() // 60)
 
 
-def _begin_session(survey: Survey, handle: DraftHandle, language: str, at: str | None) -> None:
+def _begin_session(survey: Survey, handle: DraftHandle, language: str) -> None:
     session.clear()
     session["r"] = {
         "slug": survey.slug,
@@ -150,7 +150,6 @@ def _begin_session(survey: Survey, handle: DraftHandle, language: str, at: str |
         "receipt": crypto.generate_code(),
         "lang": language,
         "seen": _now_minute(),
-        "at": at,
     }
 
 
@@ -235,7 +234,7 @@ def start(slug: str):
             )
     first = definition.sections[0]
     handle = start_draft(survey, invite_lookup)
-    _begin_session(survey, handle, language, first.id)
+    _begin_session(survey, handle, language)
     return redirect(_section_url(survey, first))
 
 
@@ -351,9 +350,8 @@ def save_section(slug: str, section_id: str):
         state.skipped_sections.remove(current.id)
     if current.content_warning and current.id not in state.warnings_seen:
         state.warnings_seen.append(current.id)
+    state.at = current.id
     save_draft(survey, handle, state)
-    session["r"]["at"] = current.id
-    session.modified = True
 
     action = request.form.get("action", "next")
     if action == "save":
@@ -499,16 +497,15 @@ def thanks(slug: str):
 def resume_code(slug: str):
     survey = _survey(slug)
     definition = definition_of(survey)
-    _current(survey)
-    state = session["r"]
-    code = state.get("code")
-    at = definition.section(state.get("at") or "") or definition.sections[0]
+    _, draft = _current(survey)
+    code = session["r"].get("code")
+    at = definition.section(draft.at or "") or definition.sections[0]
     if not code:
         return redirect(_section_url(survey, at))
     weeks = current_app.config["CHORUS_DRAFT_WEEKS"]
     if request.method == "POST":
         if request.form.get("saved"):
-            state.pop("code", None)
+            session["r"].pop("code", None)
             session.modified = True
             return redirect(_section_url(survey, at))
         return _render(
@@ -561,14 +558,9 @@ def resume(slug: str):
             weeks=weeks,
         )
     sections = visible_sections(definition, state)
-    at = session.get("r", {}).get("at")
-    target = next((s for s in sections if s.id == at), sections[0])
-    _begin_session(survey, handle, language, target.id)
-    return redirect(
-        url_for("respond.review", slug=survey.slug)
-        if state.answers
-        else _section_url(survey, target)
-    )
+    target = next((s for s in sections if s.id == state.at), sections[0])
+    _begin_session(survey, handle, language)
+    return redirect(_section_url(survey, target))
 
 
 # --- withdrawal -----------------------------------------------------------------------------

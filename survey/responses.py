@@ -56,6 +56,8 @@ class DraftState:
     warnings_seen: list[str] = field(default_factory=list)
     invite_lookup: str | None = None
     has_resume_code: bool = False
+    # The section last saved, so a resumed session continues there.
+    at: str | None = None
 
     def to_json(self) -> bytes:
         return crypto.canonical_json(self.__dict__)
