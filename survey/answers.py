@@ -1,7 +1,8 @@
 """Turn a posted section into answers, and answers back into form values.
 
 An answer entry is `{"value": ...}` or `{"state": "prefer_not_to_say"}`; a
-question left blank has no entry (it becomes "skipped" at submit). Values follow
+question left blank has no entry (it becomes "skipped" at submit). A long text
+with `quote_consent` also records `"quote_consent": true/false` in its entry. Values follow
 survey-format.md: a choice value, a list of values, a number, a string, with
 `{"other": "text"}` for the "Other" box.
 
@@ -48,6 +49,10 @@ def other_field(question: Question) -> str:
 
 def pnts_field(question: Question) -> str:
     return f"{question.id}__pnts"
+
+
+def quote_field(question: Question) -> str:
+    return f"{question.id}__quote"
 
 
 def clean_text(raw: str) -> str:
@@ -187,7 +192,11 @@ def _parse_text(question: Question, form: FormData) -> tuple[dict | None, Answer
         return None, None
     if len(raw) > question.text_limit:
         return None, AnswerError("too_long", {"limit": question.text_limit, "length": len(raw)})
-    return {"value": raw}, None
+    entry: dict[str, Any] = {"value": raw}
+    if question.quote_consent:
+        # Quoting needs a clear yes; anything else, including no choice, is no.
+        entry["quote_consent"] = form.get(quote_field(question)) == "yes"
+    return entry, None
 
 
 def _parse_info(question: Question, form: FormData) -> tuple[dict | None, AnswerError | None]:
@@ -212,14 +221,17 @@ def raw_form_values(question: Question, form: FormData) -> dict[str, Any]:
         "text": form.get(question.id, "") or "",
         "other": form.get(other_field(question), "") or "",
         "pnts": bool(form.get(pnts_field(question))),
+        "quote": form.get(quote_field(question), "") or "",
     }
 
 
 def form_values(question: Question, entry: Mapping[str, Any] | None) -> dict[str, Any]:
     """Form values that show a stored answer entry again."""
-    values: dict[str, Any] = {"chosen": [], "text": "", "other": "", "pnts": False}
+    values: dict[str, Any] = {"chosen": [], "text": "", "other": "", "pnts": False, "quote": ""}
     if not entry:
         return values
+    if "quote_consent" in entry:
+        values["quote"] = "yes" if entry["quote_consent"] else "no"
     if entry.get("state") == PREFER_NOT_TO_SAY:
         values["pnts"] = True
         values["chosen"] = [PNTS_VALUE]

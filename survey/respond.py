@@ -383,6 +383,9 @@ def describe_answer(question: Question, entry: dict[str, Any] | None, language: 
     if entry.get("state") == PREFER_NOT_TO_SAY:
         return translate("prefer_not_to_say", language)
     value = entry["value"]
+    if "quote_consent" in entry:
+        consent = "review_quote_yes" if entry["quote_consent"] else "review_quote_no"
+        return f"{value}\n\n{translate(consent, language)}"
     labels = {o.value: localize(o.label, language, default) for o in question.options}
     items = value if isinstance(value, list) else [value]
     words = []

@@ -176,7 +176,8 @@ def responses_frame(survey: Survey, private_key: bytes) -> pd.DataFrame:
 
     Cells hold the value; several choices are joined with ";"; the three
     non-answers are written as [prefer_not_to_say], [skipped] and [not_shown],
-    which no option value can look like.
+    which no option value can look like. Long texts that ask for quote consent
+    get a `<id>_quote_consent` column (yes/no).
     """
     definition = definition_of(survey)
     questions = list(definition.answerable_questions())
@@ -185,6 +186,8 @@ def responses_frame(survey: Survey, private_key: bytes) -> pd.DataFrame:
         columns.append(q.id)
         if q.other:
             columns.append(f"{q.id}_other")
+        if q.quote_consent:
+            columns.append(f"{q.id}_quote_consent")
     records = []
     for week, answers in decrypted_responses(survey, private_key):
         record: dict[str, Any] = {"week": week}
@@ -194,6 +197,11 @@ def responses_frame(survey: Survey, private_key: bytes) -> pd.DataFrame:
             record[q.id] = cell
             if q.other:
                 record[f"{q.id}_other"] = other
+            if q.quote_consent:
+                consent = entry.get("quote_consent")
+                record[f"{q.id}_quote_consent"] = (
+                    None if consent is None else ("yes" if consent else "no")
+                )
         records.append(record)
     return pd.DataFrame.from_records(records, columns=columns)
 

@@ -66,6 +66,8 @@ def synthetic_state(definition: SurveyDefinition, rng: random.Random) -> DraftSt
                 continue
             value = _value(question, rng)
             state.answers[question.id] = {"value": value}
+            if question.quote_consent:
+                state.answers[question.id]["quote_consent"] = rng.random() < 0.6
             visible[question.id] = value
     return state
 

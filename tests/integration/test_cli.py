@@ -129,6 +129,7 @@ def test_responses_count_and_export_with_the_recovery_code(app, runner, make_ope
     assert row["harm_scale"] == "[skipped]"
     assert row["wanted"] == "report;other" and row["wanted_other"] == "Faster help"
     assert row["story"] == 'A, "quoted"\nline'
+    assert row["story_quote_consent"] == "no"
     assert row["felt_safe"] == "[prefer_not_to_say]"
     assert row["week"].count("-W") == 1
     assert list(row)[:2] == ["week", "age_band"]

@@ -93,7 +93,8 @@ def test_full_path_stores_one_sealed_response_with_the_right_states(client, make
         "apps": {"state": "prefer_not_to_say"},
         "harm_scale": {"state": "prefer_not_to_say"},
         "wanted": {"value": ["detect", {"other": "Age checks"}]},
-        "story": {"value": "Keep detection."},
+        # No choice about quoting means no.
+        "story": {"value": "Keep detection.", "quote_consent": False},
         "felt_safe": {"state": "not_shown"},
     }
     assert db.session.scalar(select(func.count()).select_from(Draft)) == 0
@@ -473,3 +474,20 @@ def test_responses_have_random_ids_and_only_a_week(client, make_open_survey):
     }
     # Sizes are padded to buckets, so a short and a long answer look alike.
     assert len({len(row.sealed) for row in rows}) == 1
+
+
+def test_quote_consent_is_asked_and_sealed_with_the_answer(client, make_open_survey):
+    survey, recovery = make_open_survey()
+    r = Respondent(client, survey.slug)
+    r.start()
+    r.answer("you", {})
+    r.pass_warning("e2ee")
+    page = page_text(r.section("e2ee"))
+    assert "May we quote these words in the report?" in page
+    r.answer("e2ee", {"story": "Quote me.", "story__quote": "yes"})
+    r.section("e2ee")
+    assert 'value="yes" checked' in r.last_html  # shown again as chosen
+    assert "You said these words may be quoted." in page_text(r.get("/s/small/review"))
+    r.submit()
+    [answers] = stored_answers("small", recovery)
+    assert answers["story"] == {"value": "Quote me.", "quote_consent": True}
