@@ -247,8 +247,11 @@ def demo_command(slug: str, target: int) -> None:
         add_synthetic_responses(survey, missing, seed=len(slug) + missing)
     click.echo(f"Demo survey: http://127.0.0.1:5000/s/{slug}  ({response_count(survey)} responses)")
     if code_file.exists():
-        click.echo(f"Its recovery code (demo only) is kept in {code_file}:")
-        click.echo(f"  chorus responses export {slug} --out answers.csv < {code_file}")
+        click.echo(f"Its recovery code (demo only) is kept in {code_file}; to export the answers:")
+        click.echo(
+            f"  CHORUS_DEMO=1 .venv/bin/chorus responses export {slug} --out answers.csv"
+            f" < {code_file}"
+        )
     click.echo("Staff logins: none yet — the staff side arrives with accounts and roles.")
 
 
