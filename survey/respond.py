@@ -126,7 +126,6 @@ def _render(template: str, survey: Survey | None, status: int = 200, **context: 
         ],
         t=t,
         tx=tx,
-        quick_exit_url=current_app.config["CHORUS_QUICK_EXIT_URL"],
         **context,
     )
     return html, status
