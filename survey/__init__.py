@@ -50,13 +50,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
-    privacy.init_app(app)
 
     from survey import cli, respond
 
     app.register_blueprint(respond.bp)
     csrf.exempt(respond.start)
     csrf.exempt(respond.withdraw_answers)
+    privacy.init_app(app, respond.RATE_LIMITS)
     cli.init_app(app)
 
     @app.context_processor

@@ -13,6 +13,7 @@ import hmac
 import logging
 import secrets
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from flask import Flask, Response, current_app, request
@@ -109,11 +110,13 @@ def rate_limit_key() -> str:
     return hmac.new(secret.current(), address, hashlib.sha256).hexdigest()[:32]
 
 
-limiter = Limiter(key_func=rate_limit_key, headers_enabled=False)
+def init_app(app: Flask, route_limits: Mapping[str, str]) -> None:
+    """Attach headers, rate limits and proxy handling to the app.
 
-
-def init_app(app: Flask) -> None:
-    """Attach headers, rate limits and proxy handling to the app."""
+    `route_limits` maps endpoints to limits on their POSTs. Each app gets a
+    limiter of its own (Flask-Limiter keeps its storage on the limiter), kept
+    in app.extensions["chorus_limiter"].
+    """
     hops = int(app.config["CHORUS_PROXY_HOPS"])
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
@@ -123,7 +126,12 @@ def init_app(app: Flask) -> None:
         "RATELIMIT_STORAGE_URI", app.config.get("CHORUS_REDIS_URL") or "memory://"
     )
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "chorus")
+    limiter = Limiter(key_func=rate_limit_key, headers_enabled=False)
     limiter.init_app(app)
+    for endpoint, limit in route_limits.items():
+        view = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(view)
+    app.extensions["chorus_limiter"] = limiter
     app.after_request(set_security_headers)
 
 

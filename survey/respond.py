@@ -36,7 +36,6 @@ from survey.definition import (
 )
 from survey.i18n import language_name, translate
 from survey.models import Survey, SurveyStatus
-from survey.privacy import limiter
 from survey.responses import (
     CodeNotFound,
     DraftGone,
@@ -62,6 +61,13 @@ from survey.surveys import definition_of, find_survey
 bp = Blueprint("respond", __name__, url_prefix="/s")
 
 CODE_ATTEMPT_LIMIT = "10 per minute;100 per day"
+# Limits on POSTs, per client address (keyed-hashed, see survey.privacy).
+RATE_LIMITS = {
+    "respond.start": "30 per minute",
+    "respond.submit_answers": "30 per minute",
+    "respond.resume": CODE_ATTEMPT_LIMIT,
+    "respond.withdraw_answers": CODE_ATTEMPT_LIMIT,
+}
 
 
 class Unavailable(Exception):
@@ -207,7 +213,6 @@ def landing(slug: str):
 
 
 @bp.post("/<slug>/start")
-@limiter.limit("30 per minute", methods=["POST"])
 def start(slug: str):
     survey = _survey(slug)
     definition = definition_of(survey)
@@ -425,7 +430,6 @@ def review(slug: str):
 
 
 @bp.post("/<slug>/submit")
-@limiter.limit("30 per minute", methods=["POST"])
 def submit_answers(slug: str):
     survey = _survey(slug, allow=tuple(s.value for s in SurveyStatus))
     state = session.get("r")
@@ -530,7 +534,6 @@ def resume_code(slug: str):
 
 
 @bp.route("/<slug>/resume", methods=["GET", "POST"])
-@limiter.limit(CODE_ATTEMPT_LIMIT, methods=["POST"])
 def resume(slug: str):
     survey = _survey(slug)
     definition = definition_of(survey)
@@ -569,7 +572,6 @@ def resume(slug: str):
 
 
 @bp.route("/<slug>/withdraw", methods=["GET", "POST"])
-@limiter.limit(CODE_ATTEMPT_LIMIT, methods=["POST"])
 def withdraw_answers(slug: str):
     allowed = (SurveyStatus.OPEN.value, SurveyStatus.CLOSED.value, SurveyStatus.ARCHIVED.value)
     survey = _survey(slug, allow=allowed)

@@ -99,7 +99,6 @@ def test_behind_a_proxy_the_forwarded_address_is_not_kept_either(
 
 def test_rate_limit_store_holds_no_address(database_url, make_open_survey):
     from survey import create_app
-    from survey.privacy import limiter
 
     from ..conftest import FreshContextClient, base_config
 
@@ -116,7 +115,7 @@ def test_rate_limit_store_holds_no_address(database_url, make_open_survey):
         assert "Too many attempts" in client.post("/s/small/withdraw", data={"code": "x"}).get_data(
             as_text=True
         )
-        storage = limiter.storage
+        storage = limited.extensions["chorus_limiter"].storage
         keys = " ".join(str(k) for k in getattr(storage, "storage", {}))
         assert keys and CLIENT_ADDRESS not in keys
         # Another address is not limited.
