@@ -13,7 +13,6 @@ raw input always comes back so the page can show it again and lose nothing.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,7 +26,12 @@ from survey.definition import PREFER_NOT_TO_SAY, Question
 PNTS_VALUE = "_prefer_not_to_say"
 OTHER_VALUE = "_other"
 MAX_NUMBER_CHARS = 32
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Numbers stay below 10**15 in size, like the bounds a definition may set; the
+# check looks at the exponent of the leading digit, so "1e1000000" costs nothing.
+MAX_NUMBER_DIGITS = 15
+# C0 and C1 controls (but tab and newline) and bidirectional overrides, which
+# could make a quoted answer display as something else.
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class FormData(Protocol):
@@ -43,16 +47,18 @@ class AnswerError:
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
+# Extra fields of a question are named with a hyphen, which ids can't contain,
+# so no question's field can ever be read as another's.
 def other_field(question: Question) -> str:
-    return f"{question.id}__other"
+    return f"{question.id}-other"
 
 
 def pnts_field(question: Question) -> str:
-    return f"{question.id}__pnts"
+    return f"{question.id}-pnts"
 
 
 def quote_field(question: Question) -> str:
-    return f"{question.id}__quote"
+    return f"{question.id}-quote"
 
 
 def clean_text(raw: str) -> str:
@@ -149,30 +155,45 @@ def _parse_number(question: Question, form: FormData) -> tuple[dict | None, Answ
         return {"state": PREFER_NOT_TO_SAY}, None
     if not raw:
         return None, None
-    number = parse_number(raw)
-    if number is None:
-        return None, AnswerError("not_a_number")
     low, high = question.min, question.max
+    out_of_range = AnswerError("out_of_range", {"min": _fmt(low), "max": _fmt(high)})
+    value = _decimal(raw)
+    if value is None:
+        return None, AnswerError("not_a_number")
+    if value.adjusted() >= MAX_NUMBER_DIGITS:
+        bounded = low is not None and high is not None
+        return None, out_of_range if bounded else AnswerError("too_big")
+    number = _from_decimal(value)
     if (low is not None and number < low) or (high is not None and number > high):
-        return None, AnswerError("out_of_range", {"min": _fmt(low), "max": _fmt(high)})
+        return None, out_of_range
     return {"value": number}, None
 
 
 def parse_number(raw: str) -> int | float | None:
-    """A number as people type it ("12", "3.5", "3,5"), or None if it isn't one."""
+    """A number as people type it ("12", "3.5", "3,5"), or None if it isn't one
+    or is too big to be an answer."""
+    value = _decimal(raw)
+    if value is None or value.adjusted() >= MAX_NUMBER_DIGITS:
+        return None
+    return _from_decimal(value)
+
+
+def _decimal(raw: str) -> Decimal | None:
     if len(raw) > MAX_NUMBER_CHARS:
         return None
-    text = raw.replace(" ", "").replace(",", ".")
     try:
-        value = Decimal(text)
+        value = Decimal(raw.replace(" ", "").replace(",", "."))
     except InvalidOperation:
         return None
-    if not value.is_finite():
-        return None
+    return value if value.is_finite() else None
+
+
+def _from_decimal(value: Decimal) -> int | float:
+    """An int when whole, else a float (only called below 10**15,
+    so the conversion is cheap and exact enough)."""
     if value == value.to_integral_value():
         return int(value)
-    number = float(value)
-    return number if math.isfinite(number) else None
+    return float(value)
 
 
 def _fmt(value: int | float | None) -> str:

@@ -159,7 +159,7 @@ def new_key() -> bytes:
 def recovery_wrapping_key(recovery_code: str, salt: bytes) -> bytes:
     """The key a survey's recovery code stands for.
 
-    The code already carries 130 random bits, so a fast KDF is enough: there is
+    The code already carries 140 random bits, so a fast KDF is enough: there is
     nothing to stretch.
     """
     material = normalise_code(recovery_code).encode()
@@ -197,6 +197,8 @@ def code_derived_key(code: str, salt: bytes, cost: ScryptCost) -> bytes:
 # Crockford's base32: no I, L, O or U, so codes are easy to read aloud and type.
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0"})
+# Hyphens, dashes and minus signs, as word processors and printed sheets give them.
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
 
 PERSON_CODE_CHARS = 16  # 80 bits: resume, receipt and invite codes
 RECOVERY_CODE_CHARS = 28  # 140 bits: a survey's recovery code, 7 groups of 4
@@ -214,7 +216,7 @@ def normalise_code(typed: str) -> str:
     Case, spaces and hyphens don't matter and I/L/O read as 1/1/0, as Crockford
     intends. Other characters are kept so that `is_well_formed_code` can refuse them.
     """
-    cleaned = "".join(ch for ch in typed.upper() if ch not in " -\t\r\n")
+    cleaned = "".join(ch for ch in typed.upper() if not (ch.isspace() or ch in _DASHES))
     return cleaned.translate(_CONFUSABLE)
 
 

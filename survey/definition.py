@@ -9,6 +9,7 @@ becomes frozen dataclasses that the respondent pages and the CLI read, and
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -31,10 +32,10 @@ CHOICE_TYPES = ("single_choice", "multi_choice")
 TEXT_TYPES = ("short_text", "long_text")
 DEFAULT_MAX_LENGTH = {"short_text": 500, "long_text": 5000}
 
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-URL_RE = re.compile(r"^https?://[^\s<>\"']+$")
+SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+ID_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
+LANGUAGE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+URL_RE = re.compile(r"https?://[^\s<>\"']+")
 
 MAX_DEFINITION_BYTES = 1_000_000
 MAX_TEXT_CHARS = 20_000
@@ -244,7 +245,8 @@ class SurveyDefinition:
         out["min_report_n"] = self.min_report_n
         out["suppression_k"] = self.suppression_k
         out["sections"] = [_section_dict(s) for s in self.sections]
-        return out
+        # Texts are dicts shared with this frozen definition: hand out copies.
+        return copy.deepcopy(out)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
@@ -355,7 +357,7 @@ def shown_questions(section: Section, visible_answers: Mapping[str, Any]) -> lis
 def load_definition_text(text: str, filename: str = "") -> SurveyDefinition:
     """Parse JSON (or YAML, by extension or when it isn't JSON) and validate it."""
     if len(text.encode()) > MAX_DEFINITION_BYTES:
-        raise DefinitionError([f"(file): larger than {MAX_DEFINITION_BYTES // 1000} kB"])
+        raise DefinitionError([f"(file): larger than {MAX_DEFINITION_BYTES // 1_000_000} MB"])
     is_yaml = filename.lower().endswith((".yaml", ".yml"))
     if not is_yaml:
         try:
@@ -409,6 +411,10 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
+        if not isinstance(key, str | int | float | bool):
+            raise yaml.constructor.ConstructorError(
+                None, None, "keys must be plain words", key_node.start_mark
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -420,11 +426,24 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
 _StrictYamlLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
 )
-# Dates and times in YAML would arrive as objects; the format only has strings.
+# YAML 1.1 would read dates as date objects, `no`, `on` and `off` as booleans
+# (so a language tag "no" became false) and 9:00 as the number 540. Keep what
+# YAML 1.2 keeps: true/false, plain integers and floats; everything else is text.
+_YAML_DROPPED_TAGS = {
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+}
 _StrictYamlLoader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    key: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML_DROPPED_TAGS]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_StrictYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_StrictYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789")
+)
 
 
 # --- validation ---------------------------------------------------------------------
@@ -457,7 +476,9 @@ class _Validator:
         self.keys("(document)", data, SURVEY_KEYS, top=True)
         if "format" in data and data["format"] != FORMAT:
             self.add("format", f'must be "{FORMAT}", not {json.dumps(data["format"])}')
-        if "slug" in data and not (isinstance(data["slug"], str) and SLUG_RE.match(data["slug"])):
+        if "slug" in data and not (
+            isinstance(data["slug"], str) and SLUG_RE.fullmatch(data["slug"])
+        ):
             self.add(
                 "slug",
                 "must be 2-63 lower-case letters, digits or hyphens, starting with a letter or "
@@ -467,7 +488,7 @@ class _Validator:
         self.text("title", data.get("title"), required="title" in data)
         for key in ("intro", "organiser", "privacy_notice", "closing_message"):
             if key in data:
-                self.text(key, data[key])
+                self.text(key, data[key], present=True)
         if "estimated_minutes" in data:
             self.integer("estimated_minutes", data["estimated_minutes"], 1, 600)
         if "invite_only" in data:
@@ -497,7 +518,7 @@ class _Validator:
             return
         valid: list[str] = []
         for i, tag in enumerate(languages):
-            if not isinstance(tag, str) or not LANGUAGE_RE.match(tag):
+            if not isinstance(tag, str) or not LANGUAGE_RE.fullmatch(tag):
                 self.add(f"languages[{i}]", f'{json.dumps(tag)} is not a language tag like "en"')
             elif tag in valid:
                 self.add(f"languages[{i}]", f'duplicate language "{tag}"')
@@ -508,9 +529,11 @@ class _Validator:
         if valid:
             self.languages = valid
 
-    def text(self, path: str, value: Any, required: bool = True) -> None:
+    def text(self, path: str, value: Any, required: bool = True, present: bool = False) -> None:
         if value is None:
-            if required:
+            if present:
+                self.add(path, "must be text, not null (leave the key out instead)")
+            elif required:
                 self.add(path, "is required")
             return
         if isinstance(value, str):
@@ -554,14 +577,16 @@ class _Validator:
                 continue
             self.keys(path, item, SUPPORT_KEYS)
             self.text(f"{path}.name", item.get("name"), required="name" in item)
-            if "url" in item and not (isinstance(item["url"], str) and URL_RE.match(item["url"])):
+            if "url" in item and not (
+                isinstance(item["url"], str) and URL_RE.fullmatch(item["url"])
+            ):
                 self.add(f"{path}.url", "must be a web address starting with https:// or http://")
             if "phone" in item and not (
                 isinstance(item["phone"], str) and 0 < len(item["phone"].strip()) <= 40
             ):
                 self.add(f"{path}.phone", "must be a phone number of at most 40 characters")
             if "hours" in item:
-                self.text(f"{path}.hours", item["hours"])
+                self.text(f"{path}.hours", item["hours"], present=True)
 
     def check_sections(self, sections: Any) -> None:
         if not isinstance(sections, list) or not sections:
@@ -581,10 +606,10 @@ class _Validator:
             self.text(f"{path}.title", section.get("title"), required="title" in section)
             for key in ("intro", "content_warning"):
                 if key in section:
-                    self.text(f"{path}.{key}", section[key])
+                    self.text(f"{path}.{key}", section[key], present=True)
             if "show_if" in section:
                 # A section's condition can only look at questions before the section.
-                self.condition(f"{path}.show_if", section["show_if"])
+                self.condition(f"{path}.show_if", section["show_if"], in_section=True)
             questions = section.get("questions")
             if "questions" not in section:
                 continue
@@ -598,12 +623,12 @@ class _Validator:
             self.add("sections", f"at most {MAX_QUESTIONS} questions in all")
 
     def identifier(self, path: str, value: Any, seen: set[str], what: str) -> None:
-        if not isinstance(value, str) or not ID_RE.match(value):
+        if not isinstance(value, str) or not ID_RE.fullmatch(value):
             if value is not None:
                 self.add(
                     path,
                     f"{json.dumps(value)} is not a valid {what}: use lower-case letters, digits "
-                    "and _ , starting with a letter",
+                    "and _, starting with a letter",
                 )
             return
         if value in seen:
@@ -623,7 +648,7 @@ class _Validator:
         self.identifier(f"{path}.id", q.get("id"), question_ids, "question id")
         self.text(f"{path}.text", q.get("text"), required="text" in q)
         if "help" in q:
-            self.text(f"{path}.help", q["help"])
+            self.text(f"{path}.help", q["help"], present=True)
         # The condition may only look at questions before this one.
         if "show_if" in q:
             self.condition(f"{path}.show_if", q["show_if"])
@@ -638,7 +663,7 @@ class _Validator:
             self.add(f"{path}.theme_hint", "must be a short piece of text (at most 200 characters)")
         if (
             isinstance(q.get("id"), str)
-            and ID_RE.match(q["id"])
+            and ID_RE.fullmatch(q["id"])
             and q["id"] not in self.seen_questions
         ):
             self.seen_questions[q["id"]] = q
@@ -659,13 +684,20 @@ class _Validator:
         }
         for key, allowed in misplaced.items():
             if key in q and not allowed:
-                self.add(f"{path}.{key}", f"is not allowed on a {qtype} question")
+                article = "an" if qtype[0] in "aeiou" else "a"
+                self.add(f"{path}.{key}", f"is not allowed on {article} {qtype} question")
         if is_choice:
             self.options(f"{path}.options", q.get("options"))
         if qtype == "multi_choice" and "max_choices" in q:
             count = len(q["options"]) if isinstance(q.get("options"), list) else MAX_OPTIONS
             count += 1 if q.get("other") is True else 0
-            self.integer(f"{path}.max_choices", q["max_choices"], 1, max(count, 1))
+            if _is_int(q["max_choices"]) and not 1 <= q["max_choices"] <= max(count, 1):
+                self.add(
+                    f"{path}.max_choices",
+                    f"must be between 1 and {count}, the number of answers to choose from",
+                )
+            else:
+                self.integer(f"{path}.max_choices", q["max_choices"], 1, max(count, 1))
         if qtype == "scale":
             self.scale(f"{path}.scale", q.get("scale"))
         if qtype == "number":
@@ -709,7 +741,7 @@ class _Validator:
             if key in scale:
                 self.text(f"{path}.{key}", scale[key])
 
-    def condition(self, path: str, condition: Any) -> None:
+    def condition(self, path: str, condition: Any, in_section: bool = False) -> None:
         if not isinstance(condition, dict):
             self.add(path, 'must be {"question": "<earlier question id>", "in": [values]}')
             return
@@ -719,9 +751,10 @@ class _Validator:
         target = self.seen_questions.get(target_id) if isinstance(target_id, str) else None
         if "question" in condition:
             if target is None:
+                where = "in an earlier section" if in_section else "earlier in the survey"
                 self.add(
                     f"{path}.question",
-                    f"{json.dumps(target_id)} is not a question that comes earlier in the survey",
+                    f"{json.dumps(target_id)} is not a question that comes {where}",
                 )
             elif target.get("type") not in CHOICE_TYPES:
                 self.add(f"{path}.question", f'"{target_id}" is not a choice question')
@@ -732,7 +765,11 @@ class _Validator:
             return
         known: set[str] = set()
         if target is not None and isinstance(target.get("options"), list):
-            known = {o.get("value") for o in target["options"] if isinstance(o, dict)}
+            known = {
+                o.get("value")
+                for o in target["options"]
+                if isinstance(o, dict) and isinstance(o.get("value"), str)
+            }
         seen: set[str] = set()
         for i, value in enumerate(values):
             if not isinstance(value, str):

@@ -109,7 +109,7 @@ def test_responses_count_and_export_with_the_recovery_code(app, runner, make_ope
         "e2ee",
         {
             "wanted": ["report", "_other"],
-            "wanted__other": "Faster help",
+            "wanted-other": "Faster help",
             "story": 'A, "quoted"\nline',
         },
     )

@@ -42,7 +42,7 @@ def walk(app, environ):
     r.get("/s/small/code")
     r.post("/s/small/code", {"saved": "1"})
     r.pass_warning("e2ee")
-    r.answer("e2ee", {"story": SECRET_ANSWER, "wanted": ["_other"], "wanted__other": SECRET_ANSWER})
+    r.answer("e2ee", {"story": SECRET_ANSWER, "wanted": ["_other"], "wanted-other": SECRET_ANSWER})
     r.get("/s/small/review")
     assert SECRET_ANSWER in r.last_html  # the person sees their own words...
     r.post("/s/small/submit")

@@ -63,7 +63,7 @@ def test_full_path_stores_one_sealed_response_with_the_right_states(client, make
     # adult_only appears on the same page once age_band is answered.
     assert first.status_code == 200 and "Some more questions appeared" in r.last_html
     assert 'name="adult_only"' in r.last_html
-    r.answer("you", {"age_band": "adult", "adult_only": "", "apps__pnts": "1"})
+    r.answer("you", {"age_band": "adult", "adult_only": "", "apps-pnts": "1"})
     warning = r.section("e2ee")
     assert "This section mentions abuse." in r.last_html and warning.status_code == 200
     r.pass_warning("e2ee")
@@ -72,7 +72,7 @@ def test_full_path_stores_one_sealed_response_with_the_right_states(client, make
         {
             "harm_scale": "_prefer_not_to_say",
             "wanted": ["detect", "_other"],
-            "wanted__other": "Age checks",
+            "wanted-other": "Age checks",
             "story": "Keep detection.",
         },
     )
@@ -194,7 +194,7 @@ def test_back_keeps_answers(client, make_open_survey):
         ({"apps": "many"}, "Enter a number, like 3"),
         ({"age_band": "robot"}, "Choose one of the answers shown"),
         ({"age_band": ["under_18", "adult"]}, "Choose only one answer"),
-        ({"apps": "3", "apps__pnts": "1"}, "not both"),
+        ({"apps": "3", "apps-pnts": "1"}, "not both"),
     ],
 )
 def test_impossible_values_get_a_message_and_nothing_is_stored(
@@ -484,7 +484,7 @@ def test_quote_consent_is_asked_and_sealed_with_the_answer(client, make_open_sur
     r.pass_warning("e2ee")
     page = page_text(r.section("e2ee"))
     assert "May we quote these words in the report?" in page
-    r.answer("e2ee", {"story": "Quote me.", "story__quote": "yes"})
+    r.answer("e2ee", {"story": "Quote me.", "story-quote": "yes"})
     r.section("e2ee")
     assert 'value="yes" checked' in r.last_html  # shown again as chosen
     assert "You said these words may be quoted." in page_text(r.get("/s/small/review"))

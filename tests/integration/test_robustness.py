@@ -57,7 +57,7 @@ def test_no_request_produces_a_500(app, make_open_survey):
                         [
                             "age_band",
                             "apps",
-                            "apps__pnts",
+                            "apps-pnts",
                             "adult_only",
                             "action",
                             "code",
