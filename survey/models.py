@@ -39,7 +39,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay readable after a commit: a request that saves and then redirects
+# would otherwise reload the survey row (32 kB of definition) just for its slug.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 
 def random_id() -> str:

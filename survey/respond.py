@@ -432,20 +432,19 @@ def review(slug: str):
 @bp.post("/<slug>/submit")
 def submit_answers(slug: str):
     survey = _survey(slug, allow=tuple(s.value for s in SurveyStatus))
-    state = session.get("r")
+    # A double click carries the answering session; a refresh after success, `done`.
+    answering = session.get("r") if (session.get("r") or {}).get("slug") == slug else None
+    done = session.get("done") if (session.get("done") or {}).get("slug") == slug else None
     if survey.status != SurveyStatus.OPEN.value:
-        if state and state.get("slug") == survey.slug:
+        if answering:
             return _render("respond/unavailable.html", survey, kind="closed_before_submit")
         raise Unavailable("closed", survey)
-    # A double click carries the answering session; a refresh after success, `done`.
-    answering = state if state and state.get("slug") == survey.slug else None
-    done = session.get("done") if (session.get("done") or {}).get("slug") == survey.slug else None
     receipt = (answering or done or {}).get("receipt")
     try:
-        handle, _ = _current(survey)
+        handle, state = _current(survey)
         if receipt is None:
             raise SessionEnded(survey)
-        submit(survey, handle, receipt)
+        submit(survey, handle, state, receipt)
     except (SessionEnded, DraftGone):
         # A double click or a refresh: the first request stored it already.
         if receipt and receipt_exists(survey, receipt):

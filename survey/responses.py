@@ -241,14 +241,13 @@ def final_answers(definition: SurveyDefinition, state: DraftState) -> dict[str, 
 # --- submitting and withdrawing ---------------------------------------------------------
 
 
-def submit(survey: Survey, handle: DraftHandle, receipt_code: str) -> None:
+def submit(survey: Survey, handle: DraftHandle, state: DraftState, receipt_code: str) -> None:
     """Seal the draft's final answers and store them as one response.
 
-    Raises DraftGone if the draft has already been submitted or has expired
-    (the caller checks `receipt_exists` to tell which), and InviteUsed if the
-    invite was spent elsewhere meanwhile.
+    `state` is the draft as the caller just loaded it with `handle`. Raises
+    DraftGone if the draft has meanwhile been submitted (the caller checks
+    `receipt_exists`), and InviteUsed if the invite was spent elsewhere.
     """
-    state = load_draft(survey, handle)
     answers = final_answers(definition_of(survey), state)
     response_id = random_id()
     sealed = seal_answers(survey, response_id, answers)

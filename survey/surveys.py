@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from survey import crypto
 from survey.definition import (
     ANSWER_STATES,
+    SLUG_RE,
     SurveyDefinition,
     localize,
     parse_definition,
@@ -54,6 +55,10 @@ def definition_of(survey: Survey) -> SurveyDefinition:
 
 
 def find_survey(slug: str) -> Survey | None:
+    """The survey with this slug; None for anything that can't be a slug (a
+    typed address may hold any bytes, and PostgreSQL refuses some, like NUL)."""
+    if not SLUG_RE.fullmatch(slug):
+        return None
     return db.session.scalar(select(Survey).where(Survey.slug == slug))
 
 
