@@ -47,6 +47,10 @@ class AnswerError:
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
+# An answer entry (None when left blank) and the error that stops it being stored.
+Parsed = tuple[dict[str, Any] | None, AnswerError | None]
+
+
 # Extra fields of a question are named with a hyphen, which ids can't contain,
 # so no question's field can ever be read as another's.
 def other_field(question: Question) -> str:
@@ -66,15 +70,13 @@ def clean_text(raw: str) -> str:
     return _CONTROL_CHARS.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
-def parse_answer(
-    question: Question, form: FormData
-) -> tuple[dict[str, Any] | None, AnswerError | None]:
+def parse_answer(question: Question, form: FormData) -> Parsed:
     """The answer entry a section form gives for one question (None = left blank)."""
     parser = _PARSERS[question.type]
     return parser(question, form)
 
 
-def _parse_single(question: Question, form: FormData) -> tuple[dict | None, AnswerError | None]:
+def _parse_single(question: Question, form: FormData) -> Parsed:
     chosen = [v for v in form.getlist(question.id) if v]
     other_text = clean_text(form.get(other_field(question), "") or "") if question.other else ""
     if len(chosen) > 1:
@@ -99,7 +101,7 @@ def _parse_single(question: Question, form: FormData) -> tuple[dict | None, Answ
     return {"value": value}, None
 
 
-def _parse_multi(question: Question, form: FormData) -> tuple[dict | None, AnswerError | None]:
+def _parse_multi(question: Question, form: FormData) -> Parsed:
     chosen = [v for v in form.getlist(question.id) if v]
     other_text = clean_text(form.get(other_field(question), "") or "") if question.other else ""
     if other_text and OTHER_VALUE not in chosen:
@@ -124,7 +126,7 @@ def _parse_multi(question: Question, form: FormData) -> tuple[dict | None, Answe
     return {"value": values}, None
 
 
-def _parse_scale(question: Question, form: FormData) -> tuple[dict | None, AnswerError | None]:
+def _parse_scale(question: Question, form: FormData) -> Parsed:
     assert question.scale is not None
     chosen = [v for v in form.getlist(question.id) if v]
     if not chosen:
@@ -142,19 +144,24 @@ def _parse_scale(question: Question, form: FormData) -> tuple[dict | None, Answe
     return {"value": number}, None
 
 
-def _pnts_checked(question: Question, form: FormData) -> bool:
-    return question.prefer_not_to_say and bool(form.get(pnts_field(question)))
-
-
-def _parse_number(question: Question, form: FormData) -> tuple[dict | None, AnswerError | None]:
+def _typed(question: Question, form: FormData) -> tuple[str, Parsed | None]:
+    """What was typed in a number or text box, and the result already decided
+    by the "Prefer not to say" tick or an empty box (None when the text decides)."""
     raw = clean_text(form.get(question.id, "") or "")
-    pnts = _pnts_checked(question, form)
+    pnts = question.prefer_not_to_say and bool(form.get(pnts_field(question)))
     if pnts and raw:
-        return None, AnswerError("answer_and_pnts")
+        return raw, (None, AnswerError("answer_and_pnts"))
     if pnts:
-        return {"state": PREFER_NOT_TO_SAY}, None
+        return raw, ({"state": PREFER_NOT_TO_SAY}, None)
     if not raw:
-        return None, None
+        return raw, (None, None)
+    return raw, None
+
+
+def _parse_number(question: Question, form: FormData) -> Parsed:
+    raw, decided = _typed(question, form)
+    if decided:
+        return decided
     low, high = question.min, question.max
     out_of_range = AnswerError("out_of_range", {"min": _fmt(low), "max": _fmt(high)})
     value = _decimal(raw)
@@ -202,15 +209,10 @@ def _fmt(value: int | float | None) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _parse_text(question: Question, form: FormData) -> tuple[dict | None, AnswerError | None]:
-    raw = clean_text(form.get(question.id, "") or "")
-    pnts = _pnts_checked(question, form)
-    if pnts and raw:
-        return None, AnswerError("answer_and_pnts")
-    if pnts:
-        return {"state": PREFER_NOT_TO_SAY}, None
-    if not raw:
-        return None, None
+def _parse_text(question: Question, form: FormData) -> Parsed:
+    raw, decided = _typed(question, form)
+    if decided:
+        return decided
     if len(raw) > question.text_limit:
         return None, AnswerError("too_long", {"limit": question.text_limit, "length": len(raw)})
     entry: dict[str, Any] = {"value": raw}
@@ -220,7 +222,7 @@ def _parse_text(question: Question, form: FormData) -> tuple[dict | None, Answer
     return entry, None
 
 
-def _parse_info(question: Question, form: FormData) -> tuple[dict | None, AnswerError | None]:
+def _parse_info(question: Question, form: FormData) -> Parsed:
     return None, None
 
 

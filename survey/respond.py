@@ -10,6 +10,7 @@ receipt to show once), and confirming the receipt clears it.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -245,11 +246,27 @@ def start(slug: str):
 # --- sections ---------------------------------------------------------------------------
 
 
-def _visible_section(definition: SurveyDefinition, state: DraftState, section_id: str):
-    """The sections now shown, and the one asked for if it is among them."""
+@dataclass
+class AtSection:
+    """A respondent's session at one section, as every section view needs it."""
+
+    survey: Survey
+    definition: SurveyDefinition
+    handle: DraftHandle
+    state: DraftState
+    sections: list[Section]  # the sections shown now
+    current: Section | None  # the section asked for, None if branching hides it
+
+
+def _at_section(slug: str, section_id: str) -> AtSection:
+    survey = _survey(slug)
+    definition = definition_of(survey)
+    if definition.section(section_id) is None:
+        abort(404)
+    handle, state = _current(survey)
     sections = visible_sections(definition, state)
-    section = next((s for s in sections if s.id == section_id), None)
-    return sections, section
+    current = next((s for s in sections if s.id == section_id), None)
+    return AtSection(survey, definition, handle, state, sections, current)
 
 
 def _render_section(
@@ -285,13 +302,15 @@ def _render_section(
 
 @bp.get("/<slug>/section/<section_id>")
 def section(slug: str, section_id: str):
-    survey = _survey(slug)
-    definition = definition_of(survey)
-    _, state = _current(survey)
-    sections, current = _visible_section(definition, state, section_id)
+    at = _at_section(slug, section_id)
+    survey, definition, state, sections, current = (
+        at.survey,
+        at.definition,
+        at.state,
+        at.sections,
+        at.current,
+    )
     if current is None:
-        if definition.section(section_id) is None:
-            abort(404)
         return _after(survey, definition, state, section_id)
     if current.content_warning and current.id not in state.warnings_seen:
         step = [s.id for s in sections].index(current.id) + 1
@@ -303,10 +322,14 @@ def section(slug: str, section_id: str):
 
 @bp.post("/<slug>/section/<section_id>/warning")
 def section_warning(slug: str, section_id: str):
-    survey = _survey(slug)
-    definition = definition_of(survey)
-    handle, state = _current(survey)
-    _, current = _visible_section(definition, state, section_id)
+    at = _at_section(slug, section_id)
+    survey, definition, handle, state, current = (
+        at.survey,
+        at.definition,
+        at.handle,
+        at.state,
+        at.current,
+    )
     if current is None:
         return _after(survey, definition, state, section_id)
     if request.form.get("action") == "skip":
@@ -324,10 +347,15 @@ def section_warning(slug: str, section_id: str):
 
 @bp.post("/<slug>/section/<section_id>")
 def save_section(slug: str, section_id: str):
-    survey = _survey(slug)
-    definition = definition_of(survey)
-    handle, state = _current(survey)
-    sections, current = _visible_section(definition, state, section_id)
+    at = _at_section(slug, section_id)
+    survey, definition, handle, state, sections, current = (
+        at.survey,
+        at.definition,
+        at.handle,
+        at.state,
+        at.sections,
+        at.current,
+    )
     if current is None:
         return _after(survey, definition, state, section_id)
     shown = questions_to_show(definition, state, current)
