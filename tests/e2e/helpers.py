@@ -1,0 +1,149 @@
+"""Helpers for the browser tests: accessibility checks and a respondent's hands."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
+
+# The live server listens here; it is also in every page's quick-exit link.
+SERVER_HOST = "127.83.19.201"
+# The browser's address as the server sees it (see relay.py): must appear nowhere.
+CLIENT_ADDRESS = "127.61.7.203"
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+_axe = Axe()
+# Contexts made with java_script_enabled=False (by id: Playwright objects aren't hashable
+# in a way we want to rely on, and a context lives only for one test).
+_NO_JS_CONTEXTS: set[int] = set()
+
+
+def mark_no_js(context: BrowserContext) -> None:
+    _NO_JS_CONTEXTS.add(id(context))
+
+
+def forget_context(context: BrowserContext) -> None:
+    _NO_JS_CONTEXTS.discard(id(context))
+
+
+def js_enabled(page: Page) -> bool:
+    return id(page.context) not in _NO_JS_CONTEXTS
+
+
+def assert_accessible(page: Page) -> None:
+    """No axe-core violations on the page as the person sees it now.
+
+    axe runs asynchronously (timers, promises), which can't run in a context
+    whose JavaScript is switched off; for those pages the exact DOM is copied
+    into a scratch JS-enabled page at the same address with chorus.js blocked,
+    so it renders as it does without JavaScript, and axe runs there.
+    """
+    page.wait_for_load_state("load")
+    results = _axe.run(page) if js_enabled(page) else _axe_on_copy(page)
+    if results.violations_count:
+        report = results.generate_report()
+        print(f"axe on {page.url}:\n{report}")
+        pytest.fail(
+            f"{results.violations_count} accessibility violation(s) on {page.url}: "
+            f"{results.generate_snapshot()}\n{report}"
+        )
+
+
+class _Copier:
+    """One JS-enabled scratch page per browser, showing copies of JS-less pages."""
+
+    def __init__(self, browser: Browser):
+        self.context = browser.new_context(java_script_enabled=True)
+        self.page = self.context.new_page()
+        self.address = ""
+        self.html = ""
+        self.page.route(lambda url: url.split("#", 1)[0] == self.address, self._document)
+        self.page.route(re.compile(r"/static/chorus\.js"), lambda route: route.abort())
+
+    def _document(self, route: Route) -> None:
+        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=self.html)
+
+    def show(self, page: Page) -> Page:
+        self.html = page.content()
+        self.address = page.url.split("#", 1)[0]
+        if page.viewport_size:
+            self.page.set_viewport_size(page.viewport_size)
+        # Without the fragment: always a new document, never a same-page jump.
+        self.page.goto(self.address)
+        self.page.wait_for_load_state("load")
+        return self.page
+
+
+_copiers: dict[int, _Copier] = {}
+
+
+def _axe_on_copy(page: Page):
+    browser = page.context.browser
+    assert browser is not None
+    copier = _copiers.get(id(browser))
+    if copier is None or not browser.is_connected():
+        copier = _copiers[id(browser)] = _Copier(browser)
+    return _axe.run(copier.show(page))
+
+
+@dataclass
+class Person:
+    """A respondent in one browser tab: clicks, types, and every page is checked."""
+
+    page: Page
+    # (url, html) of every page seen, for the privacy checks.
+    seen: list[tuple[str, str]] = field(default_factory=list)
+
+    def goto(self, path: str, heading: str | None = None) -> Any:
+        response = self.page.goto(path)
+        self.check(heading)
+        return response
+
+    def check(self, heading: str | None = None) -> None:
+        """Wait for the page, check its main heading, run axe, remember its HTML."""
+        self.page.wait_for_load_state("load")
+        if heading is not None:
+            expect(self.h1).to_have_text(heading)
+        assert_accessible(self.page)
+        self.seen.append((self.page.url, self.page.content()))
+
+    @property
+    def h1(self) -> Locator:
+        return self.page.get_by_role("heading", level=1)
+
+    def press(self, button: str, heading: str | None = None, exact: bool = True) -> None:
+        self.page.get_by_role("button", name=button, exact=exact).click()
+        self.check(heading)
+
+    def question(self, text: str) -> Locator:
+        """A choice or scale question, found by its legend."""
+        return self.page.get_by_role("group", name=text)
+
+    def choose(self, question: str, *labels: str) -> None:
+        group = self.question(question)
+        for label in labels:
+            group.get_by_label(label, exact=True).check()
+
+    def type(self, label: str, text: str) -> None:
+        field_ = self.page.get_by_label(label, exact=True)
+        field_.fill(text)
+
+    def code_shown(self) -> str:
+        return self.page.locator(".code-box__code").inner_text().strip()
+
+    def html(self) -> str:
+        return self.page.content()

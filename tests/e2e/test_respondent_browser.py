@@ -1,0 +1,561 @@
+"""A respondent's whole experience in a real browser, with and without JavaScript.
+
+Every distinct page a flow reaches is checked with axe-core (`Person.check`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from survey.models import db
+from survey.responses import receipt_exists
+from survey.surveys import close_survey, response_count
+
+from ..conftest import small_survey_document, template_document
+from .helpers import Person, assert_accessible
+
+pytestmark = pytest.mark.browser
+
+TOO_LONG = ("This feature worries me a great deal. " * 7).strip()  # 265 characters; limit 200
+CODE_RE = re.compile(r"^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$")
+
+
+def demo_document() -> dict:
+    document = template_document()
+    document["slug"] = "demo"
+    return document
+
+
+def count(survey) -> int:
+    db.session.expire_all()
+    return response_count(survey)
+
+
+def test_without_javascript_a_person_completes_the_template_survey(
+    open_survey_live, nojs_person: Person
+):
+    survey = open_survey_live(demo_document())
+    p = nojs_person
+    page = p.page
+
+    p.goto("/s/demo", "Product-risk consultation")
+    expect(page).to_have_title("Survey")
+    expect(page.locator("main")).to_contain_text("Every question is optional")
+    expect(page.locator("main")).to_contain_text("It takes about 15 minutes.")
+    assert "js" not in (page.evaluate("document.documentElement.className") or "")
+    p.press("Start the survey", "About you")
+    expect(page.locator(".progress")).to_have_text("Step 1 of 7")
+
+    # About you: a few answers, and "Prefer not to say" for one question.
+    p.choose("Which age group are you in?", "25 to 39")
+    p.choose("Which best describes your connection to online harm?", "Prefer not to say")
+    p.choose("Which kinds of online services do you use most?", "Messaging apps", "Online games")
+    p.type("How many different messaging apps do you use in a typical week?", "3")
+    p.press("Save and continue", "End-to-end encrypted messaging")
+
+    # A content warning first: continue past it.
+    expect(page.locator(".warning-panel")).to_contain_text("It does not ask you to describe")
+    p.press("Continue to this section", "End-to-end encrypted messaging")
+    p.choose("Should companies keep the technical ability", "Yes, I support this")
+    p.choose("How much do you think encryption without safeguards", "4")
+    p.type(
+        "What safeguards should be in place before a company switches on encryption?",
+        "Safety checks that keep working inside encrypted chats.",
+    )
+    p.press("Save and continue", "Friend and contact suggestions")
+
+    # Another warning, continued; a branch inside the section reveals a question.
+    expect(page.get_by_role("button", name="Skip this section")).to_be_visible()
+    p.press("Continue to this section", "Friend and contact suggestions")
+    reveal = "Did the app give a clear, easy way to remove or block that person?"
+    expect(page.get_by_text(reveal)).to_have_count(0)
+    p.choose("Should platforms stop suggesting under-18s to adults", "Yes")
+    p.choose("Has a friend or contact suggestion ever connected you", "Yes")
+    p.press("Save and continue", "Friend and contact suggestions")
+    expect(page.get_by_role("status")).to_contain_text("Some more questions appeared")
+    p.choose(reveal, "Partly")
+    p.press("Save and continue", "Disappearing messages")
+
+    # This warning's section is skipped.
+    p.press("Skip this section", "Reporting and blocking tools")
+
+    # A branch on the next page: "how well" only for people who tried to report.
+    expect(page.get_by_text("how well did reporting work")).to_have_count(0)
+    p.choose("Have you ever tried to report something harmful", "Yes")
+    p.press("Save and continue", "Reporting and blocking tools")
+    p.choose("Thinking of the last time, how well did reporting work for you?", "2")
+    p.choose("Did the company get back to you about your report?", "No, I never heard back")
+    p.press("Save and continue", "Detecting abuse images and grooming")
+    p.press("Continue to this section", "Detecting abuse images and grooming")
+    p.choose("How important is it that platforms spot warning signs", "Prefer not to say")
+    p.press("Save and continue", "What companies should do")
+
+    # Too long an answer: an error summary linked to the field, nothing lost.
+    feature = page.get_by_label("In a few words, which product feature worries you most?")
+    feature.fill(TOO_LONG)
+    p.type(
+        "If you could tell the people who design these products one thing, what would it be?",
+        "Ask us before you launch.",
+    )
+    p.press("Save and review your answers", "What companies should do")
+    expect(page).to_have_title("There is a problem: Survey")
+    summary = page.get_by_role("alert")
+    expect(summary).to_contain_text("There is a problem")
+    link = summary.get_by_role("link", name="shorten it to 200 characters or fewer")
+    expect(link).to_have_attribute("href", "#worrying_feature")
+    expect(feature).to_have_value(TOO_LONG)
+    expect(page.locator("#worrying_feature-error")).to_contain_text("too long")
+    link.click()
+    expect(feature).to_be_focused()
+    feature.fill("Location sharing")
+    p.press("Save and review your answers", "Check your answers")
+
+    main = page.locator("main")
+    rows = page.locator(".summary__row")
+    expect(
+        rows.filter(has_text="Which best describes your connection to online harm?")
+    ).to_contain_text("Prefer not to say")
+    expect(rows.filter(has_text="remove or block that person")).to_contain_text("Partly")
+    expect(rows.filter(has_text="how well did reporting work")).to_contain_text("2")
+    expect(rows.filter(has_text="Where do you live?")).to_contain_text("Not answered")
+    expect(rows.filter(has_text="which product feature worries you")).to_contain_text(
+        "Location sharing"
+    )
+    expect(
+        page.locator("section").filter(
+            has=page.get_by_role("heading", name="Disappearing messages")
+        )
+    ).to_contain_text("You skipped this section.")
+    expect(main).not_to_contain_text(TOO_LONG)
+
+    p.press("Send my answers", "Your answers have been sent")
+    receipt = p.code_shown()
+    assert CODE_RE.match(receipt), receipt
+    # Finishing without confirming the code was saved asks again, kindly.
+    p.press("Finish", "Your answers have been sent")
+    expect(page.get_by_role("alert")).to_contain_text("Tick the box to confirm")
+    assert p.code_shown() == receipt
+    page.get_by_label("I have saved my code").check()
+    p.press("Finish", "Thank you")
+    expect(main).to_contain_text("Thank you for taking part")
+    expect(main).to_contain_text("Childline")
+
+    assert count(survey) == 1
+    assert receipt_exists(survey, receipt)
+
+
+def test_resume_on_another_device_then_submit_and_withdraw(
+    open_survey_live, new_context, person: Person
+):
+    survey = open_survey_live(small_survey_document())
+    p = person
+    page = p.page
+
+    p.goto("/s/small", "Messaging safety")
+    p.press("Start the survey", "About you")
+    p.choose("How old are you?", "Under 18")
+    p.type("How many apps?", "4")
+    p.press("Save and get a resume code", "Your resume code")
+    code = p.code_shown()
+    assert CODE_RE.match(code), code
+    expect(page.locator("main")).to_contain_text("can't show it again or recover it")
+    p.press("Continue answering", "Your resume code")
+    expect(page.get_by_role("alert")).to_contain_text("Tick the box to confirm")
+    assert p.code_shown() == code
+    page.get_by_label("I have saved my code").check()
+    p.press("Continue answering", "About you")
+
+    # Another device: nothing shared with the first but the code, typed loosely.
+    other = Person(new_context().new_page(), p.seen)
+    other.goto("/s/small/resume", "Continue with a resume code")
+    loose = code.lower().replace("-", " ")
+    other.page.get_by_label("Resume code").press_sequentially(loose)
+    other.press("Continue", "About you")
+    q = other.page
+    expect(other.question("How old are you?").get_by_label("Under 18")).to_be_checked()
+    expect(q.get_by_label("How many apps?")).to_have_value("4")
+    other.press("Save and continue", "Encrypted messaging")
+    other.press("Continue to this section", "Encrypted messaging")
+    other.choose("How much harm?", "3")
+    other.choose("What do you want?", "Detection", "Other")
+    other.type("Other (please describe)", "Age checks")
+    other.type("What should change?", "Listen to us.")
+    other.press("Save and continue", "Young people")
+    other.choose("Did you feel safe?", "No")
+    other.press("Save and review your answers", "Check your answers")
+    expect(q.locator("main")).to_contain_text("Other: Age checks")
+    other.press("Send my answers", "Your answers have been sent")
+    receipt = other.code_shown()
+    assert CODE_RE.match(receipt) and receipt != code
+    q.get_by_label("I have saved my code").check()
+    other.press("Finish", "Thank you")
+    assert count(survey) == 1
+
+    # The resume code stopped working once the answers were sent.
+    other.goto("/s/small/resume", "Continue with a resume code")
+    q.get_by_label("Resume code").fill(code)
+    other.press("Continue", "Continue with a resume code")
+    expect(q.get_by_role("alert")).to_contain_text("couldn't find saved answers")
+
+    # Withdrawal with the receipt.
+    other.goto("/s/small", "Messaging safety")
+    q.get_by_role("link", name="Withdraw answers you already sent").click()
+    other.check("Withdraw your answers")
+    q.get_by_label("Receipt code").fill(receipt.lower())
+    other.press("Find my answers", "Withdraw these answers?")
+    other.press("Yes, delete my answers", "Your answers have been withdrawn")
+    assert count(survey) == 0
+    assert not receipt_exists(survey, receipt)
+
+
+def _start_small(p: Person) -> str:
+    p.goto("/s/small", "Messaging safety")
+    p.press("Start the survey", "About you")
+    return p.page.url
+
+
+def test_quick_exit_with_javascript(open_survey_live, live_server, new_context, person: Person):
+    open_survey_live(small_survey_document())
+    p = person
+    page = p.page
+    section_url = _start_small(p)
+    expect(page.locator(".quick-exit__hint")).to_be_visible()
+
+    # Shift three times: gone, and Back doesn't come back to the survey page.
+    for _ in range(3):
+        page.keyboard.press("Shift")
+    page.wait_for_url(live_server.exit_url)
+    expect(p.h1).to_have_text("Chorus")
+    p.check()
+    page.go_back()
+    page.wait_for_load_state("load")
+    assert page.url != section_url
+    assert "/section/" not in page.url
+
+    # Opened directly in a tab of its own: after the exit, Back only finds the
+    # blank page the tab opened with.
+    tab = p.page.context.new_page()
+    tab.goto(section_url)
+    expect(tab.get_by_role("heading", level=1)).to_have_text("About you")
+    for _ in range(3):
+        tab.keyboard.press("Shift")
+    tab.wait_for_url(live_server.exit_url)
+    tab.go_back()
+    assert "/s/" not in tab.url
+
+    # The link with JavaScript: also replaces the history entry.
+    tab2 = p.page.context.new_page()
+    tab2.goto(section_url)
+    tab2.get_by_role("link", name="Leave this page quickly").click()
+    tab2.wait_for_url(live_server.exit_url)
+    tab2.go_back()
+    assert "/s/" not in tab2.url
+
+
+def test_quick_exit_without_javascript_is_a_plain_link(
+    open_survey_live, live_server, nojs_person: Person
+):
+    open_survey_live(small_survey_document())
+    p = nojs_person
+    page = p.page
+    _start_small(p)
+    link = page.get_by_role("link", name="Leave this page quickly")
+    expect(link).to_have_attribute("href", live_server.exit_url)
+    expect(link).to_have_attribute("rel", re.compile(r"\bnoreferrer\b"))
+    expect(page.locator(".quick-exit__hint")).to_be_hidden()
+    # Shift does nothing without JavaScript; the link does.
+    for _ in range(3):
+        page.keyboard.press("Shift")
+    assert "/section/you" in page.url
+    link.click()
+    page.wait_for_url(live_server.exit_url)
+    p.check("Chorus")
+
+
+def _tab_to(page: Page, predicate_js: str, limit: int = 40) -> None:
+    """Press Tab until the focused element satisfies `predicate_js` (el => bool)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"({predicate_js})(document.activeElement)"):
+            return
+    pytest.fail(f"Tab never reached an element matching {predicate_js}")
+
+
+def _focus_is_visible(page: Page) -> bool:
+    return page.evaluate(
+        """() => {
+            const s = getComputedStyle(document.activeElement);
+            return s.outlineStyle !== 'none' || s.boxShadow !== 'none';
+        }"""
+    )
+
+
+def test_keyboard_only(open_survey_live, person: Person):
+    open_survey_live(small_survey_document())
+    p = person
+    page = p.page
+    p.goto("/s/small", "Messaging safety")
+
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Leave this page quickly")).to_be_focused()
+    assert _focus_is_visible(page)
+    _tab_to(page, "el => el.tagName === 'BUTTON'")
+    start = page.get_by_role("button", name="Start the survey")
+    expect(start).to_be_focused()
+    assert _focus_is_visible(page)
+    page.keyboard.press("Enter")
+    p.check("About you")
+
+    under_18 = page.get_by_label("Under 18")
+    adult = page.get_by_label("18 or older")
+    _tab_to(page, "el => el.type === 'radio'")
+    expect(under_18).to_be_focused()
+    page.keyboard.press("Space")
+    expect(under_18).to_be_checked()
+    page.keyboard.press("ArrowDown")
+    expect(adult).to_be_checked()
+    page.keyboard.press("ArrowUp")
+    expect(under_18).to_be_checked()
+    expect(adult).not_to_be_checked()
+    _tab_to(page, "el => el.tagName === 'BUTTON'")
+    expect(page.get_by_role("button", name="Save and continue")).to_be_focused()
+    page.keyboard.press("Enter")
+    p.check("Encrypted messaging")
+    _tab_to(page, "el => el.tagName === 'BUTTON'")
+    expect(page.get_by_role("button", name="Continue to this section")).to_be_focused()
+    page.keyboard.press("Enter")
+    p.check("Encrypted messaging")
+    expect(page.get_by_role("group", name="How much harm?")).to_be_visible()
+
+    # The skip link takes keyboard users past the header, into the page's content.
+    page.reload()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.querySelector('main').contains(document.activeElement)")
+
+
+def _overflow(page: Page, width: int) -> list[str]:
+    """Elements reaching past the right edge of a `width` px viewport (sideways scroll)."""
+    if page.evaluate("document.documentElement.scrollWidth") <= width:
+        return []
+    wide = page.evaluate(
+        """width => [...document.querySelectorAll('body *')]
+            .filter(el => el.getBoundingClientRect().right > width + 0.5)
+            .map(el => `${el.outerHTML.slice(0, 120)} (right edge ${
+                Math.round(el.getBoundingClientRect().right)} px)`)""",
+        width,
+    )
+    return [f"{url_path(page)}: {element}" for element in wide]
+
+
+def url_path(page: Page) -> str:
+    return re.sub(r"^https?://[^/]+", "", page.url)
+
+
+def test_small_survey_at_320px(open_survey_live, new_context):
+    """A whole answer at 320 x 640: no sideways scrolling, large touch targets."""
+    open_survey_live(small_survey_document())
+    p = Person(new_context(viewport={"width": 320, "height": 640}).new_page())
+    page = p.page
+    wide: list[str] = []
+
+    p.goto("/s/small", "Messaging safety")
+    wide += _overflow(page, 320)
+    p.press("Start the survey", "About you")
+    wide += _overflow(page, 320)
+    for button in page.get_by_role("button").all():
+        box = button.bounding_box()
+        assert box and box["height"] >= 44, (button.inner_text(), box)
+    # Each answer's row is at least 44 px high; what can be tapped (the label, the
+    # box) at least 24 x 24 (WCAG 2.2 target size, minimum).
+    for choice in page.locator(".choice").all():
+        row = choice.bounding_box()
+        label = choice.locator("label").bounding_box()
+        assert row and row["height"] >= 44, (choice.inner_text(), row)
+        assert label and label["height"] >= 24 and label["width"] >= 24, label
+    p.choose("How old are you?", "Under 18")
+    p.type("How many apps?", "31")
+    p.press("Save and continue", "About you")
+    expect(page.get_by_role("alert")).to_contain_text("Enter a number between 0 and 30")
+    wide += _overflow(page, 320)
+    p.type("How many apps?", "3")
+    p.press("Save and continue", "Encrypted messaging")
+    wide += _overflow(page, 320)
+    p.press("Continue to this section", "Encrypted messaging")
+    wide += _overflow(page, 320)
+    p.press("Save and continue", "Young people")
+    p.press("Save and review your answers", "Check your answers")
+    wide += _overflow(page, 320)
+    p.press("Send my answers", "Your answers have been sent")
+    wide += _overflow(page, 320)
+    page.get_by_label("I have saved my code").check()
+    p.press("Finish", "Thank you")
+    wide += _overflow(page, 320)
+    assert not wide, "\n".join(wide)
+
+
+@pytest.mark.parametrize("width", [320, 1024])
+def test_template_survey_fits_the_screen(open_survey_live, new_context, width: int):
+    """The long bundled template, whose texts are the hardest to fit.
+
+    With CHORUS_E2E_SCREENSHOTS=DIR, full-page screenshots of a section and of the
+    review page are written there (section-320.png, review-1024.png, ...).
+    """
+    open_survey_live(demo_document())
+    p = Person(new_context(viewport={"width": width, "height": 640}).new_page())
+    page = p.page
+    shots = os.environ.get("CHORUS_E2E_SCREENSHOTS")
+    wide: list[str] = []
+
+    def fits(name: str | None = None) -> None:
+        wide.extend(_overflow(page, width))
+        if shots and name:
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=f"{shots}/{name}-{width}.png", full_page=True)
+
+    p.goto("/s/demo", "Product-risk consultation")
+    fits()
+    p.press("Start the survey", "About you")
+    p.choose("Which age group are you in?", "18 to 24")
+    p.choose("Where do you live?", "Prefer not to say")
+    fits("section")
+    p.press("Save and continue", "End-to-end encrypted messaging")
+    fits("warning")
+    p.press("Skip this section", "Friend and contact suggestions")
+    p.press("Skip this section", "Disappearing messages")
+    p.press("Skip this section", "Reporting and blocking tools")
+    p.press("Save and continue", "Detecting abuse images and grooming")
+    p.press("Skip this section", "What companies should do")
+    p.type("In a few words, which product feature worries you most?", "x" * 201)
+    p.press("Save and review your answers", "What companies should do")
+    fits("section-error")
+    p.type("In a few words, which product feature worries you most?", "Location sharing")
+    p.press("Save and review your answers", "Check your answers")
+    fits("review")
+    p.press("Send my answers", "Your answers have been sent")
+    page.get_by_label("I have saved my code").check()
+    p.press("Finish", "Thank you")
+    fits("thanks")
+    assert not wide, "pages wider than the screen:\n" + "\n".join(wide)
+
+
+def test_no_question_says_the_same_thing_twice(open_survey_live, new_context):
+    """Every section of the template: no question's hints repeat each other."""
+    open_survey_live(demo_document())
+    page = new_context().new_page()
+    page.goto("/s/demo")
+    page.get_by_role("button", name="Start the survey").click()
+    repeated = []
+    while "/review" not in page.url:
+        warning = page.get_by_role("button", name="Continue to this section")
+        if warning.count():
+            warning.click()
+        for question in page.locator(".question").all():
+            hints = [h.strip() for h in question.locator(".hint").all_inner_texts()]
+            repeated += [f"{url_path(page)}: {h!r}" for h in set(hints) if hints.count(h) > 1]
+        page.get_by_role("button", name=re.compile("^Save and (continue|review)")).click()
+        page.wait_for_load_state("load")
+    assert not repeated, repeated
+
+
+def _to_review_without_js(p: Person) -> None:
+    _start_small(p)
+    p.choose("How old are you?", "18 or older")
+    p.press("Save and continue", "About you")  # the branch shows one more question
+    p.press("Save and continue", "Encrypted messaging")
+    p.press("Skip this section", "Check your answers")
+
+
+def test_double_submit_stores_one_response(open_survey_live, new_context, live_server):
+    survey = open_survey_live(small_survey_document())
+    context = new_context(js=False)
+    p = Person(context.new_page())
+    page = p.page
+    _to_review_without_js(p)
+    before_submit = context.cookies()
+    token = page.locator('form[action$="/submit"] input[name="csrf_token"]').input_value()
+
+    # Two quick clicks on "Send my answers" (no JavaScript to disable the button).
+    page.get_by_role("button", name="Send my answers").dblclick(no_wait_after=True)
+    page.wait_for_url(re.compile(r"/s/small/receipt$"))
+    p.check("Your answers have been sent")
+    receipt = p.code_shown()
+    assert count(survey) == 1
+
+    # The same form sent again with the answering session's cookie (what a second
+    # click carries when it leaves before the first reply arrives): the receipt again.
+    context.clear_cookies()
+    context.add_cookies(before_submit)
+    again = context.request.post(
+        f"{live_server.base_url}/s/small/submit", form={"csrf_token": token}, max_redirects=0
+    )
+    assert again.status == 302, again.status
+    assert again.headers["location"].endswith("/s/small/receipt")
+    assert count(survey) == 1
+    p.goto("/s/small/receipt", "Your answers have been sent")
+    assert p.code_shown() == receipt
+    assert receipt_exists(survey, receipt)
+
+
+def test_sending_from_two_tabs_at_once_stores_one_response(open_survey_live, new_context):
+    """Two requests of one session really in flight together: one response, one receipt."""
+    survey = open_survey_live(small_survey_document())
+    context = new_context(js=False)
+    first = Person(context.new_page())
+    _to_review_without_js(first)
+    second = Person(context.new_page())
+    second.goto("/s/small/review", "Check your answers")
+    sent: list[str] = []
+    context.on("request", lambda r: sent.append(r.url) if r.url.endswith("/submit") else None)
+    for person in (first, second):
+        person.page.get_by_role("button", name="Send my answers").click(no_wait_after=True)
+    receipts = []
+    for person in (first, second):
+        person.page.wait_for_url(re.compile(r"/s/small/receipt$"))
+        expect(person.h1).to_have_text("Your answers have been sent")
+        receipts.append(person.code_shown())
+    assert len(sent) == 2
+    assert receipts[0] == receipts[1]
+    assert count(survey) == 1
+    assert receipt_exists(survey, receipts[0])
+
+
+def test_calm_pages_for_unknown_closed_and_ended(open_survey_live, nojs_person: Person):
+    survey = open_survey_live(small_survey_document())
+    p = nojs_person
+    response = p.goto("/s/no-such-survey", "We couldn't find this survey")
+    assert response.status == 404
+
+    # A session that never started (or ended) explains how to resume.
+    p.goto("/s/small/section/you", "Your session has ended")
+    expect(p.page.get_by_role("link", name="Continue with a resume code")).to_be_visible()
+
+    close_survey(survey)
+    db.session.commit()
+    p.goto("/s/small", "This survey has closed")
+    p.goto("/s/small/withdraw", "Withdraw your answers")
+    p.page.get_by_label("Receipt code").fill("not a code")
+    p.press("Find my answers", "Withdraw your answers")
+    expect(p.page.get_by_role("alert")).to_contain_text("doesn't look like a code")
+
+
+def test_assert_accessible_reports_violations(new_context):
+    """The helper itself fails on a page with a known problem (with and without JS)."""
+    for js in (True, False):
+        page = new_context(js=js).new_page()
+        page.goto("/")
+        page.evaluate(
+            "document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=x.png>')"
+        )
+        with pytest.raises(pytest.fail.Exception, match="image-alt"):
+            assert_accessible(page)
