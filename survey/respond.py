@@ -207,10 +207,28 @@ def _after(survey: Survey, definition: SurveyDefinition, state: DraftState, sect
 # --- landing and start ---------------------------------------------------------------
 
 
+def _answering_here(survey: Survey) -> tuple[DraftHandle, DraftState] | None:
+    """This browser's draft for the survey, if it has one that still opens."""
+    if (session.get("r") or {}).get("slug") != survey.slug:
+        return None
+    try:
+        return _current(survey)
+    except SessionEnded:
+        return None
+
+
+def _continue(survey: Survey, definition: SurveyDefinition, state: DraftState):
+    """Redirect to where the person last saved (or the first section)."""
+    sections = visible_sections(definition, state)
+    target = next((s for s in sections if s.id == state.at), sections[0])
+    return redirect(_section_url(survey, target))
+
+
 @bp.get("/<slug>")
 def landing(slug: str):
     survey = _survey(slug, allow=(SurveyStatus.OPEN.value,))
-    return _render("respond/landing.html", survey, invite_error=None)
+    started = _answering_here(survey) is not None
+    return _render("respond/landing.html", survey, invite_error=None, started=started)
 
 
 @bp.post("/<slug>/start")
@@ -218,6 +236,10 @@ def start(slug: str):
     survey = _survey(slug)
     definition = definition_of(survey)
     language = _language(definition)
+    answering = _answering_here(survey)
+    if answering is not None:
+        # Back from the first page leads here: starting again would drop their answers.
+        return _continue(survey, definition, answering[1])
     invite_lookup = None
     if definition.invite_only:
         typed = request.form.get("invite_code", "")
@@ -235,7 +257,12 @@ def start(slug: str):
                 )
         if error:
             return _render(
-                "respond/landing.html", survey, 422, invite_error=error, invite_typed=typed[:64]
+                "respond/landing.html",
+                survey,
+                422,
+                invite_error=error,
+                invite_typed=typed[:64],
+                started=False,
             )
     first = definition.sections[0]
     handle = start_draft(survey, invite_lookup)
@@ -481,7 +508,9 @@ def submit_answers(slug: str):
         raise SessionEnded(survey) from None
     except InviteUsed:
         session.clear()
-        return _render("respond/landing.html", survey, 409, invite_error="invite_not_found")
+        return _render(
+            "respond/landing.html", survey, 409, invite_error="invite_not_found", started=False
+        )
     _finish_session(survey, receipt)
     return redirect(url_for("respond.receipt", slug=survey.slug))
 
@@ -589,10 +618,8 @@ def resume(slug: str):
             typed=typed[:64],
             weeks=weeks,
         )
-    sections = visible_sections(definition, state)
-    target = next((s for s in sections if s.id == state.at), sections[0])
     _begin_session(survey, handle, language)
-    return redirect(_section_url(survey, target))
+    return _continue(survey, definition, state)
 
 
 # --- withdrawal -----------------------------------------------------------------------------

@@ -491,3 +491,18 @@ def test_quote_consent_is_asked_and_sealed_with_the_answer(client, make_open_sur
     r.submit()
     [answers] = stored_answers("small", recovery)
     assert answers["story"] == {"value": "Quote me.", "quote_consent": True}
+
+
+def test_back_to_the_landing_page_and_start_again_keeps_the_answers(client, make_open_survey):
+    survey, recovery = make_open_survey()
+    r = Respondent(client, survey.slug)
+    r.start()
+    r.answer("you", {"apps": "5"}, action="back")  # Back from the first page: the landing page
+    landing = page_text(r.get("/s/small"))
+    assert "already started this survey" in landing and "Continue the survey" in landing
+    again = r.post("/s/small/start", {"lang": "en"}, csrf=False)
+    assert again.location.endswith("/s/small/section/you")
+    assert 'value="5"' in page_text(r.section("you"))
+    r.submit()
+    [answers] = stored_answers("small", recovery)
+    assert answers["apps"] == {"value": 5}
