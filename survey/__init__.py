@@ -51,12 +51,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
 
+    import admin
     from survey import cli, respond
 
     app.register_blueprint(respond.bp)
     csrf.exempt(respond.start)
     csrf.exempt(respond.withdraw_answers)
-    privacy.init_app(app, respond.RATE_LIMITS)
+    admin.init_app(app)
+    privacy.init_app(app, {**respond.RATE_LIMITS, **admin.RATE_LIMITS})
     cli.init_app(app)
 
     @app.context_processor
@@ -91,6 +93,8 @@ def _register_error_pages(app: Flask) -> None:
 
     pages = {
         400: ("form_expired_heading", "form_expired_body"),
+        401: ("sign_in_heading", "sign_in_body"),
+        403: ("forbidden_heading", "forbidden_body"),
         404: ("not_found_heading", "not_found_body"),
         405: ("not_found_heading", "not_found_body"),
         413: ("too_large_heading", "too_large_body"),

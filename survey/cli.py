@@ -14,6 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from survey.config import INSTANCE_DIR
 from survey.definition import DefinitionError, load_definition_text
+from survey.events import announce, cli_actor
 from survey.models import Survey, db
 from survey.surveys import (
     SurveyError,
@@ -93,6 +94,7 @@ def import_command(file: Path | None, template: bool, slug: str | None) -> None:
     except SurveyError as exc:
         raise click.ClickException(str(exc)) from None
     questions = sum(1 for _ in definition.answerable_questions())
+    announce("survey.import", cli_actor(), survey.slug, source=name)
     click.echo(
         f'Imported "{survey.slug}" as a draft: '
         f"{len(definition.sections)} sections, {questions} questions."
@@ -141,6 +143,7 @@ def open_command(slug: str) -> None:
         opened = open_survey(_survey_or_fail(slug))
     except SurveyError as exc:
         raise click.ClickException(str(exc)) from None
+    announce("survey.open", cli_actor(), slug, new_keys=opened.recovery_code is not None)
     click.echo(f'"{slug}" is open at /s/{slug}')
     if opened.recovery_code:
         click.echo(_recovery_notice(opened.recovery_code))
@@ -155,6 +158,7 @@ def close_command(slug: str) -> None:
         close_survey(_survey_or_fail(slug))
     except SurveyError as exc:
         raise click.ClickException(str(exc)) from None
+    announce("survey.close", cli_actor(), slug)
     click.echo(f'"{slug}" is closed.')
 
 
@@ -197,6 +201,7 @@ def export_responses_command(slug: str, out: Path) -> None:
         raise click.ClickException(str(exc)) from None
     frame = responses_frame(survey, private_key)
     frame.to_csv(out, index=False)
+    announce("responses.export", cli_actor(), slug, rows=len(frame), key="recovery code")
     click.echo(f"Wrote {len(frame)} responses to {out}", err=True)
 
 
@@ -216,6 +221,7 @@ def create_invites_command(slug: str, count: int) -> None:
         codes = create_invite_codes(survey, count)
     except SurveyError as exc:
         raise click.ClickException(str(exc)) from None
+    announce("invites.create", cli_actor(), slug, count=count)
     click.echo("\n".join(codes))
     issued, used = invite_counts(survey)
     click.echo(f"{issued} invite codes issued, {used} used.", err=True)

@@ -96,6 +96,8 @@ def settings_from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         "CHORUS_DRAFT_WEEKS": _int(env, "CHORUS_DRAFT_WEEKS", 8, 1),
         "CHORUS_SCRYPT_LOG2_N": _int(env, "CHORUS_SCRYPT_LOG2_N", 15, 14),
         "CHORUS_RATE_LIMITS": _flag(env, "CHORUS_RATE_LIMITS", True),
+        "CHORUS_ARGON2_TIME_COST": _int(env, "CHORUS_ARGON2_TIME_COST", 3, 1),
+        "CHORUS_ARGON2_MEMORY_KIB": _int(env, "CHORUS_ARGON2_MEMORY_KIB", 65536, 8),
         "CHORUS_LOG_LEVEL": env.get("CHORUS_LOG_LEVEL", "INFO").upper(),
     }
 

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     Boolean,
+    DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -155,3 +156,111 @@ class InviteCode(db.Model):
     lookup: Mapped[str] = mapped_column(String(64), primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --- staff ---------------------------------------------------------------------------
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    FACILITATOR = "facilitator"
+    ANALYST = "analyst"
+    COMPANY = "company"
+
+
+# Roles that must use two-factor sign-in (DESIGN.md "Staff security").
+ROLES_NEEDING_2FA = frozenset({Role.ADMIN, Role.ANALYST})
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Organisation(db.Model):
+    """A company (or other body) whose readers see reports addressed to it."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+
+class User(db.Model):
+    """A member of staff. Respondents never have accounts.
+
+    `roles` holds role names separated by spaces; a company reader belongs to
+    exactly one organisation. The TOTP secret is stored encrypted under a key
+    derived from the app secret; backup codes only as HMAC lookups.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    roles: Mapped[str] = mapped_column(String(100), default="")
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT")
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A password someone else chose (CLI, admin reset) must be replaced at sign-in.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(128))
+    totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
+    backup_code_lookups: Mapped[str] = mapped_column(Text, default="")
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Bumped when the password changes, so every other session ends.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="users")
+
+    @property
+    def role_set(self) -> frozenset[Role]:
+        return frozenset(Role(r) for r in self.roles.split())
+
+    def has_role(self, *roles: Role) -> bool:
+        return bool(self.role_set & set(roles))
+
+    @property
+    def needs_2fa(self) -> bool:
+        return bool(self.role_set & ROLES_NEEDING_2FA)
+
+    # What Flask-Login asks of a user object.
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+
+class AuditEntry(db.Model):
+    """One staff action in an append-only, hash-chained log.
+
+    Each entry's hash covers its content and the previous entry's hash, and
+    `prev_hash` is unique, so the chain can't fork even when two processes
+    append at once: the loser's insert fails and it retries on the new head.
+    Respondent actions are never recorded here.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(254), default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)

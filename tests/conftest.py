@@ -41,6 +41,8 @@ def base_config(database_url: str) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SESSION_COOKIE_SECURE": False,
         "CHORUS_SCRYPT_LOG2_N": CHEAP_SCRYPT,
+        "CHORUS_ARGON2_TIME_COST": 1,
+        "CHORUS_ARGON2_MEMORY_KIB": 1024,
         "RATELIMIT_ENABLED": False,
         "TESTING": True,
     }

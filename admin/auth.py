@@ -1,0 +1,490 @@
+"""Staff accounts: sign-in with argon2id and TOTP, roles, and deny by default.
+
+Every request passes `guard`: the respondent pages and a short list of
+endpoints are public; every other endpoint must have declared who may use it
+with `@allow(...)`, or nobody can. Staff who hold a role that needs two-factor
+sign-in can do nothing but enrol until they have.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import pyotp
+import segno
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import LoginManager, current_user, login_user, logout_user
+from markupsafe import Markup
+from sqlalchemy import select
+
+from survey import crypto
+from survey.events import announce
+from survey.models import Organisation, Role, User, db
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+login_manager = LoginManager()
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 12
+BACKUP_CODES = 10
+PENDING_2FA_SECONDS = 300
+RATE_LIMITS = {"staff.login": "20 per minute", "staff.second_factor": "20 per minute"}
+
+# Endpoints anyone may reach; the respondent blueprint is public as a whole.
+PUBLIC_BLUEPRINTS = frozenset({"respond"})
+PUBLIC_ENDPOINTS = frozenset({"static", "home", "staff.login", "staff.second_factor"})
+# Reachable while signed in but before two-factor enrolment or a forced password change.
+ENROLMENT_ENDPOINTS = frozenset({"staff.setup_2fa", "staff.change_password", "staff.logout"})
+ANY_STAFF = frozenset(Role)
+
+_allowed_roles: dict[str, frozenset[Role]] = {}
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def allow(*roles: Role) -> Callable[[View], View]:
+    """Declare which roles may use a view (none given: any member of staff)."""
+
+    def declare(view: View) -> View:
+        _allowed_roles[f"{view.__module__}.{view.__qualname__}"] = frozenset(roles) or ANY_STAFF
+        return view
+
+    return declare
+
+
+def roles_for_endpoint(app: Flask, endpoint: str | None) -> frozenset[Role] | None:
+    """The roles a (non-public) endpoint allows; None when it declared nothing."""
+    view = app.view_functions.get(endpoint or "")
+    if view is None:
+        return None
+    return _allowed_roles.get(f"{view.__module__}.{view.__qualname__}")
+
+
+def is_public(endpoint: str | None, blueprint: str | None) -> bool:
+    return endpoint in PUBLIC_ENDPOINTS or blueprint in PUBLIC_BLUEPRINTS
+
+
+def guard():
+    """Deny by default: the one check every request goes through."""
+    if request.endpoint is None or is_public(request.endpoint, request.blueprint):
+        return None
+    if not current_user.is_authenticated:
+        if request.method == "GET":
+            return redirect(url_for("staff.login"))
+        abort(401)
+    if request.endpoint not in ENROLMENT_ENDPOINTS:
+        if current_user.must_change_password:
+            return redirect(url_for("staff.change_password"))
+        if current_user.needs_2fa and not current_user.totp_confirmed:
+            return redirect(url_for("staff.setup_2fa"))
+    allowed = roles_for_endpoint(current_app, request.endpoint)
+    if allowed is None or not current_user.has_role(*allowed):
+        abort(403)
+    return None
+
+
+# --- passwords ------------------------------------------------------------------------
+
+
+def password_hasher() -> PasswordHasher:
+    """argon2id; tests make it cheap through the config, not by changing code."""
+    config = current_app.config
+    return PasswordHasher(
+        time_cost=int(config["CHORUS_ARGON2_TIME_COST"]),
+        memory_cost=int(config["CHORUS_ARGON2_MEMORY_KIB"]),
+        parallelism=1,
+    )
+
+
+def hash_password(password: str) -> str:
+    return password_hasher().hash(password)
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > 1000:
+        return "Use at most 1000 characters."
+    return None
+
+
+def generate_password() -> str:
+    """A one-time password for a new account (about 100 bits)."""
+    return crypto.generate_code(20)
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+
+class AccountError(ValueError):
+    """An account operation that can't be done; the message says why."""
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_user(email: str, roles: list[Role], password: str, organisation: str | None) -> User:
+    """A new member of staff; company readers belong to exactly one organisation."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+        raise AccountError(f"{email!r} is not an email address.")
+    if not roles:
+        raise AccountError("Give at least one role.")
+    if db.session.scalar(select(User).where(User.email == email)):
+        raise AccountError(f"There is already an account for {email}.")
+    if (Role.COMPANY in roles) != bool(organisation):
+        raise AccountError("A company reader needs --org, and only company readers have one.")
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem)
+    org = None
+    if organisation:
+        org = db.session.scalar(select(Organisation).where(Organisation.name == organisation))
+        if org is None:
+            org = Organisation(name=organisation)
+            db.session.add(org)
+    user = User(
+        email=email,
+        roles=" ".join(sorted(r.value for r in set(roles))),
+        password_hash=hash_password(password),
+        organisation=org,
+        must_change_password=True,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Sessions name the user and their session version: a password change ends them."""
+    uid, _, version = user_id.partition(":")
+    if not uid.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(uid))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+# --- sign-in ------------------------------------------------------------------------------
+
+SIGN_IN_REFUSED = (
+    "That email and password don't match an account that can sign in now. "
+    "After several wrong tries an account is locked for 15 minutes."
+)
+
+
+def check_password(email: str, password: str) -> User | None:
+    """The user if the password is right and the account isn't locked.
+
+    Every refusal costs the same argon2 work and says the same thing, so the
+    answer doesn't tell whether an account exists or is locked.
+    """
+    hasher = password_hasher()
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    now = datetime.now(UTC)
+    stored = user.password_hash if user else _dummy_hash(hasher)
+    try:
+        hasher.verify(stored, password)
+        correct = user is not None
+    except (VerificationError, InvalidHashError):
+        correct = False
+    if user is None:
+        return None
+    locked = user.locked_until is not None and _aware(user.locked_until) > now
+    if locked or not correct or not user.active:
+        if not locked:
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.locked_until = now + LOCKOUT
+                user.failed_logins = 0
+                announce("user.locked", user.email, user.email)
+        db.session.commit()
+        return None
+    user.failed_logins = 0
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    db.session.commit()
+    return user
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    cache = current_app.extensions.setdefault("chorus", {})
+    key = ("dummy_hash", hasher.time_cost, hasher.memory_cost)
+    if key not in cache:
+        cache[key] = hasher.hash(secrets.token_urlsafe(16))
+    return cache[key]
+
+
+# --- two-factor ------------------------------------------------------------------------------
+
+
+def _totp_key() -> bytes:
+    cache = current_app.extensions.setdefault("chorus", {})
+    if "totp_key" not in cache:
+        master = current_app.config["SECRET_KEY"].encode()
+        cache["totp_key"] = crypto.derive_secret(master, "chorus-totp/1")
+    return cache["totp_key"]
+
+
+def _totp_aad(user: User) -> bytes:
+    return crypto.wrap_aad(0, f"totp:{user.id}")
+
+
+def totp_secret(user: User) -> str | None:
+    if user.totp_secret_sealed is None:
+        return None
+    return crypto.decrypt(_totp_key(), user.totp_secret_sealed, _totp_aad(user)).decode()
+
+
+def start_totp_enrolment(user: User) -> str:
+    """A new, unconfirmed TOTP secret for the user (replacing any unconfirmed one)."""
+    secret = pyotp.random_base32()
+    user.totp_secret_sealed = crypto.encrypt(_totp_key(), secret.encode(), _totp_aad(user))
+    user.totp_confirmed = False
+    db.session.commit()
+    return secret
+
+
+def _backup_lookup(code: str) -> str:
+    from survey.surveys import lookup_secret
+
+    return crypto.code_lookup(lookup_secret(), "staff-backup", code)
+
+
+def check_second_factor(user: User, typed: str) -> bool:
+    """A current TOTP code (each time step once only) or an unused backup code."""
+    secret = totp_secret(user)
+    digits = "".join(ch for ch in typed if ch.isdigit())
+    if secret and len(digits) == 6 and len(typed.strip()) <= 8:
+        totp = pyotp.TOTP(secret)
+        now = datetime.now(UTC)
+        for offset in (-1, 0, 1):  # one step of clock drift either way
+            moment = now + timedelta(seconds=30 * offset)
+            step = int(moment.timestamp()) // 30
+            if step > user.totp_last_step and totp.verify(digits, for_time=moment):
+                user.totp_last_step = step
+                db.session.commit()
+                return True
+        return False
+    lookups = json.loads(user.backup_code_lookups or "[]")
+    lookup = _backup_lookup(typed) if crypto.is_well_formed_code(typed) else None
+    if lookup and lookup in lookups:
+        lookups.remove(lookup)
+        user.backup_code_lookups = json.dumps(lookups)
+        db.session.commit()
+        announce("user.backup_code_used", user.email, user.email, left=len(lookups))
+        return True
+    return False
+
+
+def confirm_totp(user: User, typed: str) -> list[str] | None:
+    """Confirm enrolment with a first code; returns new backup codes (shown once)."""
+    if user.totp_secret_sealed is None or not check_second_factor(user, typed):
+        return None
+    codes = [crypto.generate_code() for _ in range(BACKUP_CODES)]
+    user.totp_confirmed = True
+    user.backup_code_lookups = json.dumps([_backup_lookup(c) for c in codes])
+    db.session.commit()
+    announce("user.2fa_enabled", user.email, user.email)
+    return codes
+
+
+def qr_svg(uri: str) -> Markup:
+    """The provisioning URI as an inline SVG QR code (no image request, CSP-safe)."""
+    svg = segno.make(uri, error="m").svg_inline(scale=4, dark="#1d1d1f", light="#ffffff")
+    return Markup(svg)  # noqa: S704 - segno's own SVG markup, built from our URI
+
+
+# --- views ------------------------------------------------------------------------------------
+
+
+def _finish_sign_in(user: User) -> Any:
+    session.clear()  # nothing from before sign-in (a respondent's draft key) carries over
+    login_user(user)
+    announce("user.sign_in", user.email, user.email)
+    return redirect(url_for("staff.home"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("staff.home"))
+    error = None
+    email = ""
+    if request.method == "POST":
+        email = request.form.get("email", "")[:254]
+        user = check_password(email, request.form.get("password", "")[:1000])
+        if user is None:
+            error = SIGN_IN_REFUSED
+        elif user.totp_confirmed:
+            session["pending_2fa"] = {
+                "uid": user.id,
+                "v": user.session_version,
+                "until": int(datetime.now(UTC).timestamp()) + PENDING_2FA_SECONDS,
+            }
+            return redirect(url_for("staff.second_factor"))
+        else:
+            return _finish_sign_in(user)
+    status = 422 if error else 200
+    return render_template("admin/login.html", error=error, email=email), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor():
+    pending = session.get("pending_2fa") or {}
+    user = db.session.get(User, pending.get("uid", 0)) if pending else None
+    expired = int(datetime.now(UTC).timestamp()) > int(pending.get("until", 0))
+    if user is None or expired or user.session_version != pending.get("v") or not user.active:
+        session.pop("pending_2fa", None)
+        return redirect(url_for("staff.login"))
+    error = None
+    if request.method == "POST":
+        if check_second_factor(user, request.form.get("code", "")[:64]):
+            return _finish_sign_in(user)
+        error = "That code isn't right. Codes change every 30 seconds; each works once."
+    status = 422 if error else 200
+    return render_template("admin/second_factor.html", error=error), status
+
+
+@bp.post("/logout")
+@allow()
+def logout():
+    announce("user.sign_out", current_user.email, current_user.email)
+    logout_user()
+    session.clear()
+    return redirect(url_for("staff.login"))
+
+
+@bp.get("/")
+@allow()
+def home():
+    return render_template("admin/home.html")
+
+
+@bp.route("/2fa", methods=["GET", "POST"])
+@allow()
+def setup_2fa():
+    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    if user.totp_confirmed:
+        return render_template("admin/setup_2fa.html", done=True, codes=None)
+    error = None
+    if request.method == "POST":
+        codes = confirm_totp(user, request.form.get("code", "")[:64])
+        if codes:
+            return render_template("admin/setup_2fa.html", done=True, codes=codes)
+        error = "That code isn't right. Check the time on your phone and try the newest code."
+    secret = totp_secret(user) if user.totp_secret_sealed else None
+    if secret is None or request.method == "GET":
+        secret = start_totp_enrolment(user)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Chorus")
+    page = render_template(
+        "admin/setup_2fa.html", done=False, codes=None, secret=secret, qr=qr_svg(uri), error=error
+    )
+    return page, 422 if error else 200
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@allow()
+def change_password():
+    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    error = None
+    if request.method == "POST":
+        current = request.form.get("current", "")[:1000]
+        new = request.form.get("new", "")[:1001]
+        try:
+            password_hasher().verify(user.password_hash, current)
+        except (VerificationError, InvalidHashError):
+            error = "Your current password isn't right."
+        else:
+            error = password_problem(new)
+            if not error and new != request.form.get("confirm", ""):
+                error = "The two new passwords are different."
+            if not error and new == current:
+                error = "Choose a password different from the current one."
+        if not error:
+            user.password_hash = hash_password(new)
+            user.must_change_password = False
+            user.session_version += 1  # ends every other session of this account
+            db.session.commit()
+            announce("user.password_changed", user.email, user.email)
+            login_user(user)
+            return redirect(url_for("staff.home"))
+    status = 422 if error else 200
+    return render_template("admin/password.html", error=error), status
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "staff.login"
+    app.register_blueprint(bp)
+    app.before_request(guard)
+    register_cli(app)
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def register_cli(app: Flask) -> None:
+    import sys
+
+    import click
+    from flask.cli import with_appcontext
+
+    from survey.events import cli_actor
+
+    @click.group("user")
+    def user_group() -> None:
+        """Staff accounts."""
+
+    @user_group.command("create")
+    @click.argument("email")
+    @click.option(
+        "--role",
+        "roles",
+        multiple=True,
+        required=True,
+        type=click.Choice([r.value for r in Role]),
+        help="Repeat for several roles.",
+    )
+    @click.option("--org", help="The organisation of a company reader (made if new).")
+    @with_appcontext
+    def create_command(email: str, roles: tuple[str, ...], org: str | None) -> None:
+        """Create an account. Reads a password from standard input when one is
+        piped in; otherwise prints a one-time password. Either way it must be
+        changed at the first sign-in."""
+        piped = "" if sys.stdin.isatty() else sys.stdin.readline().strip()
+        password = piped or generate_password()
+        try:
+            user = create_user(email, [Role(r) for r in roles], password, org)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        announce("user.create", cli_actor(), user.email, roles=user.roles, org=org or "")
+        click.echo(f"Created {user.email} ({user.roles}).")
+        if not piped:
+            click.echo(f"One-time password (shown once, must be changed at sign-in): {password}")
+
+    app.cli.add_command(user_group)
