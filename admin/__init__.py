@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from admin import auth
+from admin import audit, auth
 
 # Limits on POSTs to staff endpoints, per client address (see survey.privacy).
 RATE_LIMITS = auth.RATE_LIMITS
 
 
 def init_app(app: Flask) -> None:
-    """Attach the staff side: sign-in and the deny-by-default guard."""
+    """Attach the staff side: sign-in, the deny-by-default guard, the audit log."""
     auth.init_app(app)
+    audit.init_app(app)

@@ -216,7 +216,8 @@ def check_password(email: str, password: str) -> User | None:
             if user.failed_logins >= MAX_FAILED_LOGINS:
                 user.locked_until = now + LOCKOUT
                 user.failed_logins = 0
-                announce("user.locked", user.email, user.email)
+                # Whoever typed the wrong passwords may not be the account's owner.
+                announce("user.locked", "system:sign-in-throttle", user.email)
         db.session.commit()
         return None
     user.failed_logins = 0

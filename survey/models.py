@@ -255,6 +255,8 @@ class AuditEntry(db.Model):
     """
 
     __tablename__ = "audit_log"
+    # Never reuse an id, even after the last entry was deleted (SQLite would).
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -29,7 +29,8 @@ def upgrade():
     sa.Column('entry_hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_log')),
     sa.UniqueConstraint('entry_hash', name=op.f('uq_audit_log_entry_hash')),
-    sa.UniqueConstraint('prev_hash', name=op.f('uq_audit_log_prev_hash'))
+    sa.UniqueConstraint('prev_hash', name=op.f('uq_audit_log_prev_hash')),
+    sqlite_autoincrement=True
     )
     op.create_table('organisations',
     sa.Column('id', sa.Integer(), nullable=False),

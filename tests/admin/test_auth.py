@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from admin.auth import SIGN_IN_REFUSED, _allowed_roles, create_user, totp_secret
-from survey.models import Role, User, db
+from survey.models import AuditEntry, Role, User, db
 
 from ..conftest import page_text
 
@@ -63,6 +63,12 @@ def test_sign_in_and_out(app):
     out = client.post("/staff/logout", data={"csrf_token": csrf(client, "/staff/")})
     assert out.status_code == 302
     assert client.get("/staff/").status_code == 302
+    # Both are in the audit log, and the chain is intact.
+    recorded = [(e.action, e.actor) for e in db.session.scalars(select(AuditEntry))]
+    assert ("user.sign_in", "ana@example.org") in recorded
+    assert ("user.sign_out", "ana@example.org") in recorded
+    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 0, result.output
 
 
 def test_wrong_password_unknown_account_and_lockout_all_say_the_same(app):
@@ -77,6 +83,8 @@ def test_wrong_password_unknown_account_and_lockout_all_say_the_same(app):
     user = db.session.scalar(select(User))
     db.session.refresh(user)
     assert user.locked_until is not None
+    locked_entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.locked"))
+    assert locked_entry.actor == "system:sign-in-throttle" and locked_entry.target == user.email
     user.locked_until = datetime.now(UTC) - timedelta(seconds=1)  # 15 minutes later
     db.session.commit()
     assert sign_in(client).status_code == 302

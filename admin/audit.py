@@ -1,0 +1,365 @@
+"""The audit log: an append-only, hash-chained record of every staff action.
+
+DESIGN.md ("Staff security") asks for a log of what staff did that nobody can
+quietly rewrite. Each entry's hash covers its own content and the hash of the
+entry before it, so changing, removing or reordering an entry breaks the chain
+where it happened; `verify` walks the chain and names every such place. Removing
+the *last* entries leaves a shorter chain that is still valid, so whoever keeps
+an eye on the log notes its head hash somewhere else and passes it back as
+`expect_head`.
+
+`audit_log.prev_hash` is UNIQUE, so two processes can never both append on top
+of the same head: the loser's insert fails and `record` retries on the new head.
+
+Only staff actions are recorded. The core announces them through
+`survey.events.staff_action` (survey/ must not import admin/); respondents'
+actions are never announced and `record` refuses to run inside a respondent's
+request, so nothing a survivor does, nor when, ends up here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from flask import Flask, current_app, has_app_context, has_request_context, request
+from flask.cli import with_appcontext
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from survey.crypto import canonical_json
+from survey.events import staff_action
+from survey.models import AuditEntry, db
+
+log = logging.getLogger(__name__)
+
+# The prev_hash of the first entry.
+GENESIS = "0" * 64
+
+# How many times `record` tries to append when another writer keeps winning the
+# race for the head. Chorus processes queue instead of racing (see
+# `_wait_for_our_turn`), and each lost race means another entry went in, so a
+# handful is plenty.
+APPEND_ATTEMPTS = 5
+
+# PostgreSQL advisory lock taken while appending, so that Chorus processes wait
+# their turn instead of racing for the head and retrying. (Any other writer is
+# still stopped by the UNIQUE prev_hash.) A fixed 64-bit number: the first eight
+# bytes of SHA-256("chorus-audit-log"), as a signed integer.
+APPEND_LOCK_KEY = int.from_bytes(
+    hashlib.sha256(b"chorus-audit-log").digest()[:8], "big", signed=True
+)
+
+# Blueprints that serve respondents: nothing may be recorded while serving them.
+RESPONDENT_BLUEPRINTS = frozenset({"respond"})
+
+# Limits of the audit_log columns, checked here so that SQLite (which ignores
+# VARCHAR lengths) and PostgreSQL (which enforces them) behave the same.
+MAX_ACTION = 64
+MAX_ACTOR = 254
+MAX_TARGET = 254
+
+EXTENSION_KEY = "chorus_audit"
+
+
+class AuditError(Exception):
+    """An entry that can't be recorded (wrong place, or fields that don't fit)."""
+
+
+# --- hashing ------------------------------------------------------------------------------
+
+
+def timestamp_text(at: datetime) -> str:
+    """`at` as ISO 8601 in UTC with microseconds, the form the hash covers.
+
+    PostgreSQL hands timestamps back aware (in the session's time zone) and
+    SQLite hands them back naive; Chorus always stores UTC, so a naive value is
+    UTC. Both then give the same text as the value that was hashed on insert.
+    """
+    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return aware.isoformat(timespec="microseconds")
+
+
+def entry_hash(
+    prev_hash: str, at: datetime, actor: str, action: str, target: str, details_json: str
+) -> str:
+    """SHA-256 (hex) over the previous entry's hash and this entry's content.
+
+    The content is canonical JSON of a mapping, so no choice of field values can
+    make two different entries hash the same bytes (no ambiguous concatenation).
+    `details_json` is hashed as stored text: any edit to it, even one that
+    doesn't change what it means, shows.
+    """
+    content = canonical_json(
+        {
+            "at": timestamp_text(at),
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "details": details_json,
+        }
+    )
+    return hashlib.sha256(prev_hash.encode("ascii") + content).hexdigest()
+
+
+def _stored_hash(row: Any) -> str:
+    """What the hash of a stored row should be, from its stored content."""
+    return entry_hash(row.prev_hash, row.at, row.actor, row.action, row.target, row.details)
+
+
+# --- appending ----------------------------------------------------------------------------
+
+
+def current_head() -> str:
+    """The hash of the entry with the highest id, or GENESIS for an empty log.
+
+    Columns, not ORM objects: the session's identity map could otherwise hand
+    back what it remembers instead of what the table holds now.
+    """
+    head = db.session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
+    return head or GENESIS
+
+
+def record(
+    action: str, actor: str, target: str = "", details: Mapping[str, Any] | None = None
+) -> AuditEntry:
+    """Append one staff action on top of the current head and commit it.
+
+    The append runs in a SAVEPOINT: when another process appended first (the
+    UNIQUE prev_hash refuses a second entry on the same head) only the failed
+    insert is rolled back, never work the caller still has pending, and the
+    append is retried on the new head. (Chorus processes queue for the write
+    first, see `_wait_for_our_turn`, so that race is only ever lost to a writer
+    outside Chorus.) The commit at the end also commits what the caller had
+    pending, so an action and its audit entry land together.
+
+    `details` must be JSON-serialisable (TypeError otherwise) and is stored as
+    canonical JSON. Only call this for staff actions: it refuses inside a
+    respondent's request, because the log must never hold anything about them.
+    """
+    if has_request_context() and request.blueprint in RESPONDENT_BLUEPRINTS:
+        raise AuditError("respondent actions are never recorded in the audit log")
+    _check_field("action", action, MAX_ACTION, required=True)
+    _check_field("actor", actor, MAX_ACTOR, required=True)
+    _check_field("target", target, MAX_TARGET, required=False)
+    details_json = canonical_json(dict(details or {})).decode("utf-8")
+
+    for attempt in range(1, APPEND_ATTEMPTS + 1):
+        try:
+            with db.session.begin_nested():
+                _wait_for_our_turn()
+                prev_hash = current_head()
+                at = datetime.now(UTC)
+                entry = AuditEntry(
+                    at=at,
+                    actor=actor,
+                    action=action,
+                    target=target,
+                    details=details_json,
+                    prev_hash=prev_hash,
+                    entry_hash=entry_hash(prev_hash, at, actor, action, target, details_json),
+                )
+                db.session.add(entry)
+        except IntegrityError as exc:
+            if "prev_hash" not in str(exc.orig) or attempt == APPEND_ATTEMPTS:
+                raise
+            log.info("audit log: another process appended first; retrying (%d)", attempt)
+            time.sleep(random.uniform(0, 0.01 * attempt))  # noqa: S311 - jitter, not secrecy
+            continue
+        db.session.commit()
+        return entry
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _wait_for_our_turn() -> None:
+    """Queue behind other appenders before reading the head.
+
+    Without this, several processes appending at once keep losing the race
+    for the head to each other. PostgreSQL: an advisory lock held until this
+    transaction ends (record commits at once). SQLite: a write that changes
+    nothing takes the database's write lock first, waiting its turn (busy
+    timeout); read first and write second, two appenders deadlock and SQLite
+    refuses one at once with "database is locked".
+    """
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
+    elif dialect == "sqlite":
+        db.session.execute(text("UPDATE audit_log SET id = id WHERE 0"))
+
+
+def _check_field(name: str, value: object, limit: int, *, required: bool) -> None:
+    if not isinstance(value, str):
+        raise AuditError(f"{name} must be a string, not {type(value).__name__}")
+    if required and not value:
+        raise AuditError(f"{name} must not be empty")
+    if len(value) > limit:
+        raise AuditError(f"{name} is longer than {limit} characters")
+
+
+# --- verifying ----------------------------------------------------------------------------
+
+
+@dataclass
+class AuditReport:
+    """What `verify` found: how many entries, the head hash, and every problem."""
+
+    count: int
+    head: str
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(expect_head: str | None = None) -> AuditReport:
+    """Walk the whole log by id and report every place the chain doesn't hold.
+
+    - "its content was changed": an entry's stored content no longer gives its
+      stored hash (an edited actor, action, target, details, time or hash).
+    - "the entry before it is missing or out of order": an entry's prev_hash is
+      not the hash of the entry before it (GENESIS for the first): an entry was
+      removed in between, or entries were reordered.
+    - with `expect_head` (a head hash noted earlier): that entry must still be
+      in the chain. The log may have grown since, but if the noted entry is gone
+      the last entries were removed or rewritten, which the chain alone can't show.
+
+    It never stops at the first problem, so one report shows all the damage.
+    """
+    columns = (
+        AuditEntry.id,
+        AuditEntry.at,
+        AuditEntry.actor,
+        AuditEntry.action,
+        AuditEntry.target,
+        AuditEntry.details,
+        AuditEntry.prev_hash,
+        AuditEntry.entry_hash,
+    )
+    rows = db.session.execute(
+        select(*columns).order_by(AuditEntry.id).execution_options(yield_per=1000)
+    )
+    problems: list[str] = []
+    count = 0
+    previous = GENESIS
+    seen_expected = expect_head is None or expect_head == GENESIS
+    for row in rows:
+        count += 1
+        if _stored_hash(row) != row.entry_hash:
+            problems.append(f"entry {row.id}: its content was changed")
+        if row.prev_hash != previous:
+            problems.append(f"entry {row.id}: the entry before it is missing or out of order")
+        if row.entry_hash == expect_head:
+            seen_expected = True
+        previous = row.entry_hash
+    if not seen_expected:
+        problems.append(
+            f"the last entries were removed or changed: head is {previous}, expected {expect_head}"
+        )
+    return AuditReport(count=count, head=previous, problems=problems)
+
+
+def last_entries(n: int) -> list[AuditEntry]:
+    """The newest `n` entries, oldest first (fresh from the table)."""
+    newest = db.session.scalars(
+        select(AuditEntry)
+        .order_by(AuditEntry.id.desc())
+        .limit(n)
+        .execution_options(populate_existing=True)
+    ).all()
+    return list(reversed(newest))
+
+
+# --- wiring -------------------------------------------------------------------------------
+
+
+def _on_staff_action(
+    sender: object,
+    *,
+    action: str,
+    actor: str,
+    target: str = "",
+    details: Mapping[str, Any] | None = None,
+    **_: Any,
+) -> None:
+    """Record an announced staff action in the log of the app that announced it.
+
+    The signal is process-wide and connected once, but every app (tests make
+    many) has its own database: record in the sender's, and only for apps that
+    asked for an audit log through `init_app`.
+    """
+    app = sender if isinstance(sender, Flask) else None
+    if app is None and has_app_context():
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app is None or not app.extensions.get(EXTENSION_KEY):
+        return
+    if has_app_context() and current_app._get_current_object() is app:  # type: ignore[attr-defined]
+        record(action, actor, target, details)
+    else:
+        with app.app_context():
+            record(action, actor, target, details)
+
+
+def init_app(app: Flask) -> None:
+    """Record this app's announced staff actions and add `chorus audit ...`.
+
+    Safe to call more than once: blinker keeps one connection per receiver, and
+    the command group is registered under the same name.
+    """
+    app.extensions[EXTENSION_KEY] = True
+    # weak=False: the receiver is a module function, but say so rather than rely on it.
+    staff_action.connect(_on_staff_action, weak=False)
+    app.cli.add_command(audit_group)
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The staff audit log: check its chain, read its last entries."""
+
+
+@audit_group.command("verify")
+@click.option(
+    "--expect-head",
+    metavar="HASH",
+    help="A head hash noted earlier; fail if that entry is no longer in the log.",
+)
+@with_appcontext
+def verify_command(expect_head: str | None) -> None:
+    """Check every entry's hash and the chain; exit 1 if anything is wrong."""
+    report = verify(expect_head=expect_head.strip().lower() if expect_head else None)
+    click.echo(f"{report.count} entries, head {report.head}")
+    for problem in report.problems:
+        click.echo(problem)
+    if report.problems:
+        click.get_current_context().exit(1)
+
+
+@audit_group.command("log")
+@click.option("--last", "last", default=20, show_default=True, type=click.IntRange(min=1))
+@with_appcontext
+def log_command(last: int) -> None:
+    """Print the newest entries, oldest first: id, time, actor, action, target, details.
+
+    Fields are separated by two spaces; an empty target shows as "-".
+    """
+    for entry in last_entries(last):
+        click.echo(
+            "  ".join(
+                [
+                    str(entry.id),
+                    timestamp_text(entry.at),
+                    entry.actor,
+                    entry.action,
+                    entry.target or "-",
+                    entry.details,
+                ]
+            )
+        )
