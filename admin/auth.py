@@ -488,4 +488,37 @@ def register_cli(app: Flask) -> None:
         if not piped:
             click.echo(f"One-time password (shown once, must be changed at sign-in): {password}")
 
+    @user_group.command("demo")
+    @with_appcontext
+    def demo_command() -> None:
+        """Demo only: one account per role, and print their sign-in details."""
+        from survey.config import INSTANCE_DIR
+
+        if not current_app.config["CHORUS_DEMO"]:
+            raise click.ClickException("Demo accounts are made only with CHORUS_DEMO=1.")
+        logins_file = INSTANCE_DIR / "demo-staff-logins.txt"
+        accounts = [
+            ("admin@demo.chorus", Role.ADMIN, None),
+            ("facilitator@demo.chorus", Role.FACILITATOR, None),
+            ("analyst@demo.chorus", Role.ANALYST, None),
+            ("reader@demo.chorus", Role.COMPANY, "Example Messaging Ltd"),
+        ]
+        lines = logins_file.read_text().splitlines() if logins_file.exists() else []
+        for email, role, org in accounts:
+            if db.session.scalar(select(User).where(User.email == email)):
+                continue
+            password = generate_password()
+            user = create_user(email, [role], password, org)
+            user.must_change_password = False  # demo only: sign in with what is printed
+            db.session.commit()
+            announce("user.create", cli_actor(), email, roles=user.roles, org=org or "")
+            lines.append(f"{email}  {password}  ({role.value})")
+        logins_file.parent.mkdir(parents=True, exist_ok=True)
+        logins_file.write_text("\n".join(lines) + "\n")
+        logins_file.chmod(0o600)
+        click.echo("Staff logins (demo only; admins and analysts set up two-factor sign-in")
+        click.echo("with an authenticator app at their first sign-in), at /staff/login:")
+        for line in lines:
+            click.echo(f"  {line}")
+
     app.cli.add_command(user_group)

@@ -258,7 +258,6 @@ def demo_command(slug: str, target: int) -> None:
             f"  CHORUS_DEMO=1 .venv/bin/chorus responses export {slug} --out answers.csv"
             f" < {code_file}"
         )
-    click.echo("Staff logins: none yet — the staff side arrives with accounts and roles.")
 
 
 @click.command("serve")

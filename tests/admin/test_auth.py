@@ -273,3 +273,20 @@ def test_an_undeclared_staff_route_is_refused_even_to_admins(app, database_url):
         client = other.test_client()
         sign_in_enrolled(client, "root@example.org")
         assert client.get("/forgotten").status_code == 403
+
+
+def test_demo_accounts_only_in_demo_mode(app, tmp_path, monkeypatch):
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["user", "demo"])
+    assert refused.exit_code == 1 and "CHORUS_DEMO=1" in refused.output
+    monkeypatch.setattr("survey.config.INSTANCE_DIR", tmp_path)
+    app.config["CHORUS_DEMO"] = True
+    made = runner.invoke(args=["user", "demo"])
+    assert made.exit_code == 0, made.output
+    lines = [line for line in made.output.splitlines() if "@demo.chorus" in line]
+    assert len(lines) == 4
+    email, password = lines[0].split()[:2]
+    client = app.test_client()
+    assert sign_in(client, email, password).status_code == 302
+    again = runner.invoke(args=["user", "demo"])  # idempotent, prints the same logins
+    assert again.exit_code == 0 and [x for x in again.output.splitlines() if "@demo" in x] == lines
