@@ -34,6 +34,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from survey import crypto
+from survey.config import app_subkey
 from survey.events import announce
 from survey.models import Organisation, Role, User, db
 
@@ -244,11 +245,7 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
 
 
 def _totp_key() -> bytes:
-    cache = current_app.extensions.setdefault("chorus", {})
-    if "totp_key" not in cache:
-        master = current_app.config["SECRET_KEY"].encode()
-        cache["totp_key"] = crypto.derive_secret(master, "chorus-totp/1")
-    return cache["totp_key"]
+    return app_subkey("chorus-totp/1")
 
 
 def _totp_aad(user: User) -> bytes:

@@ -12,7 +12,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from survey.crypto import ScryptCost
+from flask import current_app
+
+from survey.crypto import ScryptCost, derive_secret
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -105,3 +107,15 @@ def settings_from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
 def scrypt_cost(config: dict[str, Any]) -> ScryptCost:
     """The scrypt cost for resume codes, from the app config."""
     return ScryptCost(log2_n=int(config["CHORUS_SCRYPT_LOG2_N"]))
+
+
+def app_subkey(purpose: str) -> bytes:
+    """A sub-key of the app's secret key for one purpose, derived once per app.
+
+    Each use (code lookups, TOTP secrets, ...) gets its own key, so no two
+    purposes ever share key material.
+    """
+    cache = current_app.extensions.setdefault("chorus_subkeys", {})
+    if purpose not in cache:
+        cache[purpose] = derive_secret(current_app.config["SECRET_KEY"].encode(), purpose)
+    return cache[purpose]

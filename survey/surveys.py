@@ -14,10 +14,10 @@ from functools import lru_cache
 from typing import Any
 
 import pandas as pd
-from flask import current_app
 from sqlalchemy import func, select
 
 from survey import crypto
+from survey.config import app_subkey
 from survey.definition import (
     ANSWER_STATES,
     SLUG_RE,
@@ -37,11 +37,7 @@ class SurveyError(Exception):
 
 def lookup_secret() -> bytes:
     """The sub-key of the app secret that turns codes into lookups."""
-    cache = current_app.extensions.setdefault("chorus", {})
-    if "lookup_secret" not in cache:
-        master = current_app.config["SECRET_KEY"].encode()
-        cache["lookup_secret"] = crypto.derive_secret(master, "chorus-code-lookup/1")
-    return cache["lookup_secret"]
+    return app_subkey("chorus-code-lookup/1")
 
 
 @lru_cache(maxsize=64)
