@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import click
 import pyotp
 import segno
 from argon2 import PasswordHasher
@@ -29,14 +31,16 @@ from flask import (
     session,
     url_for,
 )
+from flask.cli import with_appcontext
 from flask_login import LoginManager, current_user, login_user, logout_user
 from markupsafe import Markup
 from sqlalchemy import select
 
 from survey import crypto
-from survey.config import app_subkey
-from survey.events import announce
+from survey.config import INSTANCE_DIR, app_subkey
+from survey.events import announce, cli_actor
 from survey.models import Organisation, Role, User, db
+from survey.surveys import lookup_secret
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 login_manager = LoginManager()
@@ -268,8 +272,6 @@ def start_totp_enrolment(user: User) -> str:
 
 
 def _backup_lookup(code: str) -> str:
-    from survey.surveys import lookup_secret
-
     return crypto.code_lookup(lookup_secret(), "staff-backup", code)
 
 
@@ -447,13 +449,6 @@ def init_app(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    import sys
-
-    import click
-    from flask.cli import with_appcontext
-
-    from survey.events import cli_actor
-
     @click.group("user")
     def user_group() -> None:
         """Staff accounts."""
@@ -489,8 +484,6 @@ def register_cli(app: Flask) -> None:
     @with_appcontext
     def demo_command() -> None:
         """Demo only: one account per role, and print their sign-in details."""
-        from survey.config import INSTANCE_DIR
-
         if not current_app.config["CHORUS_DEMO"]:
             raise click.ClickException("Demo accounts are made only with CHORUS_DEMO=1.")
         logins_file = INSTANCE_DIR / "demo-staff-logins.txt"

@@ -10,8 +10,7 @@ receipt to show once), and confirming the receipt clears it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import (
     Blueprint,
@@ -217,11 +216,15 @@ def _answering_here(survey: Survey) -> tuple[DraftHandle, DraftState] | None:
         return None
 
 
-def _continue(survey: Survey, definition: SurveyDefinition, state: DraftState):
-    """Redirect to where the person last saved (or the first section)."""
+def _continue_url(survey: Survey, definition: SurveyDefinition, state: DraftState) -> str:
+    """Where the person last saved (or the first section)."""
     sections = visible_sections(definition, state)
     target = next((s for s in sections if s.id == state.at), sections[0])
-    return redirect(_section_url(survey, target))
+    return _section_url(survey, target)
+
+
+def _continue(survey: Survey, definition: SurveyDefinition, state: DraftState):
+    return redirect(_continue_url(survey, definition, state))
 
 
 @bp.get("/<slug>")
@@ -273,8 +276,7 @@ def start(slug: str):
 # --- sections ---------------------------------------------------------------------------
 
 
-@dataclass
-class AtSection:
+class AtSection(NamedTuple):
     """A respondent's session at one section, as every section view needs it."""
 
     survey: Survey
@@ -329,14 +331,7 @@ def _render_section(
 
 @bp.get("/<slug>/section/<section_id>")
 def section(slug: str, section_id: str):
-    at = _at_section(slug, section_id)
-    survey, definition, state, sections, current = (
-        at.survey,
-        at.definition,
-        at.state,
-        at.sections,
-        at.current,
-    )
+    survey, definition, _, state, sections, current = _at_section(slug, section_id)
     if current is None:
         return _after(survey, definition, state, section_id)
     if current.content_warning and current.id not in state.warnings_seen:
@@ -349,14 +344,7 @@ def section(slug: str, section_id: str):
 
 @bp.post("/<slug>/section/<section_id>/warning")
 def section_warning(slug: str, section_id: str):
-    at = _at_section(slug, section_id)
-    survey, definition, handle, state, current = (
-        at.survey,
-        at.definition,
-        at.handle,
-        at.state,
-        at.current,
-    )
+    survey, definition, handle, state, _, current = _at_section(slug, section_id)
     if current is None:
         return _after(survey, definition, state, section_id)
     if request.form.get("action") == "skip":
@@ -374,15 +362,7 @@ def section_warning(slug: str, section_id: str):
 
 @bp.post("/<slug>/section/<section_id>")
 def save_section(slug: str, section_id: str):
-    at = _at_section(slug, section_id)
-    survey, definition, handle, state, sections, current = (
-        at.survey,
-        at.definition,
-        at.handle,
-        at.state,
-        at.sections,
-        at.current,
-    )
+    survey, definition, handle, state, sections, current = _at_section(slug, section_id)
     if current is None:
         return _after(survey, definition, state, section_id)
     shown = questions_to_show(definition, state, current)
@@ -560,32 +540,25 @@ def resume_code(slug: str):
     survey = _survey(slug)
     definition = definition_of(survey)
     _, draft = _current(survey)
+    continue_url = _continue_url(survey, definition, draft)
     code = session["r"].get("code")
-    at = definition.section(draft.at or "") or definition.sections[0]
     if not code:
-        return redirect(_section_url(survey, at))
-    weeks = current_app.config["CHORUS_DRAFT_WEEKS"]
+        return redirect(continue_url)
+    error = None
     if request.method == "POST":
         if request.form.get("saved"):
             session["r"].pop("code", None)
             session.modified = True
-            return redirect(_section_url(survey, at))
-        return _render(
-            "respond/resume_code.html",
-            survey,
-            422,
-            code=code,
-            weeks=weeks,
-            error="confirm_saved_required",
-            continue_url=_section_url(survey, at),
-        )
+            return redirect(continue_url)
+        error = "confirm_saved_required"
     return _render(
         "respond/resume_code.html",
         survey,
+        422 if error else 200,
         code=code,
-        weeks=weeks,
-        error=None,
-        continue_url=_section_url(survey, at),
+        weeks=current_app.config["CHORUS_DRAFT_WEEKS"],
+        error=error,
+        continue_url=continue_url,
     )
 
 

@@ -279,7 +279,7 @@ def test_demo_accounts_only_in_demo_mode(app, tmp_path, monkeypatch):
     runner = app.test_cli_runner()
     refused = runner.invoke(args=["user", "demo"])
     assert refused.exit_code == 1 and "CHORUS_DEMO=1" in refused.output
-    monkeypatch.setattr("survey.config.INSTANCE_DIR", tmp_path)
+    monkeypatch.setattr("admin.auth.INSTANCE_DIR", tmp_path)
     app.config["CHORUS_DEMO"] = True
     made = runner.invoke(args=["user", "demo"])
     assert made.exit_code == 0, made.output
@@ -290,3 +290,4 @@ def test_demo_accounts_only_in_demo_mode(app, tmp_path, monkeypatch):
     assert sign_in(client, email, password).status_code == 302
     again = runner.invoke(args=["user", "demo"])  # idempotent, prints the same logins
     assert again.exit_code == 0 and [x for x in again.output.splitlines() if "@demo" in x] == lines
+    assert (tmp_path / "demo-staff-logins.txt").exists()

@@ -160,11 +160,14 @@ def test_invite_codes_are_printed_once_and_counted(runner, make_open_survey):
     assert runner.invoke(args=["invites", "create", "inv", "--count", "0"]).exit_code == 1
 
 
-def test_demo_command_loads_synthetic_sealed_responses(app, runner):
+def test_demo_command_loads_synthetic_sealed_responses(app, runner, tmp_path, monkeypatch):
+    # The demo keeps its recovery code in instance/: never the real one in a test.
+    monkeypatch.setattr("survey.cli.INSTANCE_DIR", tmp_path)
     result = runner.invoke(args=["demo", "--slug", "demo-test", "--responses", "25"])
     assert result.exit_code == 0, result.output
     survey = find_survey("demo-test")
     assert survey.status == "open" and response_count(survey) == 25
+    assert (tmp_path / "demo-recovery-code.txt").exists()
     # Idempotent: running it again tops up to the target, nothing more.
     assert runner.invoke(args=["demo", "--slug", "demo-test", "--responses", "25"]).exit_code == 0
     assert response_count(find_survey("demo-test")) == 25
