@@ -20,8 +20,8 @@ install: $(STAMP)
 demo: $(STAMP)
 	mkdir -p instance
 	$(DEMO) $(BIN)/chorus db upgrade
-	$(DEMO) $(BIN)/chorus demo --slug demo --responses 300
 	$(DEMO) $(BIN)/chorus user demo
+	$(DEMO) $(BIN)/chorus demo --slug demo --responses 300 --custodian analyst@demo.chorus
 	$(DEMO) $(BIN)/chorus serve --host 127.0.0.1 --port 5000
 
 ## test: the whole suite (SQLite unless TEST_DATABASE_URL is set; browser tests skip without Chromium

@@ -1,9 +1,7 @@
-"""Staff accounts: sign-in with argon2id and TOTP, roles, and deny by default.
+"""Staff accounts: sign-in with argon2id and TOTP, passwords, roles.
 
-Every request passes `guard`: the respondent pages and a short list of
-endpoints are public; every other endpoint must have declared who may use it
-with `@allow(...)`, or nobody can. Staff who hold a role that needs two-factor
-sign-in can do nothing but enrol until they have.
+Who may use which page is declared with `admin.access.allow`; the guard there
+turns everyone else away.
 """
 
 from __future__ import annotations
@@ -11,9 +9,8 @@ from __future__ import annotations
 import json
 import secrets
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 import pyotp
@@ -23,7 +20,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (
     Blueprint,
     Flask,
-    abort,
     current_app,
     redirect,
     render_template,
@@ -36,6 +32,8 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from admin.access import allow, guard
+from admin.keys import give_custodian_key, rewrap_custodian_key
 from survey import crypto
 from survey.config import INSTANCE_DIR, app_subkey
 from survey.events import announce, cli_actor
@@ -51,58 +49,6 @@ MIN_PASSWORD_LENGTH = 12
 BACKUP_CODES = 10
 PENDING_2FA_SECONDS = 300
 RATE_LIMITS = {"staff.login": "20 per minute", "staff.second_factor": "20 per minute"}
-
-# Endpoints anyone may reach; the respondent blueprint is public as a whole.
-PUBLIC_BLUEPRINTS = frozenset({"respond"})
-PUBLIC_ENDPOINTS = frozenset({"static", "home", "staff.login", "staff.second_factor"})
-# Reachable while signed in but before two-factor enrolment or a forced password change.
-ENROLMENT_ENDPOINTS = frozenset({"staff.setup_2fa", "staff.change_password", "staff.logout"})
-ANY_STAFF = frozenset(Role)
-
-_allowed_roles: dict[str, frozenset[Role]] = {}
-View = TypeVar("View", bound=Callable[..., Any])
-
-
-def allow(*roles: Role) -> Callable[[View], View]:
-    """Declare which roles may use a view (none given: any member of staff)."""
-
-    def declare(view: View) -> View:
-        _allowed_roles[f"{view.__module__}.{view.__qualname__}"] = frozenset(roles) or ANY_STAFF
-        return view
-
-    return declare
-
-
-def roles_for_endpoint(app: Flask, endpoint: str | None) -> frozenset[Role] | None:
-    """The roles a (non-public) endpoint allows; None when it declared nothing."""
-    view = app.view_functions.get(endpoint or "")
-    if view is None:
-        return None
-    return _allowed_roles.get(f"{view.__module__}.{view.__qualname__}")
-
-
-def is_public(endpoint: str | None, blueprint: str | None) -> bool:
-    return endpoint in PUBLIC_ENDPOINTS or blueprint in PUBLIC_BLUEPRINTS
-
-
-def guard():
-    """Deny by default: the one check every request goes through."""
-    if request.endpoint is None or is_public(request.endpoint, request.blueprint):
-        return None
-    if not current_user.is_authenticated:
-        if request.method == "GET":
-            return redirect(url_for("staff.login"))
-        abort(401)
-    if request.endpoint not in ENROLMENT_ENDPOINTS:
-        if current_user.must_change_password:
-            return redirect(url_for("staff.change_password"))
-        if current_user.needs_2fa and not current_user.totp_confirmed:
-            return redirect(url_for("staff.setup_2fa"))
-    allowed = roles_for_endpoint(current_app, request.endpoint)
-    if allowed is None or not current_user.has_role(*allowed):
-        abort(403)
-    return None
-
 
 # --- passwords ------------------------------------------------------------------------
 
@@ -173,6 +119,7 @@ def create_user(email: str, roles: list[Role], password: str, organisation: str 
         must_change_password=True,
     )
     db.session.add(user)
+    give_custodian_key(user, password)
     db.session.commit()
     return user
 
@@ -228,6 +175,9 @@ def check_password(email: str, password: str) -> User | None:
     user.failed_logins = 0
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
+    # An analyst made before custody existed, or given the role since, gets a key now.
+    if give_custodian_key(user, password):
+        announce("custody.key_created", user.email, user.email)
     db.session.commit()
     return user
 
@@ -427,6 +377,7 @@ def change_password():
                 error = "Choose a password different from the current one."
         if not error:
             user.password_hash = hash_password(new)
+            rewrap_custodian_key(user, current, new)
             user.must_change_password = False
             user.session_version += 1  # ends every other session of this account
             db.session.commit()

@@ -66,12 +66,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
+from admin.auth import create_user
 from survey import create_app
 from survey.answers import OTHER_VALUE, PNTS_VALUE, other_field, pnts_field
 from survey.config import PROJECT_ROOT
 from survey.definition import Question, Section, SurveyDefinition, load_definition_text
-from survey.models import Response, db
-from survey.surveys import import_definition, open_survey
+from survey.models import Response, Role, db
+from survey.surveys import import_definition, open_survey, prepare_keys
 from survey.synthetic import FREE_TEXT, SHORT_TEXT
 
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -167,8 +168,10 @@ def build_chorus(url: str) -> tuple[Flask, Target, Target]:
             logging.disable(logging.NOTSET)
         definition = load_definition_text(TEMPLATE.read_text("utf-8"), TEMPLATE.name)
         targets = []
+        custodian = create_user("bench@example.org", [Role.ANALYST], "bench passphrase 1", None)
         for each in (definition, definition.with_slug(f"{definition.slug}-warmup")):
             survey = import_definition(each)
+            prepare_keys(survey, [custodian], sheet_check=False)
             open_survey(survey)
             targets.append(Target(survey.slug, survey.id, each))
     return app, targets[0], targets[1]

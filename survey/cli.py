@@ -11,22 +11,27 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
 
 from survey.config import INSTANCE_DIR
 from survey.definition import DefinitionError, load_definition_text
 from survey.events import announce, cli_actor
-from survey.models import Survey, db
+from survey.models import Survey, SurveyStatus, User, db
 from survey.surveys import (
     SurveyError,
     close_survey,
+    confirm_key_sheet,
     create_invite_codes,
     definition_of,
     find_survey,
     import_definition,
     invite_counts,
+    key_sheet_groups,
     open_survey,
+    prepare_keys,
     response_count,
     responses_frame,
+    unwrap_with_password,
     unwrap_with_recovery_code,
 )
 
@@ -53,11 +58,36 @@ def _recovery_notice(code: str) -> str:
             "",
             f"    {code}",
             "",
-            "Print it or write it down and keep it somewhere safe and offline. It is the only",
-            "way to read this survey's answers until key custodians are added; if it is lost,",
-            "the answers can never be read by anyone.",
+            "Print it or write it down and keep it somewhere safe and offline. With it, anyone",
+            "can read this survey's answers; without it, if every custodian loses their",
+            "password, nobody ever can.",
             "",
         ]
+    )
+
+
+def _custodians(emails: tuple[str, ...]) -> list[User]:
+    users = []
+    for email in emails:
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None:
+            raise click.ClickException(f"There is no account for {email}.")
+        users.append(user)
+    return users
+
+
+def _check_key_sheet(survey: Survey) -> None:
+    """At a terminal, ask for two groups of the code back before opening."""
+    groups = key_sheet_groups(survey) or []
+    for _ in range(3):
+        typed = {n: click.prompt(f"Group {n} of the recovery code") for n in groups}
+        try:
+            confirm_key_sheet(survey, typed)
+            return
+        except SurveyError as exc:
+            click.echo(str(exc), err=True)
+    raise click.ClickException(
+        f'"{survey.slug}" stays a draft. Run `chorus survey open` again for new keys.'
     )
 
 
@@ -136,17 +166,32 @@ def list_command() -> None:
 
 @survey_group.command("open")
 @click.argument("slug")
+@click.option(
+    "--custodian",
+    "custodians",
+    multiple=True,
+    help="Email of an analyst who will hold the key (repeat for several; needed the first time).",
+)
 @with_appcontext
-def open_command(slug: str) -> None:
-    """Open a survey for answers (the first time, make its keys and recovery code)."""
+def open_command(slug: str, custodians: tuple[str, ...]) -> None:
+    """Open a survey for answers. The first time, make its keys: sealed to each
+    custodian and to a recovery code printed once. At a terminal, two groups of
+    the code are asked back before the survey opens."""
+    survey = _survey_or_fail(slug)
+    code = None
     try:
-        opened = open_survey(_survey_or_fail(slug))
+        if survey.status == SurveyStatus.DRAFT.value:
+            interactive = sys.stdin.isatty()
+            code = prepare_keys(survey, _custodians(custodians), sheet_check=interactive)
+            announce("survey.keys_made", cli_actor(), slug, custodians=list(custodians))
+            click.echo(_recovery_notice(code))
+            if interactive:
+                _check_key_sheet(survey)
+        open_survey(survey)
     except SurveyError as exc:
         raise click.ClickException(str(exc)) from None
-    announce("survey.open", cli_actor(), slug, new_keys=opened.recovery_code is not None)
+    announce("survey.open", cli_actor(), slug, new_keys=code is not None)
     click.echo(f'"{slug}" is open at /s/{slug}')
-    if opened.recovery_code:
-        click.echo(_recovery_notice(opened.recovery_code))
 
 
 @survey_group.command("close")
@@ -183,25 +228,36 @@ def count_command(slug: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="CSV file to write.",
 )
+@click.option(
+    "--custodian",
+    help="Email of a key custodian: read their password instead of the recovery code.",
+)
 @with_appcontext
-def export_responses_command(slug: str, out: Path) -> None:
-    """Decrypt every response to a CSV file; reads the recovery code from standard input.
+def export_responses_command(slug: str, out: Path, custodian: str | None) -> None:
+    """Decrypt every response to a CSV file. Reads the recovery code (or, with
+    --custodian, that custodian's password) from standard input.
 
     The CSV holds answers in the clear: keep it on an encrypted disk and delete
     it when done.
     """
     survey = _survey_or_fail(slug)
+    user = _custodians((custodian,))[0] if custodian else None
+    prompt = "Password" if user else "Recovery code"
     if sys.stdin.isatty():
-        code = click.prompt("Recovery code", hide_input=True)
+        secret = click.prompt(prompt, hide_input=True)
     else:
-        code = sys.stdin.readline().strip()
+        secret = sys.stdin.readline().rstrip("\r\n")
     try:
-        private_key = unwrap_with_recovery_code(survey, code)
+        if user:
+            private_key = unwrap_with_password(survey, user, secret)
+        else:
+            private_key = unwrap_with_recovery_code(survey, secret.strip())
     except SurveyError as exc:
         raise click.ClickException(str(exc)) from None
     frame = responses_frame(survey, private_key)
     frame.to_csv(out, index=False)
-    announce("responses.export", cli_actor(), slug, rows=len(frame), key="recovery code")
+    key = f"custodian {user.email}" if user else "recovery code"
+    announce("responses.export", cli_actor(), slug, rows=len(frame), key=key)
     click.echo(f"Wrote {len(frame)} responses to {out}", err=True)
 
 
@@ -230,9 +286,13 @@ def create_invites_command(slug: str, count: int) -> None:
 @click.command("demo")
 @click.option("--slug", default="demo", show_default=True)
 @click.option("--responses", "target", default=300, show_default=True, type=int)
+@click.option("--custodian", default="analyst@demo.chorus", show_default=True)
 @with_appcontext
-def demo_command(slug: str, target: int) -> None:
-    """Set up the demo: the bundled template at /s/SLUG, open, with synthetic responses."""
+def demo_command(slug: str, target: int, custodian: str) -> None:
+    """Set up the demo: the bundled template at /s/SLUG, open, with synthetic responses.
+
+    Run `chorus user demo` first: its analyst holds the demo survey's key.
+    """
     from survey.synthetic import add_synthetic_responses
 
     survey = find_survey(slug)
@@ -240,14 +300,18 @@ def demo_command(slug: str, target: int) -> None:
         definition = load_definition_text(bundled_template_text(), TEMPLATE_NAME).with_slug(slug)
         survey = import_definition(definition)
     code_file = INSTANCE_DIR / "demo-recovery-code.txt"
-    if survey.status != "open":
-        opened = open_survey(survey)
-        if opened.recovery_code:
-            # Demo only: a real recovery code is never written to disk.
-            code_file.parent.mkdir(parents=True, exist_ok=True)
-            code_file.write_text(opened.recovery_code + "\n")
-            code_file.chmod(0o600)
-            click.echo(_recovery_notice(opened.recovery_code))
+    if survey.status == SurveyStatus.DRAFT.value:
+        try:
+            code = prepare_keys(survey, _custodians((custodian,)), sheet_check=False)
+        except SurveyError as exc:
+            raise click.ClickException(str(exc)) from None
+        # Demo only: a real recovery code is never written to disk.
+        code_file.parent.mkdir(parents=True, exist_ok=True)
+        code_file.write_text(code + "\n")
+        code_file.chmod(0o600)
+        click.echo(_recovery_notice(code))
+    if survey.status != SurveyStatus.OPEN.value:
+        open_survey(survey)
     missing = target - response_count(survey)
     if missing > 0:
         add_synthetic_responses(survey, missing, seed=len(slug) + missing)

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import current_app
 
-from survey.crypto import ScryptCost, derive_secret
+from survey.crypto import PasswordCost, ScryptCost, derive_secret
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -107,6 +107,14 @@ def settings_from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
 def scrypt_cost(config: dict[str, Any]) -> ScryptCost:
     """The scrypt cost for resume codes, from the app config."""
     return ScryptCost(log2_n=int(config["CHORUS_SCRYPT_LOG2_N"]))
+
+
+def password_cost(config: dict[str, Any]) -> PasswordCost:
+    """The argon2id cost for keys derived from staff passwords, from the app config."""
+    return PasswordCost(
+        time_cost=int(config["CHORUS_ARGON2_TIME_COST"]),
+        memory_kib=int(config["CHORUS_ARGON2_MEMORY_KIB"]),
+    )
 
 
 def app_subkey(purpose: str) -> bytes:

@@ -21,6 +21,8 @@ import secrets
 import struct
 from dataclasses import dataclass
 
+from argon2.low_level import Type as Argon2Type
+from argon2.low_level import hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -71,22 +73,23 @@ def response_aad(survey_id: int, response_id: str, format_version: int) -> bytes
     )
 
 
-def seal(public_key: bytes, plaintext: bytes, aad: bytes) -> bytes:
-    """Encrypt `plaintext` to a survey's public key (one ECDH per call).
+def seal(public_key: bytes, plaintext: bytes, aad: bytes, *, padded: bool = True) -> bytes:
+    """Encrypt `plaintext` to an X25519 public key (one ECDH per call).
 
-    ephemeral X25519 → HKDF-SHA256 → AES-256-GCM. The plaintext is padded to a
-    size bucket first. Layout: version ‖ ephemeral public key ‖ nonce ‖ ciphertext.
+    ephemeral X25519 → HKDF-SHA256 → AES-256-GCM. Answers are padded to a size
+    bucket first; keys (always 32 bytes) are sealed with `padded=False`.
+    Layout: version ‖ ephemeral public key ‖ nonce ‖ ciphertext.
     """
     recipient = X25519PublicKey.from_public_bytes(public_key)
     ephemeral = X25519PrivateKey.generate()
     ephemeral_public = _raw_public(ephemeral.public_key())
     key = _seal_key(ephemeral.exchange(recipient), ephemeral_public, public_key)
     nonce = os.urandom(NONCE_BYTES)
-    ciphertext = AESGCM(key).encrypt(nonce, pad(plaintext), aad)
+    ciphertext = AESGCM(key).encrypt(nonce, pad(plaintext) if padded else plaintext, aad)
     return bytes([SEAL_VERSION]) + ephemeral_public + nonce + ciphertext
 
 
-def open_sealed(private_key: bytes, box: bytes, aad: bytes) -> bytes:
+def open_sealed(private_key: bytes, box: bytes, aad: bytes, *, padded: bool = True) -> bytes:
     """Decrypt a box made by `seal`; raise CryptoError if anything is off."""
     header = 1 + 32 + NONCE_BYTES
     if len(box) < header + 16 or box[0] != SEAL_VERSION:
@@ -98,7 +101,8 @@ def open_sealed(private_key: bytes, box: bytes, aad: bytes) -> bytes:
     try:
         shared = private.exchange(X25519PublicKey.from_public_bytes(ephemeral_public))
         key = _seal_key(shared, ephemeral_public, recipient_public)
-        return unpad(AESGCM(key).decrypt(nonce, box[header:], aad))
+        plaintext = AESGCM(key).decrypt(nonce, box[header:], aad)
+        return unpad(plaintext) if padded else plaintext
     except (InvalidTag, ValueError) as exc:
         raise CryptoError("the box could not be opened") from exc
 
@@ -166,6 +170,88 @@ def recovery_wrapping_key(recovery_code: str, salt: bytes) -> bytes:
     return HKDF(
         algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=b"chorus-recovery/1"
     ).derive(material)
+
+
+def seal_key(public_key: bytes, key: bytes, aad: bytes) -> bytes:
+    """A 32-byte key sealed to an X25519 public key (a survey key to a custodian)."""
+    if len(key) != KEY_BYTES:
+        raise ValueError("only 32-byte keys are sealed this way")
+    return seal(public_key, key, aad, padded=False)
+
+
+def open_key(private_key: bytes, box: bytes, aad: bytes) -> bytes:
+    """Undo `seal_key`; CryptoError if the box is not for this key and context."""
+    key = open_sealed(private_key, box, aad, padded=False)
+    if len(key) != KEY_BYTES:
+        raise CryptoError("the box does not hold a key")
+    return key
+
+
+@dataclass(frozen=True)
+class PasswordCost:
+    """argon2id work factor for keys derived from staff passwords.
+
+    The same settings as staff password hashes (CHORUS_ARGON2_*); tests pass a
+    cheap cost through the app config instead of weakening the code.
+    """
+
+    time_cost: int = 3
+    memory_kib: int = 65536
+
+
+def password_wrapping_key(password: str, salt: bytes, cost: PasswordCost) -> bytes:
+    """argon2id(password, salt): the key a custodian's private key is stored under.
+
+    Its salt is not the password hash's, so the stored hash says nothing about it.
+    """
+    return hash_secret_raw(
+        password.encode(),
+        salt,
+        time_cost=cost.time_cost,
+        memory_cost=cost.memory_kib,
+        parallelism=1,
+        hash_len=KEY_BYTES,
+        type=Argon2Type.ID,
+    )
+
+
+def custodian_aad(user_id: int) -> bytes:
+    """Bind a custodian's stored private key to their account."""
+    return _length_prefixed(b"chorus-custodian-key", str(user_id).encode())
+
+
+@dataclass(frozen=True)
+class CustodianKey:
+    """A custodian's key pair as stored: the public key, and the private key
+    encrypted under `password_wrapping_key(password, salt)`."""
+
+    public_key: bytes
+    sealed_private_key: bytes
+    salt: bytes
+
+
+def new_custodian_key(user_id: int, password: str, cost: PasswordCost) -> CustodianKey:
+    """A fresh X25519 key pair for a custodian, its private half under their password."""
+    private_key, _ = generate_survey_keypair()
+    return store_custodian_key(user_id, private_key, password, cost)
+
+
+def store_custodian_key(
+    user_id: int, private_key: bytes, password: str, cost: PasswordCost
+) -> CustodianKey:
+    """`private_key` encrypted under a (new) password, with a fresh salt."""
+    salt = secrets.token_bytes(16)
+    wrapping_key = password_wrapping_key(password, salt, cost)
+    sealed = encrypt(wrapping_key, private_key, custodian_aad(user_id))
+    return CustodianKey(public_key_for(private_key), sealed, salt)
+
+
+def open_custodian_key(
+    user_id: int, sealed_private_key: bytes, salt: bytes, password: str, cost: PasswordCost
+) -> bytes:
+    """A custodian's private key from their password; CryptoError if it is wrong."""
+    wrapping_key = password_wrapping_key(password, salt, cost)
+    return decrypt(wrapping_key, sealed_private_key, custodian_aad(user_id))
 
 
 def wrap_aad(survey_id: int, holder: str) -> bytes:

@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -81,6 +82,15 @@ class Survey(db.Model):
     public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     # Set when a report is first published; withdrawal stops then.
     report_published_week: Mapped[str | None] = mapped_column(String(8))
+    # After this day `chorus purge` deletes the survey's responses, drafts and invites.
+    retain_until: Mapped[date | None] = mapped_column(Date)
+    # While keys are made but the key sheet not yet confirmed: which groups of the
+    # recovery code must be re-typed, and an HMAC lookup of them (never the code).
+    recovery_check: Mapped[str | None] = mapped_column(String(200))
+    # The survey this one was copied from ("copy into a new version").
+    previous_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("surveys.id", ondelete="SET NULL")
+    )
 
     key_wraps: Mapped[list[SurveyKeyWrap]] = relationship(
         back_populates="survey", cascade="all, delete-orphan"
@@ -94,8 +104,10 @@ class Survey(db.Model):
 class SurveyKeyWrap(db.Model):
     """The survey's private key, encrypted for one holder.
 
-    `holder` is "recovery" for the recovery code; the staff side adds one wrap
-    per custodian. Without any wrap the answers can never be read again.
+    `holder` is "recovery" for the recovery code, or "custodian:<user id>" for an
+    analyst, whose wrap is sealed to their own X25519 key (`user_id` set, so that
+    deleting the account or resetting its password removes it). Without any wrap
+    the answers can never be read again.
     """
 
     __tablename__ = "survey_key_wraps"
@@ -106,8 +118,12 @@ class SurveyKeyWrap(db.Model):
     holder: Mapped[str] = mapped_column(String(64))
     salt: Mapped[bytes] = mapped_column(LargeBinary(32))
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(128))
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
 
     survey: Mapped[Survey] = relationship(back_populates="key_wraps")
+    user: Mapped[User | None] = relationship()
 
 
 class Response(db.Model):
@@ -215,6 +231,11 @@ class User(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Bumped when the password changes, so every other session ends.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # A key custodian's own X25519 key pair: survey keys are sealed to the public
+    # key; the private key is stored only encrypted under argon2id(password, salt).
+    custodian_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    custodian_key_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(128))
+    custodian_key_salt: Mapped[bytes | None] = mapped_column(LargeBinary(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")

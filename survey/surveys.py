@@ -6,18 +6,19 @@ none of them knows about requests or pages.
 
 from __future__ import annotations
 
+import hmac
 import json
 import secrets
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
 import pandas as pd
+from flask import current_app
 from sqlalchemy import func, select
 
 from survey import crypto
-from survey.config import app_subkey
+from survey.config import app_subkey, password_cost
 from survey.definition import (
     ANSWER_STATES,
     SLUG_RE,
@@ -25,7 +26,16 @@ from survey.definition import (
     localize,
     parse_definition,
 )
-from survey.models import InviteCode, Response, Survey, SurveyKeyWrap, SurveyStatus, db
+from survey.models import (
+    InviteCode,
+    Response,
+    Role,
+    Survey,
+    SurveyKeyWrap,
+    SurveyStatus,
+    User,
+    db,
+)
 
 RECOVERY_HOLDER = "recovery"
 RESPONSE_FORMAT_VERSION = 1
@@ -80,42 +90,152 @@ def import_definition(definition: SurveyDefinition) -> Survey:
     return survey
 
 
-@dataclass(frozen=True)
-class OpenedSurvey:
-    survey: Survey
-    recovery_code: str | None  # only when this call created the survey's keys
+# --- keys: making them, the key sheet, opening -------------------------------------------
+
+CUSTODIAN_PREFIX = "custodian:"
+# How many groups of the recovery code a facilitator re-types to show the sheet was kept.
+KEY_SHEET_CHECK_GROUPS = 2
 
 
-def open_survey(survey: Survey) -> OpenedSurvey:
-    """Open a draft or closed survey; the first opening makes its key pair.
+def custodian_holder(user: User) -> str:
+    return f"{CUSTODIAN_PREFIX}{user.id}"
 
-    The private key is wrapped under a fresh recovery code and then forgotten:
-    the code, shown once, is the only way back to it until custodians exist.
+
+def custodian_wrap(survey: Survey, user: User) -> SurveyKeyWrap | None:
+    """The user's grant of this survey's key, if they hold one."""
+    return next((w for w in survey.key_wraps if w.user_id == user.id), None)
+
+
+def custodians_of(survey: Survey) -> list[User]:
+    """The people holding a grant of the survey's key, by email."""
+    return sorted((w.user for w in survey.key_wraps if w.user), key=lambda u: u.email)
+
+
+def can_be_custodian(user: User) -> str | None:
+    """Why this account can't hold survey keys, or None when it can."""
+    if not user.has_role(Role.ANALYST):
+        return f"{user.email} is not an analyst."
+    if not user.active:
+        return f"{user.email}'s account is switched off."
+    if user.custodian_public_key is None:
+        return f"{user.email} has no key yet: they get one when they next sign in."
+    return None
+
+
+def grant_key(survey: Survey, private_key: bytes, user: User) -> None:
+    """Seal the survey's private key to a custodian's own public key (no commit)."""
+    problem = can_be_custodian(user)
+    if problem:
+        raise SurveyError(problem)
+    if custodian_wrap(survey, user) is not None:
+        raise SurveyError(f"{user.email} already holds this survey's key.")
+    assert user.custodian_public_key is not None
+    holder = custodian_holder(user)
+    survey.key_wraps.append(
+        SurveyKeyWrap(
+            holder=holder,
+            salt=b"",
+            user=user,
+            wrapped_key=crypto.seal_key(
+                user.custodian_public_key, private_key, crypto.wrap_aad(survey.id, holder)
+            ),
+        )
+    )
+
+
+def prepare_keys(survey: Survey, custodians: Sequence[User], *, sheet_check: bool = True) -> str:
+    """Make a draft survey's key pair; return its recovery code (shown once).
+
+    The private key is sealed to every custodian and wrapped under the recovery
+    code, then forgotten. With `sheet_check` the survey can't open until someone
+    re-types two groups of the code (`confirm_key_sheet`): proof the sheet was
+    kept. Doing this again before opening replaces the keys and the sheet.
     """
+    if survey.status != SurveyStatus.DRAFT.value:
+        raise SurveyError(f'"{survey.slug}" is {survey.status}: its keys were made when it opened.')
+    if not custodians:
+        raise SurveyError(
+            "Choose at least one key custodian: an analyst who will read the answers."
+        )
+    for user in custodians:
+        problem = can_be_custodian(user)
+        if problem:
+            raise SurveyError(problem)
+    # Old wraps go first: the new ones reuse their (survey, holder) names.
+    survey.key_wraps.clear()
+    db.session.flush()
+    private_key, public_key = crypto.generate_survey_keypair()
+    recovery_code = crypto.generate_code(crypto.RECOVERY_CODE_CHARS)
+    salt = secrets.token_bytes(16)
+    wrapping_key = crypto.recovery_wrapping_key(recovery_code, salt)
+    survey.public_key = public_key
+    survey.key_wraps.append(
+        SurveyKeyWrap(
+            holder=RECOVERY_HOLDER,
+            salt=salt,
+            wrapped_key=crypto.encrypt(
+                wrapping_key, private_key, crypto.wrap_aad(survey.id, RECOVERY_HOLDER)
+            ),
+        )
+    )
+    for user in custodians:
+        grant_key(survey, private_key, user)
+    del private_key, wrapping_key
+    survey.recovery_check = None
+    if sheet_check:
+        every_group = range(1, crypto.RECOVERY_CODE_CHARS // 4 + 1)
+        groups = sorted(secrets.SystemRandom().sample(every_group, KEY_SHEET_CHECK_GROUPS))
+        parts = recovery_code.split("-")
+        typed = {n: parts[n - 1] for n in groups}
+        survey.recovery_check = json.dumps({"groups": groups, "lookup": _sheet_lookup(typed)})
+    db.session.commit()
+    return recovery_code
+
+
+def _sheet_lookup(groups: Mapping[int, str]) -> str:
+    text = " ".join(f"{n}:{crypto.normalise_code(groups[n])}" for n in sorted(groups))
+    return crypto.code_lookup(lookup_secret(), "key-sheet", text)
+
+
+def key_sheet_groups(survey: Survey) -> list[int] | None:
+    """Which groups of the recovery code must be re-typed, or None if none are due."""
+    if survey.recovery_check is None:
+        return None
+    return list(json.loads(survey.recovery_check)["groups"])
+
+
+def confirm_key_sheet(survey: Survey, typed: Mapping[int, str]) -> None:
+    """Check the re-typed groups of the recovery code; SurveyError if they are wrong."""
+    groups = key_sheet_groups(survey)
+    if groups is None:
+        raise SurveyError(f'"{survey.slug}" has no key sheet waiting to be confirmed.')
+    given = {n: typed.get(n, "") for n in groups}
+    if not all(crypto.is_well_formed_code(g, 4) for g in given.values()):
+        raise SurveyError("Type each group as it is on the key sheet: 4 letters or numbers.")
+    expected = json.loads(survey.recovery_check or "{}")["lookup"]
+    if not hmac.compare_digest(_sheet_lookup(given), expected):
+        raise SurveyError(
+            "Those groups don't match the key sheet. Check them against the printed sheet; "
+            "if the sheet is lost, make new keys and print a new one."
+        )
+    survey.recovery_check = None
+    db.session.commit()
+
+
+def open_survey(survey: Survey) -> None:
+    """Open a draft whose keys are made (and key sheet confirmed), or reopen a closed one."""
     if survey.status == SurveyStatus.OPEN.value:
         raise SurveyError(f'"{survey.slug}" is already open.')
     if survey.status == SurveyStatus.ARCHIVED.value:
         raise SurveyError(f'"{survey.slug}" is archived and can\'t be opened again.')
-    recovery_code = None
     if survey.public_key is None:
-        private_key, public_key = crypto.generate_survey_keypair()
-        recovery_code = crypto.generate_code(crypto.RECOVERY_CODE_CHARS)
-        salt = secrets.token_bytes(16)
-        wrapping_key = crypto.recovery_wrapping_key(recovery_code, salt)
-        survey.public_key = public_key
-        survey.key_wraps.append(
-            SurveyKeyWrap(
-                holder=RECOVERY_HOLDER,
-                salt=salt,
-                wrapped_key=crypto.encrypt(
-                    wrapping_key, private_key, crypto.wrap_aad(survey.id, RECOVERY_HOLDER)
-                ),
-            )
+        raise SurveyError(
+            f'"{survey.slug}" has no keys yet: choose its custodians and print its key sheet first.'
         )
-        del private_key, wrapping_key
+    if survey.recovery_check is not None:
+        raise SurveyError(f'"{survey.slug}" can\'t open until its key sheet is confirmed.')
     survey.status = SurveyStatus.OPEN.value
     db.session.commit()
-    return OpenedSurvey(survey, recovery_code)
 
 
 def close_survey(survey: Survey) -> None:
@@ -123,6 +243,18 @@ def close_survey(survey: Survey) -> None:
         raise SurveyError(f'"{survey.slug}" is {survey.status}, not open.')
     survey.status = SurveyStatus.CLOSED.value
     db.session.commit()
+
+
+def archive_survey(survey: Survey) -> None:
+    """A closed (or never opened) survey is put away: it can't open again."""
+    if survey.status not in (SurveyStatus.CLOSED.value, SurveyStatus.DRAFT.value):
+        raise SurveyError(f'"{survey.slug}" is {survey.status}: close it before archiving.')
+    survey.status = SurveyStatus.ARCHIVED.value
+    survey.recovery_check = None
+    db.session.commit()
+
+
+# --- reading the key back ---------------------------------------------------------------
 
 
 def unwrap_with_recovery_code(survey: Survey, recovery_code: str) -> bytes:
@@ -137,6 +269,44 @@ def unwrap_with_recovery_code(survey: Survey, recovery_code: str) -> bytes:
         private_key = crypto.decrypt(key, wrap.wrapped_key, crypto.wrap_aad(survey.id, wrap.holder))
     except crypto.CryptoError:
         raise SurveyError("That recovery code does not open this survey.") from None
+    return _checked(survey, private_key)
+
+
+def custodian_private_key(user: User, password: str) -> bytes:
+    """A custodian's own private key, from their password; SurveyError if wrong."""
+    if user.custodian_key_sealed is None or user.custodian_key_salt is None:
+        raise SurveyError(f"{user.email} has no custodian key.")
+    try:
+        return crypto.open_custodian_key(
+            user.id,
+            user.custodian_key_sealed,
+            user.custodian_key_salt,
+            password,
+            password_cost(current_app.config),
+        )
+    except crypto.CryptoError:
+        raise SurveyError("That password does not open your key.") from None
+
+
+def unwrap_with_password(survey: Survey, user: User, password: str) -> bytes:
+    """The survey's private key through a custodian's grant; SurveyError if it can't."""
+    wrap = custodian_wrap(survey, user)
+    if wrap is None:
+        raise SurveyError(f'{user.email} holds no key for "{survey.slug}".')
+    own_key = custodian_private_key(user, password)
+    try:
+        private_key = crypto.open_key(
+            own_key, wrap.wrapped_key, crypto.wrap_aad(survey.id, wrap.holder)
+        )
+    except crypto.CryptoError:
+        raise SurveyError(
+            f'{user.email}\'s grant for "{survey.slug}" no longer opens: ask another custodian '
+            "to grant it again."
+        ) from None
+    return _checked(survey, private_key)
+
+
+def _checked(survey: Survey, private_key: bytes) -> bytes:
     if crypto.public_key_for(private_key) != survey.public_key:
         raise SurveyError("The stored key does not match this survey's public key.")
     return private_key

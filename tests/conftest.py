@@ -21,14 +21,15 @@ import flask_migrate
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
+from admin.auth import create_user
 from survey import create_app
 from survey.cli import bundled_template_text
 from survey.definition import parse_definition
-from survey.models import db
-from survey.surveys import find_survey, import_definition, open_survey
+from survey.models import Role, User, db
+from survey.surveys import find_survey, import_definition, open_survey, prepare_keys
 
 TEST_SECRET_KEY = "chorus-tests-secret-key-" + "k" * 32
 # Cheap key derivation for tests only, set through config (the code is unchanged).
@@ -223,14 +224,30 @@ def small_survey_document(**changes: Any) -> dict[str, Any]:
     return document
 
 
+CUSTODIAN_EMAIL = "custodian@example.org"
+CUSTODIAN_PASSWORD = "custodian passphrase 0417"
+
+
+def custodian_user(email: str = CUSTODIAN_EMAIL, password: str = CUSTODIAN_PASSWORD) -> User:
+    """An analyst with a custodian key (made once per test), ready to sign in."""
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = create_user(email, [Role.ANALYST], password, None)
+        user.must_change_password = False
+        db.session.commit()
+    return user
+
+
 @pytest.fixture
 def make_open_survey(app: Flask):
-    """Import and open a survey from a document; returns (survey, recovery code)."""
+    """Import and open a survey from a document, its key held by `custodian_user()`;
+    returns (survey, recovery code)."""
 
     def make(document: dict[str, Any] | None = None):
         survey = import_definition(parse_definition(document or small_survey_document()))
-        opened = open_survey(survey)
-        return find_survey(survey.slug), opened.recovery_code
+        code = prepare_keys(survey, [custodian_user()], sheet_check=False)
+        open_survey(survey)
+        return find_survey(survey.slug), code
 
     return make
 

@@ -18,7 +18,7 @@ from survey import create_app
 from survey.events import announce, staff_action
 from survey.models import AuditEntry, Organisation, db
 
-from ..conftest import Respondent, base_config
+from ..conftest import CUSTODIAN_EMAIL, Respondent, base_config, custodian_user
 
 CHANGED = "its content was changed"
 BROKEN = "the entry before it is missing or out of order"
@@ -324,14 +324,16 @@ def test_cli_staff_actions_are_recorded_without_the_recovery_code(audit_app):
     # (A slug needs at least two characters.)
     imported = runner.invoke(args=["survey", "import", "--template", "--slug", "xy"])
     assert imported.exit_code == 0, imported.output
-    opened = runner.invoke(args=["survey", "open", "xy"])
+    custodian_user()
+    opened = runner.invoke(args=["survey", "open", "xy", "--custodian", CUSTODIAN_EMAIL])
     assert opened.exit_code == 0, opened.output
     code = re.search(r"^\s+([0-9A-Z]{4}(?:-[0-9A-Z]{4}){6})\s*$", opened.output, re.M).group(1)
 
-    stored = rows()
-    assert [r.action for r in stored] == ["survey.import", "survey.open"]
+    stored = [r for r in rows() if r.action.startswith("survey.")]
+    assert [r.action for r in stored] == ["survey.import", "survey.keys_made", "survey.open"]
     assert all(r.actor.startswith("cli:") and r.target == "xy" for r in stored)
-    assert stored[1].details == '{"new_keys":true}'
+    assert stored[1].details == '{"custodians":["custodian@example.org"]}'
+    assert stored[2].details == '{"new_keys":true}'
     assert stored[0].prev_hash == GENESIS and stored[1].prev_hash == stored[0].entry_hash
     everything = " ".join(str(value) for row in stored for value in row)
     for form in (code, code.replace("-", ""), code.lower()):

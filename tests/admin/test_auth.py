@@ -9,7 +9,8 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from admin.auth import SIGN_IN_REFUSED, _allowed_roles, create_user, totp_secret
+from admin.access import _allowed_roles, is_public, roles_for_endpoint
+from admin.auth import SIGN_IN_REFUSED, create_user, totp_secret
 from survey.models import AuditEntry, Role, User, db
 
 from ..conftest import page_text
@@ -199,8 +200,6 @@ def test_cli_user_create(app):
 
 def staff_routes(app):
     """Every rule that isn't public, with a concrete URL and its methods."""
-    from admin.auth import is_public
-
     routes = []
     for rule in app.url_map.iter_rules():
         blueprint = rule.endpoint.rsplit(".", 1)[0] if "." in rule.endpoint else None
@@ -234,8 +233,6 @@ def test_authorization_matrix(app, visitor):
             f"{visitor}@example.org", roles=(role,), org="Org" if role is Role.COMPANY else None
         )
         sign_in_enrolled(client, f"{visitor}@example.org")
-    from admin.auth import roles_for_endpoint
-
     token_page = "/staff/login" if visitor == "anonymous" else "/staff/password"
     # Signing out ends the visit, so it goes last.
     routes = sorted(staff_routes(app), key=lambda route: route[0] == "staff.logout")

@@ -12,7 +12,13 @@ import yaml
 from survey.models import db
 from survey.surveys import find_survey, response_count
 
-from ..conftest import Respondent, small_survey_document
+from ..conftest import (
+    CUSTODIAN_EMAIL,
+    CUSTODIAN_PASSWORD,
+    Respondent,
+    custodian_user,
+    small_survey_document,
+)
 
 
 @pytest.fixture
@@ -41,7 +47,14 @@ def test_import_export_list_open_close(runner, tmp_path):
     listed = runner.invoke(args=["survey", "list"])
     assert "small" in listed.output and "draft" in listed.output
 
-    opened = runner.invoke(args=["survey", "open", "small"])
+    # The first opening needs a custodian: without one the survey stays a draft.
+    refused = runner.invoke(args=["survey", "open", "small"])
+    assert refused.exit_code == 1 and "Choose at least one key custodian" in refused.output
+    nobody = runner.invoke(args=["survey", "open", "small", "--custodian", "ghost@example.org"])
+    assert nobody.exit_code == 1 and "no account for ghost@example.org" in nobody.output
+    assert find_survey("small").status == "draft"
+    custodian_user()
+    opened = runner.invoke(args=["survey", "open", "small", "--custodian", CUSTODIAN_EMAIL])
     assert opened.exit_code == 0 and "RECOVERY CODE" in opened.output
     assert runner.invoke(args=["survey", "open", "small"]).exit_code == 1
     # Open surveys can't have their questions changed.
@@ -135,6 +148,28 @@ def test_responses_count_and_export_with_the_recovery_code(app, runner, make_ope
     assert list(row)[:2] == ["week", "age_band"]
 
 
+def test_export_with_a_custodians_password(app, runner, make_open_survey, tmp_path):
+    make_open_survey()
+    r = Respondent(app.test_client(), "small")
+    r.start()
+    r.answer("you", {"apps": "7"})
+    r.submit()
+    out = tmp_path / "answers.csv"
+    args = ["responses", "export", "small", "--out", str(out), "--custodian", CUSTODIAN_EMAIL]
+    wrong = runner.invoke(args=args, input="not my password\n")
+    assert wrong.exit_code == 1 and "That password does not open your key" in wrong.output
+    assert not out.exists()
+    # A password may begin or end with spaces: only the line ending is taken off.
+    result = runner.invoke(args=args, input=CUSTODIAN_PASSWORD + "\n")
+    assert result.exit_code == 0, result.output
+    [row] = list(csv.DictReader(io.StringIO(out.read_text("utf-8"))))
+    assert row["apps"] == "7"
+    # Someone who holds no grant gets a clear refusal, not an error.
+    custodian_user("other@example.org", "another passphrase 77")
+    other = runner.invoke(args=[*args[:-1], "other@example.org"], input="another passphrase 77\n")
+    assert other.exit_code == 1 and 'holds no key for "small"' in other.output
+
+
 @pytest.mark.parametrize("typed", ["", "garbage", "ABCD-EFGH-JKMN-PQRS-TVWX-YZ01-2345"])
 def test_export_with_a_wrong_recovery_code_writes_nothing(
     runner, make_open_survey, tmp_path, typed
@@ -163,11 +198,13 @@ def test_invite_codes_are_printed_once_and_counted(runner, make_open_survey):
 def test_demo_command_loads_synthetic_sealed_responses(app, runner, tmp_path, monkeypatch):
     # The demo keeps its recovery code in instance/: never the real one in a test.
     monkeypatch.setattr("survey.cli.INSTANCE_DIR", tmp_path)
-    result = runner.invoke(args=["demo", "--slug", "demo-test", "--responses", "25"])
+    custodian_user()
+    demo = ["demo", "--slug", "demo-test", "--responses", "25", "--custodian", CUSTODIAN_EMAIL]
+    result = runner.invoke(args=demo)
     assert result.exit_code == 0, result.output
     survey = find_survey("demo-test")
     assert survey.status == "open" and response_count(survey) == 25
     assert (tmp_path / "demo-recovery-code.txt").exists()
     # Idempotent: running it again tops up to the target, nothing more.
-    assert runner.invoke(args=["demo", "--slug", "demo-test", "--responses", "25"]).exit_code == 0
+    assert runner.invoke(args=demo).exit_code == 0
     assert response_count(find_survey("demo-test")) == 25
