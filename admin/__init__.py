@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from flask import Flask
 
-from admin import audit, auth
+from admin import analysis, audit, auth, keys
 
 # Limits on POSTs to staff endpoints, per client address (see survey.privacy).
-RATE_LIMITS = auth.RATE_LIMITS
+RATE_LIMITS = {**auth.RATE_LIMITS, **keys.RATE_LIMITS}
 
 
 def init_app(app: Flask) -> None:
-    """Attach the staff side: sign-in, the deny-by-default guard, the audit log."""
+    """Attach the staff side: sign-in, the deny-by-default guard, key custody,
+    analysis and the audit log."""
     auth.init_app(app)
+    keys.init_app(app)
+    analysis.init_app(app)
     audit.init_app(app)

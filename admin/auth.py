@@ -33,7 +33,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from admin.access import allow, guard
-from admin.keys import give_custodian_key, rewrap_custodian_key
+from admin.keys import give_custodian_key, lock_everything, rewrap_custodian_key
 from survey import crypto
 from survey.config import INSTANCE_DIR, app_subkey
 from survey.events import announce, cli_actor
@@ -324,6 +324,7 @@ def second_factor():
 @allow()
 def logout():
     announce("user.sign_out", current_user.email, current_user.email)
+    lock_everything()
     logout_user()
     session.clear()
     return redirect(url_for("staff.login"))

@@ -13,14 +13,46 @@ Another custodian, or the recovery code, grants the surveys again.
 
 from __future__ import annotations
 
-from flask import current_app
+import secrets
+import threading
+import time
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from admin.access import allow
 from survey import crypto
 from survey.config import password_cost
-from survey.models import Role, SurveyKeyWrap, User, db
-from survey.surveys import SurveyError, custodian_private_key
+from survey.events import announce
+from survey.models import Role, Survey, SurveyKeyWrap, SurveyStatus, User, db
+from survey.surveys import (
+    SurveyError,
+    can_be_custodian,
+    confirm_key_sheet,
+    custodian_private_key,
+    custodian_wrap,
+    custodians_of,
+    find_survey,
+    grant_key,
+    key_sheet_groups,
+    prepare_keys,
+    unwrap_with_password,
+    unwrap_with_recovery_code,
+)
+from survey.surveys import open_survey as open_survey_now
 
 
 def _store(user: User, key: crypto.CustodianKey) -> None:
@@ -93,3 +125,374 @@ def reset_custodian_key(user: User, new_password: str) -> list[str]:
     lost = forget_custodian_key(user)
     give_custodian_key(user, new_password)
     return lost
+
+
+# --- unlock sessions ---------------------------------------------------------------------
+#
+# An unlocked survey key lives in the unlock store (this process's memory, or
+# Redis when several processes share the work) encrypted under a random key that
+# only the analyst's session cookie holds. Neither half alone opens anything; a
+# store entry lapses after CHORUS_UNLOCK_IDLE_MINUTES without use.
+
+
+class MemoryUnlockStore:
+    """Unlock entries in this process's memory (one process: the demo, tests)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[bytes, float]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, handle: str, blob: bytes, idle_seconds: int) -> None:
+        with self._lock:
+            self._entries[handle] = (blob, time.monotonic() + idle_seconds)
+
+    def touch(self, handle: str, idle_seconds: int) -> bytes | None:
+        """The entry's blob, its idle limit starting again; None once it has lapsed."""
+        now = time.monotonic()
+        with self._lock:
+            for key in [k for k, (_, until) in self._entries.items() if until <= now]:
+                del self._entries[key]
+            entry = self._entries.get(handle)
+            if entry is None:
+                return None
+            self._entries[handle] = (entry[0], now + idle_seconds)
+            return entry[0]
+
+    def delete(self, handle: str) -> None:
+        with self._lock:
+            self._entries.pop(handle, None)
+
+
+class RedisUnlockStore:
+    """Unlock entries in Redis, shared by every app process; Redis expires them."""
+
+    PREFIX = "chorus:unlock:"
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url)
+
+    def put(self, handle: str, blob: bytes, idle_seconds: int) -> None:
+        self._redis.set(self.PREFIX + handle, blob, ex=idle_seconds)
+
+    def touch(self, handle: str, idle_seconds: int) -> bytes | None:
+        blob = self._redis.getex(self.PREFIX + handle, ex=idle_seconds)
+        return blob if isinstance(blob, bytes) else None
+
+    def delete(self, handle: str) -> None:
+        self._redis.delete(self.PREFIX + handle)
+
+
+UnlockStore = MemoryUnlockStore | RedisUnlockStore
+SESSION_KEY = "unlocks"
+
+
+def unlock_store() -> UnlockStore:
+    return current_app.extensions["chorus_unlocks"]
+
+
+def _idle_seconds() -> int:
+    return int(current_app.config["CHORUS_UNLOCK_IDLE_MINUTES"]) * 60
+
+
+def _unlock_aad(user: User, survey: Survey, handle: str) -> bytes:
+    return crypto.wrap_aad(survey.id, f"unlock:{user.id}:{handle}")
+
+
+def keep_unlocked(survey: Survey, user: User, private_key: bytes) -> None:
+    """Hold the survey key for this analyst's session until they lock it or go idle."""
+    lock(survey)
+    handle = secrets.token_urlsafe(24)
+    session_key = crypto.new_key()
+    blob = crypto.encrypt(session_key, private_key, _unlock_aad(user, survey, handle))
+    unlock_store().put(handle, blob, _idle_seconds())
+    unlocks = dict(session.get(SESSION_KEY, {}))
+    unlocks[str(survey.id)] = {"handle": handle, "key": crypto.b64(session_key)}
+    session[SESSION_KEY] = unlocks
+
+
+def unlocked_key(survey: Survey, user: User) -> bytes | None:
+    """The survey's private key if this session unlocked it and it hasn't lapsed.
+
+    A grant revoked since the unlock ends it too: holding the key needs a grant.
+    """
+    entry = session.get(SESSION_KEY, {}).get(str(survey.id))
+    if entry is None:
+        return None
+    if custodian_wrap(survey, user) is None:
+        lock(survey)
+        return None
+    blob = unlock_store().touch(entry["handle"], _idle_seconds())
+    if blob is None:
+        _forget_in_session(survey)
+        return None
+    try:
+        return crypto.decrypt(
+            crypto.unb64(entry["key"]), blob, _unlock_aad(user, survey, entry["handle"])
+        )
+    except (crypto.CryptoError, ValueError):
+        lock(survey)
+        return None
+
+
+def lock(survey: Survey) -> bool:
+    """Forget this session's unlock of the survey; True if there was one."""
+    entry = session.get(SESSION_KEY, {}).get(str(survey.id))
+    if entry is None:
+        return False
+    unlock_store().delete(entry["handle"])
+    _forget_in_session(survey)
+    return True
+
+
+def _forget_in_session(survey: Survey) -> None:
+    unlocks = dict(session.get(SESSION_KEY, {}))
+    unlocks.pop(str(survey.id), None)
+    session[SESSION_KEY] = unlocks
+
+
+def lock_everything() -> None:
+    """Drop every unlock this session holds (at sign-out)."""
+    for entry in session.get(SESSION_KEY, {}).values():
+        unlock_store().delete(entry["handle"])
+    session.pop(SESSION_KEY, None)
+
+
+# --- custody operations, for the pages below ---------------------------------------------
+
+
+def unlock(survey: Survey, user: User, password: str) -> None:
+    """Unlock with the analyst's own password (SurveyError if it can't)."""
+    keep_unlocked(survey, user, unwrap_with_password(survey, user, password))
+    announce("custody.unlock", user.email, survey.slug)
+
+
+def restore_with_recovery_code(survey: Survey, user: User, recovery_code: str) -> None:
+    """Grant the survey's key to this analyst from the recovery code, and unlock it."""
+    private_key = unwrap_with_recovery_code(survey, recovery_code)
+    if custodian_wrap(survey, user) is None:
+        grant_key(survey, private_key, user)
+        db.session.commit()
+    keep_unlocked(survey, user, private_key)
+    announce("custody.restore", user.email, survey.slug)
+
+
+def grant(survey: Survey, granter: User, grantee: User) -> None:
+    """An unlocked custodian seals the survey's key to another analyst."""
+    private_key = unlocked_key(survey, granter)
+    if private_key is None:
+        raise SurveyError("Unlock the survey first: granting needs its key.")
+    grant_key(survey, private_key, grantee)
+    db.session.commit()
+    announce("custody.grant", granter.email, survey.slug, to=grantee.email)
+
+
+def revoke(survey: Survey, actor: User, holder: User) -> None:
+    """Remove a custodian's grant; the last custodian's can't be removed."""
+    wrap = custodian_wrap(survey, holder)
+    if wrap is None:
+        raise SurveyError(f'{holder.email} holds no key for "{survey.slug}".')
+    if len(custodians_of(survey)) == 1:
+        raise SurveyError(
+            "At least one custodian must hold the key. Grant it to someone else first."
+        )
+    survey.key_wraps.remove(wrap)
+    db.session.commit()
+    announce("custody.revoke", actor.email, survey.slug, holder=holder.email)
+
+
+def eligible_custodians() -> list[User]:
+    """Analysts, by email, for choosing custodians (with `can_be_custodian` reasons)."""
+    users = db.session.scalars(select(User).order_by(User.email)).all()
+    return [u for u in users if u.has_role(Role.ANALYST)]
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+bp = Blueprint("keys", __name__, url_prefix="/staff/surveys")
+RATE_LIMITS = {"keys.unlock_survey": "10 per minute", "keys.restore": "10 per minute"}
+STAFF_WHO_OPEN = (Role.FACILITATOR, Role.ADMIN)
+
+
+def _survey_or_404(slug: str) -> Survey:
+    survey = find_survey(slug)
+    if survey is None:
+        abort(404)
+    return survey
+
+
+def _me() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _user_from_form(field: str) -> User | None:
+    value = request.form.get(field, "")
+    return db.session.get(User, int(value)) if value.isdigit() and len(value) < 10 else None
+
+
+@bp.route("/<slug>/open", methods=["GET", "POST"])
+@allow(*STAFF_WHO_OPEN)
+def open_survey(slug: str):
+    """Choose custodians, then print the key sheet (the first step of opening)."""
+    survey = _survey_or_404(slug)
+    if survey.status != SurveyStatus.DRAFT.value:
+        return render_template("admin/keys/open.html", survey=survey, analysts=[], error=None)
+    if request.method == "GET" and key_sheet_groups(survey) and "new" not in request.args:
+        return redirect(url_for("keys.confirm_sheet", slug=slug))
+    error = None
+    chosen = {v for v in request.form.getlist("custodian") if v.isdigit() and len(v) < 10}
+    if request.method == "POST":
+        custodians = [u for u in eligible_custodians() if str(u.id) in chosen]
+        if not custodians:
+            error = "Choose at least one key custodian: an analyst who will read the answers."
+        elif request.form.get("understood") != "yes":
+            error = "Confirm that you understand what losing the key sheet means."
+        else:
+            try:
+                code = prepare_keys(survey, custodians)
+            except SurveyError as exc:
+                error = str(exc)
+            else:
+                emails = [u.email for u in custodians]
+                announce("survey.keys_made", current_user.email, slug, custodians=emails)
+                return render_template(
+                    "admin/keys/key_sheet.html",
+                    survey=survey,
+                    groups=list(enumerate(code.split("-"), start=1)),
+                    custodians=custodians,
+                    made_on=datetime.now(UTC).date().isoformat(),
+                )
+    page = render_template(
+        "admin/keys/open.html",
+        survey=survey,
+        analysts=[(u, can_be_custodian(u)) for u in eligible_custodians()],
+        chosen=chosen,
+        understood=request.form.get("understood") == "yes",
+        error=error,
+    )
+    return page, 422 if error else 200
+
+
+@bp.route("/<slug>/open/confirm", methods=["GET", "POST"])
+@allow(*STAFF_WHO_OPEN)
+def confirm_sheet(slug: str):
+    """Re-type two groups of the recovery code from the printed sheet; then it opens."""
+    survey = _survey_or_404(slug)
+    groups = key_sheet_groups(survey)
+    if groups is None:
+        return redirect(url_for("keys.open_survey", slug=slug))
+    error = None
+    typed = {n: request.form.get(f"group-{n}", "")[:40] for n in groups}
+    if request.method == "POST":
+        try:
+            confirm_key_sheet(survey, typed)
+            open_survey_now(survey)
+        except SurveyError as exc:
+            error = str(exc)
+        else:
+            announce("survey.open", current_user.email, slug, new_keys=True)
+            return render_template("admin/keys/opened.html", survey=survey)
+    page = render_template(
+        "admin/keys/confirm_sheet.html", survey=survey, groups=groups, typed=typed, error=error
+    )
+    return page, 422 if error else 200
+
+
+def _custody_page(survey: Survey, error: str | None = None, error_field: str = ""):
+    me = _me()
+    holds = custodian_wrap(survey, me) is not None
+    holders = custodians_of(survey)
+    grantees = [
+        u for u in eligible_custodians() if u not in holders and can_be_custodian(u) is None
+    ]
+    page = render_template(
+        "admin/keys/custody.html",
+        survey=survey,
+        custodians=holders,
+        holds=holds,
+        is_analyst=me.has_role(Role.ANALYST),
+        unlocked=holds and unlocked_key(survey, me) is not None,
+        grantees=grantees,
+        idle_minutes=current_app.config["CHORUS_UNLOCK_IDLE_MINUTES"],
+        error=error,
+        error_field=error_field,
+    )
+    return page, 422 if error else 200
+
+
+@bp.get("/<slug>/keys")
+@allow(Role.ANALYST, Role.FACILITATOR, Role.ADMIN)
+def custody(slug: str):
+    """Who holds the survey's key; for analysts: unlock, lock, grant, revoke, restore."""
+    return _custody_page(_survey_or_404(slug))
+
+
+@bp.post("/<slug>/keys/unlock")
+@allow(Role.ANALYST)
+def unlock_survey(slug: str):
+    survey = _survey_or_404(slug)
+    try:
+        unlock(survey, _me(), request.form.get("password", "")[:1000])
+    except SurveyError as exc:
+        return _custody_page(survey, str(exc), "password")
+    return redirect(url_for("keys.custody", slug=slug))
+
+
+@bp.post("/<slug>/keys/lock")
+@allow(Role.ANALYST)
+def lock_survey(slug: str):
+    survey = _survey_or_404(slug)
+    if lock(survey):
+        announce("custody.lock", current_user.email, slug)
+    return redirect(url_for("keys.custody", slug=slug))
+
+
+@bp.post("/<slug>/keys/grant")
+@allow(Role.ANALYST)
+def grant_to(slug: str):
+    survey = _survey_or_404(slug)
+    grantee = _user_from_form("user_id")
+    try:
+        if grantee is None:
+            raise SurveyError("Choose the analyst who should hold the key.")
+        grant(survey, _me(), grantee)
+    except SurveyError as exc:
+        return _custody_page(survey, str(exc), "grantee")
+    return redirect(url_for("keys.custody", slug=slug))
+
+
+@bp.post("/<slug>/keys/revoke")
+@allow(Role.ANALYST)
+def revoke_from(slug: str):
+    survey = _survey_or_404(slug)
+    holder = _user_from_form("user_id")
+    me = _me()
+    try:
+        if holder is None:
+            raise SurveyError("Choose whose key to take back.")
+        if custodian_wrap(survey, me) is None:
+            raise SurveyError("Only someone who holds the key can take another's back.")
+        revoke(survey, me, holder)
+    except SurveyError as exc:
+        return _custody_page(survey, str(exc), "custodians")
+    return redirect(url_for("keys.custody", slug=slug))
+
+
+@bp.post("/<slug>/keys/restore")
+@allow(Role.ANALYST)
+def restore(slug: str):
+    survey = _survey_or_404(slug)
+    try:
+        restore_with_recovery_code(survey, _me(), request.form.get("recovery_code", "")[:200])
+    except SurveyError as exc:
+        return _custody_page(survey, str(exc), "recovery_code")
+    return redirect(url_for("keys.custody", slug=slug))
+
+
+def init_app(app: Flask) -> None:
+    redis_url = app.config.get("CHORUS_REDIS_URL")
+    app.extensions["chorus_unlocks"] = (
+        RedisUnlockStore(redis_url) if redis_url else MemoryUnlockStore()
+    )
+    app.register_blueprint(bp)

@@ -100,6 +100,7 @@ def settings_from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         "CHORUS_RATE_LIMITS": _flag(env, "CHORUS_RATE_LIMITS", True),
         "CHORUS_ARGON2_TIME_COST": _int(env, "CHORUS_ARGON2_TIME_COST", 3, 1),
         "CHORUS_ARGON2_MEMORY_KIB": _int(env, "CHORUS_ARGON2_MEMORY_KIB", 65536, 8),
+        "CHORUS_UNLOCK_IDLE_MINUTES": _int(env, "CHORUS_UNLOCK_IDLE_MINUTES", 15, 1),
         "CHORUS_LOG_LEVEL": env.get("CHORUS_LOG_LEVEL", "INFO").upper(),
     }
 

@@ -123,7 +123,7 @@ class SurveyKeyWrap(db.Model):
     )
 
     survey: Mapped[Survey] = relationship(back_populates="key_wraps")
-    user: Mapped[User | None] = relationship()
+    user: Mapped[User | None] = relationship(back_populates="key_grants")
 
 
 class Response(db.Model):
@@ -239,6 +239,10 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")
+    # Deleted with the account by the ORM too (SQLite doesn't enforce ON DELETE).
+    key_grants: Mapped[list[SurveyKeyWrap]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
 
     @property
     def role_set(self) -> frozenset[Role]:

@@ -4,7 +4,8 @@
      the history entry so Back doesn't return here.
    - "Prefer not to say" checkboxes clear the other choices, and vice versa.
    - Error summaries and notices take focus so screen readers announce them.
-   - The submit button can't be pressed twice (the server copes anyway). */
+   - The submit button can't be pressed twice (the server copes anyway).
+   - Staff key sheets get a Print button. */
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -49,6 +50,10 @@
 
     var focusTarget = document.querySelector("[data-focus-on-load]");
     if (focusTarget) focusTarget.focus();
+
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
 
     document.querySelectorAll("form[data-submit-once]").forEach(function (form) {
       form.addEventListener("submit", function () {

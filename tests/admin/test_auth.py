@@ -41,9 +41,9 @@ def sign_in(client, email="ana@example.org", password=PASSWORD):
     )
 
 
-def sign_in_enrolled(client, email):
+def sign_in_enrolled(client, email, password=PASSWORD):
     """Sign in, and for roles that need it, enrol two-factor through the pages."""
-    sign_in(client, email)
+    sign_in(client, email, password)
     user = db.session.scalar(select(User).where(User.email == email))
     if user.needs_2fa and not user.totp_confirmed:
         page = client.get("/staff/2fa").get_data(as_text=True)
