@@ -33,7 +33,12 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from admin.access import allow, guard
-from admin.keys import give_custodian_key, lock_everything, rewrap_custodian_key
+from admin.keys import (
+    give_custodian_key,
+    lock_everything,
+    refresh_custodian_key,
+    rewrap_custodian_key,
+)
 from survey import crypto
 from survey.config import INSTANCE_DIR, app_subkey
 from survey.events import announce, cli_actor
@@ -175,9 +180,11 @@ def check_password(email: str, password: str) -> User | None:
     user.failed_logins = 0
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
-    # An analyst made before custody existed, or given the role since, gets a key now.
+    # An analyst made before custody existed, or given the role since, gets a key now;
+    # one stored under older argon2 settings is stored again under today's.
     if give_custodian_key(user, password):
         announce("custody.key_created", user.email, user.email)
+    refresh_custodian_key(user, password)
     db.session.commit()
     return user
 

@@ -59,6 +59,7 @@ def _store(user: User, key: crypto.CustodianKey) -> None:
     user.custodian_public_key = key.public_key
     user.custodian_key_sealed = key.sealed_private_key
     user.custodian_key_salt = key.salt
+    user.custodian_key_kdf = key.cost.to_text()
 
 
 def give_custodian_key(user: User, password: str) -> bool:
@@ -71,6 +72,20 @@ def give_custodian_key(user: User, password: str) -> bool:
     if user.id is None:
         db.session.flush()
     _store(user, crypto.new_custodian_key(user.id, password, password_cost(current_app.config)))
+    return True
+
+
+def refresh_custodian_key(user: User, password: str) -> bool:
+    """At sign-in: store the key under today's argon2 settings if they changed (no
+    commit); True if it was re-stored. The key pair and every grant stay the same."""
+    cost = password_cost(current_app.config)
+    if user.custodian_key_kdf in (None, cost.to_text()):
+        return False
+    try:
+        private_key = custodian_private_key(user, password)
+    except SurveyError:
+        return False
+    _store(user, crypto.store_custodian_key(user.id, private_key, password, cost))
     return True
 
 
@@ -114,6 +129,7 @@ def forget_custodian_key(user: User) -> list[str]:
     user.custodian_public_key = None
     user.custodian_key_sealed = None
     user.custodian_key_salt = None
+    user.custodian_key_kdf = None
     return lost
 
 

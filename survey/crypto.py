@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import struct
 from dataclasses import dataclass
@@ -198,6 +199,17 @@ class PasswordCost:
     time_cost: int = 3
     memory_kib: int = 65536
 
+    def to_text(self) -> str:
+        """Stored beside what it protects, so a later change of settings still opens it."""
+        return f"argon2id:t={self.time_cost},m={self.memory_kib},p=1"
+
+    @classmethod
+    def from_text(cls, text: str) -> PasswordCost:
+        match = re.fullmatch(r"argon2id:t=(\d{1,3}),m=(\d{1,8}),p=1", text)
+        if match is None:
+            raise CryptoError(f"unknown key-derivation parameters {text!r}")
+        return cls(time_cost=int(match.group(1)), memory_kib=int(match.group(2)))
+
 
 def password_wrapping_key(password: str, salt: bytes, cost: PasswordCost) -> bytes:
     """argon2id(password, salt): the key a custodian's private key is stored under.
@@ -223,11 +235,12 @@ def custodian_aad(user_id: int) -> bytes:
 @dataclass(frozen=True)
 class CustodianKey:
     """A custodian's key pair as stored: the public key, and the private key
-    encrypted under `password_wrapping_key(password, salt)`."""
+    encrypted under `password_wrapping_key(password, salt, cost)`."""
 
     public_key: bytes
     sealed_private_key: bytes
     salt: bytes
+    cost: PasswordCost
 
 
 def new_custodian_key(user_id: int, password: str, cost: PasswordCost) -> CustodianKey:
@@ -243,7 +256,7 @@ def store_custodian_key(
     salt = secrets.token_bytes(16)
     wrapping_key = password_wrapping_key(password, salt, cost)
     sealed = encrypt(wrapping_key, private_key, custodian_aad(user_id))
-    return CustodianKey(public_key_for(private_key), sealed, salt)
+    return CustodianKey(public_key_for(private_key), sealed, salt, cost)
 
 
 def open_custodian_key(

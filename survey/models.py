@@ -236,6 +236,8 @@ class User(db.Model):
     custodian_public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     custodian_key_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(128))
     custodian_key_salt: Mapped[bytes | None] = mapped_column(LargeBinary(16))
+    # The argon2id parameters it was derived with (crypto.PasswordCost.to_text()).
+    custodian_key_kdf: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="users")

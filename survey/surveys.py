@@ -14,11 +14,10 @@ from functools import lru_cache
 from typing import Any
 
 import pandas as pd
-from flask import current_app
 from sqlalchemy import func, select
 
 from survey import crypto
-from survey.config import app_subkey, password_cost
+from survey.config import app_subkey
 from survey.definition import (
     ANSWER_STATES,
     SLUG_RE,
@@ -274,7 +273,7 @@ def unwrap_with_recovery_code(survey: Survey, recovery_code: str) -> bytes:
 
 def custodian_private_key(user: User, password: str) -> bytes:
     """A custodian's own private key, from their password; SurveyError if wrong."""
-    if user.custodian_key_sealed is None or user.custodian_key_salt is None:
+    if not (user.custodian_key_sealed and user.custodian_key_salt and user.custodian_key_kdf):
         raise SurveyError(f"{user.email} has no custodian key.")
     try:
         return crypto.open_custodian_key(
@@ -282,7 +281,7 @@ def custodian_private_key(user: User, password: str) -> bytes:
             user.custodian_key_sealed,
             user.custodian_key_salt,
             password,
-            password_cost(current_app.config),
+            crypto.PasswordCost.from_text(user.custodian_key_kdf),
         )
     except crypto.CryptoError:
         raise SurveyError("That password does not open your key.") from None

@@ -32,11 +32,13 @@ def upgrade():
         batch_op.add_column(sa.Column('custodian_public_key', sa.LargeBinary(length=32), nullable=True))
         batch_op.add_column(sa.Column('custodian_key_sealed', sa.LargeBinary(length=128), nullable=True))
         batch_op.add_column(sa.Column('custodian_key_salt', sa.LargeBinary(length=16), nullable=True))
+        batch_op.add_column(sa.Column('custodian_key_kdf', sa.String(length=64), nullable=True))
 
 
 
 def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('custodian_key_kdf')
         batch_op.drop_column('custodian_key_salt')
         batch_op.drop_column('custodian_key_sealed')
         batch_op.drop_column('custodian_public_key')

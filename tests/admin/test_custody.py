@@ -469,3 +469,21 @@ def test_a_deleted_account_takes_its_grants_with_it(app, make_open_survey):
         db.session.scalars(select(SurveyKeyWrap).where(SurveyKeyWrap.user_id.is_not(None))).all()
         == []
     )
+
+
+def test_changing_the_argon2_settings_keeps_keys_openable_and_sign_in_updates_them(
+    app, make_open_survey
+):
+    make_open_survey()
+    user = custodian_user()
+    assert user.custodian_key_kdf == "argon2id:t=1,m=1024,p=1"  # the tests' cheap cost
+    old_public = user.custodian_public_key
+    app.config["CHORUS_ARGON2_TIME_COST"] = 2
+    app.config["CHORUS_ARGON2_MEMORY_KIB"] = 2048
+    assert unwrap_with_password(find_survey("small"), user, CUSTODIAN_PASSWORD)
+    sign_in(app.test_client(), CUSTODIAN_EMAIL, CUSTODIAN_PASSWORD)
+    db.session.expire_all()
+    user = db.session.get(User, user.id)
+    assert user.custodian_key_kdf == "argon2id:t=2,m=2048,p=1"
+    assert user.custodian_public_key == old_public  # same key pair: grants still open
+    assert unwrap_with_password(find_survey("small"), user, CUSTODIAN_PASSWORD)

@@ -546,3 +546,32 @@ def test_codes_typed_with_other_dashes_and_spaces_still_match(typed):
     assert crypto.code_lookup(secret, "resume", typed) == crypto.code_lookup(
         secret, "resume", "ABCD-EFGH-JKMN-PQRS"
     )
+
+
+def test_password_cost_round_trips_as_text_and_refuses_anything_else():
+    cost = crypto.PasswordCost(time_cost=3, memory_kib=65536)
+    assert crypto.PasswordCost.from_text(cost.to_text()) == cost
+    for bad in ("", "argon2i:t=3,m=65536,p=1", "argon2id:t=3,m=65536,p=4", "argon2id:t=x"):
+        with pytest.raises(crypto.CryptoError):
+            crypto.PasswordCost.from_text(bad)
+
+
+def test_a_custodian_key_opens_only_with_its_password_and_account():
+    cost = crypto.PasswordCost(time_cost=1, memory_kib=1024)
+    stored = crypto.new_custodian_key(7, "right password", cost)
+    private_key = crypto.open_custodian_key(
+        7, stored.sealed_private_key, stored.salt, "right password", cost
+    )
+    assert crypto.public_key_for(private_key) == stored.public_key
+    for user_id, password in ((7, "wrong password"), (8, "right password")):
+        with pytest.raises(crypto.CryptoError):
+            crypto.open_custodian_key(
+                user_id, stored.sealed_private_key, stored.salt, password, cost
+            )
+    # A survey key sealed to the custodian opens with their private key, in its context only.
+    survey_key, _ = crypto.generate_survey_keypair()
+    box = crypto.seal_key(stored.public_key, survey_key, b"context")
+    assert len(box) == 1 + 32 + 12 + 32 + 16  # unpadded: keys have one size
+    assert crypto.open_key(private_key, box, b"context") == survey_key
+    with pytest.raises(crypto.CryptoError):
+        crypto.open_key(private_key, box, b"other context")
