@@ -280,6 +280,7 @@ def qr_svg(uri: str) -> Markup:
 
 
 def _finish_sign_in(user: User) -> Any:
+    lock_everything()  # an earlier sign-in's unlocks in this browser end here
     session.clear()  # nothing from before sign-in (a respondent's draft key) carries over
     login_user(user)
     announce("user.sign_in", user.email, user.email)
