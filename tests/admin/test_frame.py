@@ -1,0 +1,76 @@
+"""The analysis frame: sealed responses decrypted in memory into typed columns."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from admin import frame
+from admin.frame import STATES, answers_frame
+from survey.surveys import find_survey
+from survey.synthetic import add_synthetic_responses
+
+from ..conftest import Respondent
+
+
+def test_one_known_response_becomes_typed_columns(app, make_open_survey):
+    survey, code = make_open_survey()
+    r = Respondent(app.test_client(), survey.slug)
+    r.start()
+    r.answer("you", {"age_band": "under_18", "apps": "12"})
+    r.pass_warning("e2ee")
+    r.answer(
+        "e2ee",
+        {
+            "harm_scale": "_prefer_not_to_say",
+            "wanted": ["report", "_other"],
+            "wanted-other": "Faster help",
+            "story": "Words",
+            "story-quote": "yes",
+        },
+    )
+    r.answer("minors", {})
+    r.submit()
+    from survey.surveys import unwrap_with_recovery_code
+
+    survey = find_survey("small")
+    answers = answers_frame(survey, unwrap_with_recovery_code(survey, code))
+    assert len(answers) == 1
+    row = answers.iloc[0]
+    assert row["age_band.state"] == "answered" and row["age_band"] == "under_18"
+    assert row["adult_only.state"] == "not_shown" and row["adult_only"] is None
+    assert row["apps"] == 12.0
+    assert row["harm_scale.state"] == "prefer_not_to_say" and math.isnan(row["harm_scale"])
+    assert row["wanted=report"] and row["wanted=other"] and not row["wanted=detect"]
+    assert row["wanted.other"] == "Faster help"
+    assert row["story"] == "Words" and bool(row["story.quote_consent"])
+    assert row["felt_safe.state"] == "skipped"
+    assert row["week"].count("-W") == 1
+    assert list(answers["age_band"].cat.categories) == ["under_18", "adult"]
+    assert list(answers["age_band.state"].cat.categories) == list(STATES)
+
+
+def test_the_process_pool_gives_the_same_frame_as_one_process(app, make_open_survey, monkeypatch):
+    survey, code = make_open_survey()
+    add_synthetic_responses(survey, 240, seed=7)
+    from survey.surveys import unwrap_with_recovery_code
+
+    key = unwrap_with_recovery_code(find_survey("small"), code)
+    alone = answers_frame(find_survey("small"), key, workers=1)
+    monkeypatch.setattr(frame, "INLINE_BELOW", 0)
+    monkeypatch.setattr(frame, "BATCH", 50)  # 5 batches over 2 processes
+    pooled = answers_frame(find_survey("small"), key, workers=2)
+    pd.testing.assert_frame_equal(alone, pooled)
+    assert len(pooled) == 240
+    # Every question's states add up to every response.
+    for column in [c for c in pooled.columns if c.endswith(".state")]:
+        assert pooled[column].value_counts().sum() == 240
+
+
+def test_an_empty_survey_gives_an_empty_frame_with_every_column(app, make_open_survey):
+    survey, code = make_open_survey()
+    from survey.surveys import unwrap_with_recovery_code
+
+    answers = answers_frame(survey, unwrap_with_recovery_code(survey, code))
+    assert len(answers) == 0 and "wanted=detect" in answers.columns and "age_band.state" in answers
