@@ -16,7 +16,9 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from flask import (
     Blueprint,
@@ -174,6 +176,12 @@ class MemoryUnlockStore:
             self._entries[handle] = (entry[0], now + idle_seconds)
             return entry[0]
 
+    def alive(self, handle: str) -> bool:
+        """Whether the entry is still there, without restarting its idle limit."""
+        with self._lock:
+            entry = self._entries.get(handle)
+            return entry is not None and entry[1] > time.monotonic()
+
     def delete(self, handle: str) -> None:
         with self._lock:
             self._entries.pop(handle, None)
@@ -195,6 +203,9 @@ class RedisUnlockStore:
     def touch(self, handle: str, idle_seconds: int) -> bytes | None:
         blob = self._redis.getex(self.PREFIX + handle, ex=idle_seconds)
         return blob if isinstance(blob, bytes) else None
+
+    def alive(self, handle: str) -> bool:
+        return bool(self._redis.exists(self.PREFIX + handle))
 
     def delete(self, handle: str) -> None:
         self._redis.delete(self.PREFIX + handle)
@@ -241,6 +252,7 @@ def unlocked_key(survey: Survey, user: User) -> bytes | None:
         return None
     blob = unlock_store().touch(entry["handle"], _idle_seconds())
     if blob is None:
+        _drop_scratch(entry["handle"])
         _forget_in_session(survey)
         return None
     try:
@@ -258,6 +270,7 @@ def lock(survey: Survey) -> bool:
     if entry is None:
         return False
     unlock_store().delete(entry["handle"])
+    _drop_scratch(entry["handle"])
     _forget_in_session(survey)
     return True
 
@@ -272,7 +285,45 @@ def lock_everything() -> None:
     """Drop every unlock this session holds (at sign-out)."""
     for entry in session.get(SESSION_KEY, {}).values():
         unlock_store().delete(entry["handle"])
+        _drop_scratch(entry["handle"])
     session.pop(SESSION_KEY, None)
+
+
+# What an unlock lets this process keep in memory (the decrypted analysis frame),
+# by unlock handle: dropped at lock, and found lapsed at the next look. At most a
+# few unlocks' worth per process; the oldest goes first.
+_scratch: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_scratch_lock = threading.Lock()
+MAX_SCRATCH = 4
+
+
+class Unlocked(NamedTuple):
+    key: bytes
+    # Memory that lives as long as this unlock, in this process only.
+    scratch: dict[str, Any]
+
+
+def unlocked(survey: Survey, user: User) -> Unlocked | None:
+    """The survey's key and this unlock's scratch memory, or None when the survey
+    isn't unlocked in this session. Nothing in the scratch ever reaches a disk."""
+    key = unlocked_key(survey, user)
+    if key is None:
+        return None
+    handle = session[SESSION_KEY][str(survey.id)]["handle"]
+    store = unlock_store()
+    with _scratch_lock:
+        for lapsed in [h for h in _scratch if h != handle and not store.alive(h)]:
+            del _scratch[lapsed]
+        scratch = _scratch.setdefault(handle, {})
+        _scratch.move_to_end(handle)
+        while len(_scratch) > MAX_SCRATCH:
+            _scratch.popitem(last=False)
+    return Unlocked(key, scratch)
+
+
+def _drop_scratch(handle: str) -> None:
+    with _scratch_lock:
+        _scratch.pop(handle, None)
 
 
 # --- custody operations, for the pages below ---------------------------------------------

@@ -8,7 +8,7 @@ import pandas as pd
 
 from admin import frame
 from admin.frame import STATES, answers_frame
-from survey.surveys import find_survey
+from survey.surveys import find_survey, unwrap_with_recovery_code
 from survey.synthetic import add_synthetic_responses
 
 from ..conftest import Respondent
@@ -74,3 +74,34 @@ def test_an_empty_survey_gives_an_empty_frame_with_every_column(app, make_open_s
 
     answers = answers_frame(survey, unwrap_with_recovery_code(survey, code))
     assert len(answers) == 0 and "wanted=detect" in answers.columns and "age_band.state" in answers
+
+
+def test_the_frame_lives_as_long_as_the_unlock(app, make_open_survey, monkeypatch):
+    import time
+
+    from admin import keys
+    from admin.analysis import analysis_frame
+    from survey.synthetic import add_synthetic_responses
+
+    from ..conftest import custodian_user
+
+    survey, code = make_open_survey()
+    add_synthetic_responses(survey, 5, seed=1)
+    user = custodian_user()
+    key = unwrap_with_recovery_code(find_survey("small"), code)
+    with app.test_request_context():
+        assert analysis_frame(survey, user) is None  # locked: nothing decrypted
+        keys.keep_unlocked(survey, user, key)
+        first = analysis_frame(survey, user)
+        assert len(first) == 5 and analysis_frame(survey, user) is first  # built once
+        add_synthetic_responses(survey, 2, seed=2)
+        assert len(analysis_frame(survey, user)) == 7  # rebuilt for new responses
+        keys.lock(survey)
+        assert keys._scratch == {} and analysis_frame(survey, user) is None
+
+        keys.keep_unlocked(survey, user, key)
+        assert analysis_frame(survey, user) is not None and len(keys._scratch) == 1
+        later = time.monotonic() + 16 * 60
+        monkeypatch.setattr(keys.time, "monotonic", lambda: later)
+        assert analysis_frame(survey, user) is None  # lapsed: the frame is dropped
+        assert keys._scratch == {}
