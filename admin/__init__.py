@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from admin import audit, auth
+from admin import audit, auth, people
 
 # Limits on POSTs to staff endpoints, per client address (see survey.privacy).
 RATE_LIMITS = auth.RATE_LIMITS
 
 
 def init_app(app: Flask) -> None:
-    """Attach the staff side: sign-in, the deny-by-default guard, the audit log."""
+    """Attach the staff side: sign-in, the deny-by-default guard, the audit log,
+    and the admin's pages for people and organisations."""
     auth.init_app(app)
     audit.init_app(app)
+    people.init_app(app)  # after auth: it adds to auth's `chorus user` group
