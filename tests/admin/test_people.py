@@ -145,6 +145,11 @@ def test_create_a_company_reader_in_an_existing_organisation(admin):
             "from the list",
             "organisation",
         ),
+        (
+            {"email": "x@example.org", "role": "company", "organisation": "9" * 30},
+            "from the list",
+            "organisation",
+        ),
         ({"email": "x" * 5000, "role": "facilitator"}, "not an email address", "email"),
     ],
 )
@@ -365,10 +370,14 @@ def test_organisations_create_rename_delete(admin):
         "/staff/people/999999",
         "/staff/people/abc",
         "/staff/people/99999999999999999999",
+        "/staff/people/2147483648",
+        "/staff/people/0",
         "/staff/people/999999/reset-password",
         "/staff/people/999999/reset-2fa",
         "/staff/people/organisations/999999",
         "/staff/people/organisations/-1",
+        "/staff/people/organisations/x",
+        "/staff/people/organisations/99999999999",
     ],
 )
 def test_unknown_ids_are_not_found(admin, path):
