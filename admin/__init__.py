@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from admin import analysis, audit, auth, keys
+from admin import analysis, audit, auth, keys, people
 
 # Limits on POSTs to staff endpoints, per client address (see survey.privacy).
 RATE_LIMITS = {**auth.RATE_LIMITS, **keys.RATE_LIMITS}
@@ -14,8 +14,9 @@ RATE_LIMITS = {**auth.RATE_LIMITS, **keys.RATE_LIMITS}
 
 def init_app(app: Flask) -> None:
     """Attach the staff side: sign-in, the deny-by-default guard, key custody,
-    analysis and the audit log."""
+    analysis, the audit log, and the admin's pages for people and organisations."""
     auth.init_app(app)
     keys.init_app(app)
     analysis.init_app(app)
     audit.init_app(app)
+    people.init_app(app)  # after auth: it adds to auth's `chorus user` group

@@ -29,14 +29,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
-from flask import Flask, current_app, has_app_context, has_request_context, request
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    has_app_context,
+    has_request_context,
+    render_template,
+    request,
+)
 from flask.cli import with_appcontext
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from admin.access import allow
 from survey.crypto import canonical_json
 from survey.events import staff_action
-from survey.models import AuditEntry, db
+from survey.models import AuditEntry, Role, db
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +216,10 @@ def _check_field(name: str, value: object, limit: int, *, required: bool) -> Non
 # --- verifying ----------------------------------------------------------------------------
 
 
+CHANGED = "its content was changed"
+OUT_OF_ORDER = "the entry before it is missing or out of order"
+
+
 @dataclass
 class AuditReport:
     """What `verify` found: how many entries, the head hash, and every problem."""
@@ -214,6 +227,8 @@ class AuditReport:
     count: int
     head: str
     problems: list[str] = field(default_factory=list)
+    # The ids of the entries named in `problems`, with what is wrong with each.
+    broken: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -251,12 +266,15 @@ def verify(expect_head: str | None = None) -> AuditReport:
     count = 0
     previous = GENESIS
     seen_expected = expect_head is None or expect_head == GENESIS
+    broken: dict[int, list[str]] = {}
     for row in rows:
         count += 1
         if _stored_hash(row) != row.entry_hash:
-            problems.append(f"entry {row.id}: its content was changed")
+            broken.setdefault(row.id, []).append(CHANGED)
+            problems.append(f"entry {row.id}: {CHANGED}")
         if row.prev_hash != previous:
-            problems.append(f"entry {row.id}: the entry before it is missing or out of order")
+            broken.setdefault(row.id, []).append(OUT_OF_ORDER)
+            problems.append(f"entry {row.id}: {OUT_OF_ORDER}")
         if row.entry_hash == expect_head:
             seen_expected = True
         previous = row.entry_hash
@@ -264,7 +282,7 @@ def verify(expect_head: str | None = None) -> AuditReport:
         problems.append(
             f"the last entries were removed or changed: head is {previous}, expected {expect_head}"
         )
-    return AuditReport(count=count, head=previous, problems=problems)
+    return AuditReport(count=count, head=previous, problems=problems, broken=broken)
 
 
 def last_entries(n: int) -> list[AuditEntry]:
@@ -276,6 +294,74 @@ def last_entries(n: int) -> list[AuditEntry]:
         .execution_options(populate_existing=True)
     ).all()
     return list(reversed(newest))
+
+
+# --- the page ------------------------------------------------------------------------------
+
+bp = Blueprint("audit", __name__, url_prefix="/staff/audit")
+
+PAGE_SIZE = 50
+MAX_FILTER = 254
+
+
+@dataclass
+class LogPage:
+    """One page of the log, newest first, and where it sits among the others."""
+
+    entries: list[AuditEntry]
+    number: int
+    pages: int
+    total: int
+
+
+def entries_page(number: int, action_prefix: str = "", actor: str = "") -> LogPage:
+    """Page `number` (from 1, clamped to the pages there are) of the matching entries.
+
+    `action_prefix` keeps actions starting with it ("user." for every account
+    action); `actor` keeps actors containing it. Both are matched literally.
+    """
+    query = select(AuditEntry)
+    if action_prefix:
+        query = query.where(AuditEntry.action.startswith(action_prefix, autoescape=True))
+    if actor:
+        query = query.where(AuditEntry.actor.contains(actor, autoescape=True))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    number = min(max(1, number), pages)
+    entries = db.session.scalars(
+        query.order_by(AuditEntry.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((number - 1) * PAGE_SIZE)
+        .execution_options(populate_existing=True)
+    ).all()
+    return LogPage(list(entries), number, pages, total)
+
+
+def _page_number(value: str) -> int:
+    """A page number from the query string; anything else is page 1."""
+    value = value.strip()
+    return int(value) if value.isdigit() and len(value) <= 9 else 1
+
+
+@bp.get("/")
+@allow(Role.ADMIN)
+def log_page():
+    """The log, newest first, with the chain's state and head at the top.
+
+    Reading it is not itself recorded: an entry per page view would bury the
+    actions it exists to show (and each view would change the head it shows).
+    """
+    action = request.args.get("action", "").strip()[:MAX_FILTER]
+    actor = request.args.get("actor", "").strip()[:MAX_FILTER]
+    page = entries_page(_page_number(request.args.get("page", "1")), action, actor)
+    return render_template(
+        "admin/audit.html",
+        report=verify(),
+        page=page,
+        action=action,
+        actor=actor,
+        timestamp_text=timestamp_text,
+    )
 
 
 # --- wiring -------------------------------------------------------------------------------
@@ -309,12 +395,14 @@ def _on_staff_action(
 
 
 def init_app(app: Flask) -> None:
-    """Record this app's announced staff actions and add `chorus audit ...`.
+    """Record this app's announced staff actions; add the log's page and `chorus audit ...`.
 
     Safe to call more than once: blinker keeps one connection per receiver, and
     the command group is registered under the same name.
     """
     app.extensions[EXTENSION_KEY] = True
+    if bp.name not in app.blueprints:
+        app.register_blueprint(bp)
     # weak=False: the receiver is a module function, but say so rather than rely on it.
     staff_action.connect(_on_staff_action, weak=False)
     app.cli.add_command(audit_group)

@@ -5,6 +5,7 @@ for deployment (`chorus db upgrade`, Flask-Migrate's commands) and for the demo.
 from __future__ import annotations
 
 import sys
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from survey.config import INSTANCE_DIR
 from survey.definition import DefinitionError, load_definition_text
 from survey.events import announce, cli_actor
 from survey.models import Survey, SurveyStatus, User, db
+from survey.retention import purge_expired
 from survey.surveys import (
     SurveyError,
     close_survey,
@@ -324,6 +326,37 @@ def demo_command(slug: str, target: int, custodian: str) -> None:
         )
 
 
+@click.command("purge")
+@click.option(
+    "--today",
+    metavar="YYYY-MM-DD",
+    help="Purge as if it were this day (default: today in UTC).",
+)
+@with_appcontext
+def purge_command(today: str | None) -> None:
+    """Delete the responses, drafts and invite codes of every survey whose
+    retention date has passed. Surveys and published reports stay. Safe to run
+    again (from cron, say): what is gone is not counted twice."""
+    if today is None:
+        day = datetime.now(UTC).date()
+    else:
+        try:
+            day = date.fromisoformat(today.strip())
+        except ValueError:
+            raise click.BadParameter(
+                f"{today!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-25.", param_hint="--today"
+            ) from None
+    purged = purge_expired(day, cli_actor())
+    if not purged:
+        click.echo("Nothing to purge.")
+        return
+    for survey in purged:
+        click.echo(
+            f'Purged "{survey.slug}": {survey.responses} responses, '
+            f"{survey.drafts} drafts, {survey.invites} invite codes."
+        )
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -343,7 +376,14 @@ def serve_command(host: str, port: int) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (survey_group, responses_group, invites_group, demo_command, serve_command):
+    for command in (
+        survey_group,
+        responses_group,
+        invites_group,
+        demo_command,
+        purge_command,
+        serve_command,
+    ):
         app.cli.add_command(command)
 
 

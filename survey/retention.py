@@ -1,0 +1,66 @@
+"""Retention: after a survey's `retain_until` day, what respondents left is deleted.
+
+Responses, drafts and invite codes of an expired survey go; the survey itself
+(its definition, keys and published reports, which are aggregates) stays, so
+the consultation's outcome outlives the raw answers. Each survey is purged in
+one transaction together with its audit entry: a purge is never half done nor
+done without a record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import delete, func, select
+
+from survey.events import announce
+from survey.models import Draft, InviteCode, Response, Survey, db
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What one survey lost to the purge."""
+
+    slug: str
+    responses: int
+    drafts: int
+    invites: int
+
+
+def _count(model: type, survey_id: int) -> int:
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(model).where(model.survey_id == survey_id)
+        )
+        or 0
+    )
+
+
+def purge_expired(today: date, actor: str) -> list[Purged]:
+    """Delete responses, drafts and invites of every survey kept until before `today`.
+
+    Surveys with nothing left to delete are skipped, so running it again changes
+    nothing and records nothing. `actor` is who the audit entry names.
+    """
+    expired = db.session.execute(
+        select(Survey.id, Survey.slug)
+        .where(Survey.retain_until.is_not(None), Survey.retain_until < today)
+        .order_by(Survey.slug)
+    ).all()
+    purged = []
+    for survey_id, slug in expired:
+        counts = {
+            "responses": _count(Response, survey_id),
+            "drafts": _count(Draft, survey_id),
+            "invites": _count(InviteCode, survey_id),
+        }
+        if not any(counts.values()):
+            continue
+        for model in (Response, Draft, InviteCode):
+            db.session.execute(delete(model).where(model.survey_id == survey_id))
+        # The audit log commits what is pending with its entry: both or neither.
+        announce("survey.purge", actor, slug, **counts)
+        db.session.commit()
+        purged.append(Purged(slug, **counts))
+    return purged
