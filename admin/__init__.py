@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from flask import Flask
 
-from admin import audit, auth
+from admin import audit, auth, builder
 
 # Limits on POSTs to staff endpoints, per client address (see survey.privacy).
 RATE_LIMITS = auth.RATE_LIMITS
 
 
 def init_app(app: Flask) -> None:
-    """Attach the staff side: sign-in, the deny-by-default guard, the audit log."""
+    """Attach the staff side: sign-in, the deny-by-default guard, the audit log,
+    the survey builder."""
     auth.init_app(app)
     audit.init_app(app)
+    app.register_blueprint(builder.bp)
