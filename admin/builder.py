@@ -384,6 +384,7 @@ def _edit_page(survey: Survey, doc: dict[str, Any], problems: list[str] | None =
         problems=problems or [],
         tx=lambda text: localize(text, languages[0], languages[0]),
         type_names=QUESTION_TYPE_NAMES,
+        untranslated=forms.untranslated(doc),
     )
 
 

@@ -227,6 +227,13 @@ def text_slots(doc: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:
                 yield from ((scale, key) for key in SCALE_TEXTS if key in scale)
 
 
+def untranslated(doc: dict[str, Any]) -> int:
+    """How many texts lack a translation: plain strings in a survey of several languages."""
+    if len(doc.get("languages", ["en"])) < 2:
+        return 0
+    return sum(isinstance(holder[key], str) for holder, key in text_slots(doc))
+
+
 def relanguage(doc: dict[str, Any], old: list[str], new: list[str]) -> bool:
     """Move every text of a document from the `old` languages to the `new` ones.
 

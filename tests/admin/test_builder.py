@@ -210,6 +210,8 @@ def test_adding_a_language_copies_texts_to_translate(staff):
     assert doc["languages"] == ["en", "fr"] and doc["title"] == "Plain"
     page = page_text(staff.get("/staff/surveys/plain/settings"))
     assert "Title (fr)" in page
+    # The editing page says how many texts are still to translate.
+    assert "texts are only in English" in page_text(staff.get("/staff/surveys/plain/edit"))
     bad = post(staff, "/staff/surveys/plain/settings", {**form, "languages": "en en"})
     assert bad.status_code == 422 and "duplicate language" in page_text(bad)
 
@@ -727,3 +729,38 @@ def test_every_builder_action_is_audited_and_the_chain_holds(staff, app):
     assert result.exit_code == 0, result.output
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "survey.edit"))
     assert entry.actor == FAC and entry.target == "small"
+
+
+JUNK_FORMS = [
+    {},
+    {"id": "\x00", "type": "single_choice", "options[99999].value": "x", "languages": "\x00"},
+    {"title.en": "x" * 30_000, "languages": "en " * 200, "estimated_minutes": "9" * 5000},
+    {"support[5].url": "javascript:alert(1)", "support[0].remove": "1", "show_if.in": ":"},
+    {"scale.min": "-" * 20, "min": "1e400", "max": "-0", "max_choices": "1.5", "count": "-1"},
+    {"direction": "sideways", "action": "add_row", "retain_until": "9999-99-99", "new_slug": "x"},
+    {"first.id": "Q", "first.type": "multi_choice", "text": "flat", "template_slug": ""},
+]
+
+
+def test_no_form_makes_a_server_error(staff):
+    draft()
+    paths = [
+        "/staff/surveys/new",
+        "/staff/surveys/new/template",
+        "/staff/surveys/new/import",
+        "/staff/surveys/small/settings",
+        "/staff/surveys/small/sections/add",
+        "/staff/surveys/small/sections/you",
+        "/staff/surveys/small/sections/you/move",
+        "/staff/surveys/small/sections/you/questions/add",
+        "/staff/surveys/small/questions/wanted",
+        "/staff/surveys/small/questions/apps/move",
+        "/staff/surveys/small/retention",
+        "/staff/surveys/small/invites",
+        "/staff/surveys/small/copy",
+        "/staff/surveys/small/import",
+    ]
+    for path in paths:
+        for form in JUNK_FORMS:
+            response = post(staff, path, form)
+            assert response.status_code < 500, (path, form, response.status_code)
