@@ -80,7 +80,7 @@ QUESTION_TYPE_NAMES = {
 }
 
 
-# --- helpers ---
+# --- helpers ------------------------------------------------------------------------------
 
 
 @bp.app_template_global("field_id")
@@ -175,7 +175,7 @@ def _form_page(template: str, status: int = 200, **context: Any):
     return render_template(f"admin/builder/{template}", **context), status
 
 
-# --- the list and the overview ---
+# --- the list and the overview ------------------------------------------------------------
 
 
 @bp.get("")
@@ -210,7 +210,7 @@ def survey(slug: str):
     )
 
 
-# --- new surveys: blank, from the template, by import -------------------------------------------
+# --- new surveys: blank, from the template, by import -------------------------------------
 
 
 def blank_document(slug: str, title: str) -> dict[str, Any]:
@@ -353,7 +353,7 @@ def _import(target: Survey | None):
     )
 
 
-# --- editing ---
+# --- editing ------------------------------------------------------------------------------
 
 
 def _editable(slug: str) -> tuple[Survey, dict[str, Any], Any]:
@@ -783,7 +783,7 @@ def move_question(slug: str, question_id: str):
     return redirect(url_for("builder.edit", slug=survey.slug) + f"#question-{question_id}")
 
 
-# --- preview ---
+# --- preview ------------------------------------------------------------------------------
 
 
 @bp.get("/<slug>/preview")
@@ -842,7 +842,7 @@ def _preview(survey: Survey, section_id: str | None):
     )
 
 
-# --- export and copy ---
+# --- export and copy ----------------------------------------------------------------------
 
 
 @bp.get("/<slug>/export.json")
@@ -893,7 +893,7 @@ def copy_survey(slug: str):
     )
 
 
-# --- lifecycle (opening is admin/keys.py's) ---
+# --- lifecycle (opening is admin/keys.py's) -----------------------------------------------
 
 LIFECYCLE = {
     "close": ("survey.close", "Close the survey"),
@@ -952,7 +952,7 @@ def _lifecycle(survey: Survey, step: str):
     )
 
 
-# --- retention ---
+# --- retention ----------------------------------------------------------------------------
 
 
 @bp.route("/<slug>/retention", methods=["GET", "POST"])
@@ -1002,7 +1002,7 @@ def retention(slug: str):
     )
 
 
-# --- invite codes ---
+# --- invite codes -------------------------------------------------------------------------
 
 
 @bp.route("/<slug>/invites", methods=["GET", "POST"])

@@ -50,7 +50,7 @@ def draft(slug="small", **changes):
     return import_definition(parse_definition(small_survey_document(slug=slug, **changes)))
 
 
-# --- making surveys ---
+# --- making surveys -----------------------------------------------------------------------
 
 
 def test_create_blank_survey(staff):
@@ -130,7 +130,7 @@ def test_import_into_a_draft_keeps_its_slug(staff):
     assert find_survey("whatever") is None
 
 
-# --- editing ---
+# --- editing ------------------------------------------------------------------------------
 
 
 def settings_form(**changes):
@@ -525,7 +525,7 @@ def test_edit_refused_for_open_surveys_and_surveys_with_responses(staff, make_op
     assert post(staff, "/staff/surveys/live/sections/add", {"id": "x"}).status_code == 409
 
 
-# --- preview ---
+# --- preview ------------------------------------------------------------------------------
 
 
 def row_counts():
@@ -566,7 +566,7 @@ def test_preview_stores_nothing(staff):
     assert staff.get("/staff/surveys/small/preview/nope").status_code == 302
 
 
-# --- export, copy ---
+# --- export, copy -------------------------------------------------------------------------
 
 
 def test_export_json_and_yaml_round_trip(staff):
@@ -600,7 +600,7 @@ def test_copy_into_a_new_version(staff, make_open_survey):
     assert 'value="live-v3"' in staff.get("/staff/surveys/live/copy").get_data(as_text=True)
 
 
-# --- lifecycle, retention, invites ---
+# --- lifecycle, retention, invites --------------------------------------------------------
 
 
 def test_close_reopen_archive_with_confirmation(staff, make_open_survey):
@@ -677,7 +677,7 @@ def test_invite_codes_csv_printable_and_counts(staff):
     assert len(recorded) == 2
 
 
-# --- who may do what ---
+# --- who may do what ----------------------------------------------------------------------
 
 
 def test_analysts_see_list_and_overview_but_cannot_edit(app):
