@@ -10,6 +10,9 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
 
+from survey.models import db
+from survey.surveys import definition_of, find_survey
+
 # The live server listens here; it is also in every page's quick-exit link.
 SERVER_HOST = "127.83.19.201"
 # The browser's address as the server sees it (see relay.py): must appear nowhere.
@@ -147,3 +150,130 @@ class Person:
 
     def html(self) -> str:
         return self.page.content()
+
+
+class Hands:
+    """A facilitator who only uses the keyboard: focus, type, Tab, Enter, Space."""
+
+    def __init__(self, person: Person):
+        self.person = person
+        self.page = person.page
+        self.keys = person.page.keyboard
+
+    def sign_in(self, email: str, password: str, second_factor: str | None = None) -> None:
+        self.person.goto("/staff/login", "Sign in")
+        self.page.get_by_label("Email").focus()
+        self.keys.type(email)
+        self.keys.press("Tab")
+        self.keys.type(password)
+        self.keys.press("Enter")
+        if second_factor is not None:
+            self.person.check("Enter your sign-in code")
+            self.page.get_by_label("Code").focus()
+            self.keys.type(second_factor)
+            self.keys.press("Enter")
+        self.person.check("Chorus staff")
+
+    def press(self, button: str, heading: str) -> None:
+        """Focus a button and press Enter on it."""
+        self.page.get_by_role("button", name=button, exact=True).focus()
+        self.keys.press("Enter")
+        self.person.check(heading)
+
+    def tick(self, label: str) -> None:
+        """Focus a checkbox by its label and press Space."""
+        box = self.page.get_by_label(label, exact=True)
+        box.focus()
+        self.keys.press("Space")
+        expect(box).to_be_checked()
+
+    def follow(self, link: str, heading: str, exact: bool = True) -> None:
+        self.page.get_by_role("link", name=link, exact=exact).first.focus()
+        self.keys.press("Enter")
+        self.person.check(heading)
+
+    def fill(self, selector: str, text: str) -> None:
+        """Focus a field (by CSS selector), clear it and type, as a person would."""
+        self.page.locator(selector).focus()
+        self.keys.press("Control+A")
+        self.keys.press("Delete")
+        self.keys.type(text)
+
+    def submit(self, heading: str) -> None:
+        """Enter in the focused text field sends its form with the form's first button."""
+        self.keys.press("Enter")
+        self.person.check(heading)
+
+
+def build_two_language_survey_with_branching(me: Hands, screenshot=None) -> None:
+    """From the survey list: make "Safety by design" in English and Spanish with a
+    single-choice question and a question shown only after "Yes", by keyboard."""
+
+    def picture(name: str) -> None:
+        if screenshot:
+            screenshot(me.page, name)
+
+    me.follow("New survey", "New survey")
+
+    me.fill("#f-title", "Safety by design")
+    me.keys.press("Tab")
+    me.keys.type("safety-by-design")
+    me.submit("Edit: Safety by design")
+    picture("edit")
+
+    # Two languages: English first (the default), then Spanish.
+    me.follow("Edit the settings", "Survey settings")
+    me.fill("#f-languages", "en es")
+    me.submit("Edit: Safety by design")
+    me.follow("Edit the settings", "Survey settings")
+    me.fill("#f-title-es", "Seguridad desde el diseño")
+    me.submit("Edit: Safety by design")
+
+    # A single-choice question.
+    me.follow("Add a question to section first", "Add a question to first")
+    me.page.get_by_label("Kind of question").focus()
+    me.keys.type("Single")
+    me.keys.press("Tab")
+    me.keys.press("Enter")  # "Show the fields for this kind"
+    me.person.check("Add a question to first")
+    expect(me.page.locator("#f-options-0--value")).to_be_visible()
+    me.fill("#f-id", "harmed")
+    me.fill("#f-text-en", "Has this feature harmed you or someone you know?")
+    me.fill("#f-text-es", "¿Esta función te ha hecho daño a ti o a alguien que conoces?")
+    for row, (value, en, es) in enumerate([("yes", "Yes", "Sí"), ("no", "No", "No")]):
+        me.fill(f"#f-options-{row}--value", value)
+        me.fill(f"#f-options-{row}--label-en", en)
+        me.fill(f"#f-options-{row}--label-es", es)
+    picture("question")
+    me.page.locator("#f-options-1--label-es").focus()
+    me.submit("Edit: Safety by design")
+
+    # A second question, shown only to people who answered "Yes".
+    me.follow("Add a question to section first", "Add a question to first")
+    me.fill("#f-id", "what_happened")
+    me.fill("#f-text-en", "What happened? Please leave out names and places.")
+    me.fill("#f-text-es", "¿Qué pasó? Por favor, no incluyas nombres ni lugares.")
+    me.page.get_by_label("Show it only when the answer to").focus()
+    me.keys.type("harmed")
+    me.page.get_by_role("checkbox", name="Yes (yes)").focus()
+    me.keys.press("Space")
+    expect(me.page.get_by_role("checkbox", name="Yes (yes)")).to_be_checked()
+    me.page.locator("#f-id").focus()
+    me.submit("Edit: Safety by design")
+
+    # The Spanish translations of the rest: the section and the first question.
+    me.follow("Edit section first", "Edit section first", exact=False)
+    me.fill("#f-title-es", "Primera sección")
+    me.submit("Edit: Safety by design")
+    me.follow("Edit question first_question", "Edit question first_question", exact=False)
+    me.fill("#f-text-es", "Tu primera pregunta")
+    me.fill("#f-help-es", "Por favor, no incluyas nombres ni lugares.")
+    me.submit("Edit: Safety by design")
+
+    db.session.expire_all()
+    definition = definition_of(find_survey("safety-by-design"))
+    assert definition.languages == ("en", "es")
+    second = definition.question("what_happened")
+    assert second.show_if.question == "harmed" and second.show_if.values == ("yes",)
+    assert definition.question("harmed").options[0].label == {"en": "Yes", "es": "Sí"}
+    assert definition.title == {"en": "Safety by design", "es": "Seguridad desde el diseño"}

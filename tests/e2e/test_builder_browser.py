@@ -11,9 +11,8 @@ from playwright.sync_api import expect
 
 from admin.auth import create_user
 from survey.models import Role, db
-from survey.surveys import definition_of, find_survey
 
-from .helpers import Person
+from .helpers import Hands, Person, build_two_language_survey_with_branching
 
 EMAIL = "facilitator@example.org"
 PASSWORD = "facilitator passphrase 2026"
@@ -25,41 +24,6 @@ def facilitator(app):
     user.must_change_password = False
     db.session.commit()
     return user
-
-
-class Hands:
-    """A facilitator who only uses the keyboard: focus, type, Tab, Enter, Space."""
-
-    def __init__(self, person: Person):
-        self.person = person
-        self.page = person.page
-        self.keys = person.page.keyboard
-
-    def sign_in(self) -> None:
-        self.person.goto("/staff/login", "Sign in")
-        self.page.get_by_label("Email").focus()
-        self.keys.type(EMAIL)
-        self.keys.press("Tab")
-        self.keys.type(PASSWORD)
-        self.keys.press("Enter")
-        self.person.check("Chorus staff")
-
-    def follow(self, link: str, heading: str, exact: bool = True) -> None:
-        self.page.get_by_role("link", name=link, exact=exact).first.focus()
-        self.keys.press("Enter")
-        self.person.check(heading)
-
-    def fill(self, selector: str, text: str) -> None:
-        """Focus a field (by CSS selector), clear it and type, as a person would."""
-        self.page.locator(selector).focus()
-        self.keys.press("Control+A")
-        self.keys.press("Delete")
-        self.keys.type(text)
-
-    def submit(self, heading: str) -> None:
-        """Enter in the focused text field sends its form with the form's first button."""
-        self.keys.press("Enter")
-        self.person.check(heading)
 
 
 def screenshot(page, name: str) -> None:
@@ -76,72 +40,9 @@ def test_a_facilitator_builds_a_two_language_survey_with_the_keyboard(
     app, live_server, new_context, facilitator
 ):
     me = Hands(Person(new_context().new_page()))
-    me.sign_in()
+    me.sign_in(EMAIL, PASSWORD)
     me.follow("Surveys", "Surveys")
-    me.follow("New survey", "New survey")
-
-    me.fill("#f-title", "Safety by design")
-    me.keys.press("Tab")
-    me.keys.type("safety-by-design")
-    me.submit("Edit: Safety by design")
-    screenshot(me.page, "edit")
-
-    # Two languages: English first (the default), then Spanish.
-    me.follow("Edit the settings", "Survey settings")
-    me.fill("#f-languages", "en es")
-    me.submit("Edit: Safety by design")
-    me.follow("Edit the settings", "Survey settings")
-    me.fill("#f-title-es", "Seguridad desde el diseño")
-    me.submit("Edit: Safety by design")
-
-    # A single-choice question.
-    me.follow("Add a question to section first", "Add a question to first")
-    me.page.get_by_label("Kind of question").focus()
-    me.keys.type("Single")
-    me.keys.press("Tab")
-    me.keys.press("Enter")  # "Show the fields for this kind"
-    me.person.check("Add a question to first")
-    expect(me.page.locator("#f-options-0--value")).to_be_visible()
-    me.fill("#f-id", "harmed")
-    me.fill("#f-text-en", "Has this feature harmed you or someone you know?")
-    me.fill("#f-text-es", "¿Esta función te ha hecho daño a ti o a alguien que conoces?")
-    for row, (value, en, es) in enumerate([("yes", "Yes", "Sí"), ("no", "No", "No")]):
-        me.fill(f"#f-options-{row}--value", value)
-        me.fill(f"#f-options-{row}--label-en", en)
-        me.fill(f"#f-options-{row}--label-es", es)
-    screenshot(me.page, "question")
-    me.page.locator("#f-options-1--label-es").focus()
-    me.submit("Edit: Safety by design")
-
-    # A second question, shown only to people who answered "Yes".
-    me.follow("Add a question to section first", "Add a question to first")
-    me.fill("#f-id", "what_happened")
-    me.fill("#f-text-en", "What happened? Please leave out names and places.")
-    me.fill("#f-text-es", "¿Qué pasó? Por favor, no incluyas nombres ni lugares.")
-    me.page.get_by_label("Show it only when the answer to").focus()
-    me.keys.type("harmed")
-    me.page.get_by_role("checkbox", name="Yes (yes)").focus()
-    me.keys.press("Space")
-    expect(me.page.get_by_role("checkbox", name="Yes (yes)")).to_be_checked()
-    me.page.locator("#f-id").focus()
-    me.submit("Edit: Safety by design")
-
-    # The Spanish translations of the rest: the section and the first question.
-    me.follow("Edit section first", "Edit section first", exact=False)
-    me.fill("#f-title-es", "Primera sección")
-    me.submit("Edit: Safety by design")
-    me.follow("Edit question first_question", "Edit question first_question", exact=False)
-    me.fill("#f-text-es", "Tu primera pregunta")
-    me.fill("#f-help-es", "Por favor, no incluyas nombres ni lugares.")
-    me.submit("Edit: Safety by design")
-
-    db.session.expire_all()
-    definition = definition_of(find_survey("safety-by-design"))
-    assert definition.languages == ("en", "es")
-    second = definition.question("what_happened")
-    assert second.show_if.question == "harmed" and second.show_if.values == ("yes",)
-    assert definition.question("harmed").options[0].label == {"en": "Yes", "es": "Sí"}
-    assert definition.title == {"en": "Safety by design", "es": "Seguridad desde el diseño"}
+    build_two_language_survey_with_branching(me, screenshot)
 
     # Preview, in Spanish, as a respondent sees it.
     me.follow("Preview", "Safety by design")
@@ -163,7 +64,7 @@ def test_builder_pages_without_javascript(app, live_server, new_context, facilit
     import_definition(parse_definition(small_survey_document(slug="nojs")))
     db.session.commit()
     me = Hands(Person(new_context(js=False).new_page()))
-    me.sign_in()
+    me.sign_in(EMAIL, PASSWORD)
     me.person.goto("/staff/surveys", "Surveys")
     me.person.goto("/staff/surveys/nojs", "Messaging safety")
     me.person.goto("/staff/surveys/nojs/edit", "Edit: Messaging safety")
