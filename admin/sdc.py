@@ -140,6 +140,13 @@ class _Problem:
     need: int
     protected_lines: list[int] = field(default_factory=list)
     budget: int = _LP_BUDGET
+    seen: list[np.ndarray] = field(default_factory=list)
+    """Whole tables the attacker can't rule out, found by earlier LPs. One found for
+    a pattern stays possible for any pattern that hides more (the extra cells at their
+    true values), so they are reused while the search grows the pattern."""
+
+    def __post_init__(self) -> None:
+        self.truth = np.array(self.values, dtype=float)
 
 
 # A target is a hidden quantity whose interval must stay wide: ("cell", i) or ("line", j).
@@ -175,7 +182,12 @@ class _Attacker:
             self.constrained.update(hidden)
         self.a_eq = np.array(rows) if rows else None
         self.b_eq = np.array(rhs) if rhs else None
-        self.points = [np.array([problem.values[c] for c in self.cells], dtype=float)]
+        shown = np.ones(len(problem.values), dtype=bool)
+        shown[self.cells] = False
+        self.points = [problem.truth[self.cells]]
+        self.points += [
+            p[self.cells] for p in problem.seen if np.array_equal(p[shown], problem.truth[shown])
+        ]
         self.solves = 0
 
     def objective(self, target: _Target) -> tuple[np.ndarray, float, bool]:
@@ -213,6 +225,9 @@ class _Attacker:
             # guess rather than publish on an unverified pattern.
             raise RuntimeError(f"disclosure LP failed: {result.message}")
         self.points.append(result.x)
+        whole = self.problem.truth.copy()
+        whole[self.cells] = result.x
+        self.problem.seen.append(whole)
         return float(c @ result.x)
 
     def interval(self, target: _Target) -> Interval:
@@ -270,6 +285,14 @@ def _first_failure(
         problem.budget -= attacker.solves
 
 
+def _wide_enough(problem: _Problem, suppressed: frozenset[int], target: _Target) -> bool:
+    attacker = _Attacker(problem, suppressed)
+    try:
+        return attacker.wide_enough(target)
+    finally:
+        problem.budget -= attacker.solves
+
+
 def _width(problem: _Problem, suppressed: frozenset[int], target: _Target) -> float:
     attacker = _Attacker(problem, suppressed)
     try:
@@ -299,31 +322,22 @@ def _candidates(problem: _Problem, suppressed: frozenset[int], target: _Target):
 
 
 def _choose(problem: _Problem, suppressed: frozenset[int], target: _Target) -> int | None:
-    """The next complementary cell: the smallest that makes the target wide enough,
-    else the smallest that widens it, else the smallest nearby one (a lone complement
-    in a 2-D table often needs a partner before anything widens: the loop adds it)."""
+    """The next complementary cell: among the cells sharing a line with the target
+    (or, failing those, any other non-zero cell), the smallest whose suppression
+    alone makes the target wide enough, else simply the smallest. In a 2-D table with
+    published margins a lone complement rarely widens anything (its own column pins
+    it), so rather than hunting for one that does, the loop takes the smallest and
+    then protects it in turn, which builds the classic rectangle; the pruning pass in
+    `_protect` removes any complement that turns out unnecessary."""
     near, far = _candidates(problem, suppressed, target)
-    if not near and not far:
+    pool = near or far
+    if not pool:
         return None
-    need = problem.need
-    widening: int | None = None
-    for pool in (near, far):
-        if not pool:
-            continue
-        if problem.budget <= 0:
-            return pool[0]
-        before = _width(problem, suppressed, target)
+    if problem.budget > 0:
         for cell in pool[:_CANDIDATES_EVALUATED]:
-            after = _width(problem, suppressed | {cell}, target)
-            if after >= need - _EPS:
+            if _wide_enough(problem, suppressed | {cell}, target):
                 return cell
-            if widening is None and after > before + _EPS:
-                widening = cell
-        if widening is not None:
-            return widening
-        if pool is near:
-            return near[0]
-    return far[0]
+    return pool[0]
 
 
 def _protect(problem: _Problem, primary: frozenset[int]) -> tuple[frozenset[int], bool]:
@@ -580,9 +594,8 @@ def differencing_problem(
     clashes = clashes_at(respondents)
     if not clashes:
         return None
-    more = 1
-    while clashes_at(respondents + more):
-        more += 1
+    # A threshold that stays valid as more people answer: past every earlier total by k.
+    more = max(earlier + k - respondents for earlier in previous_respondents)
     differences = " and ".join(
         f"version {version} by {diff} respondent{'' if diff == 1 else 's'}"
         for version, diff in clashes
