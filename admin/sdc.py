@@ -15,6 +15,20 @@ interval is at least ⌊k/2⌋ wide for every suppressed cell. Tables with publi
 row, column and grand totals have a totally unimodular constraint matrix, so the
 continuous relaxation gives the same bounds an integer-programming attacker would.
 
+What the module can't see, and how callers cover it:
+- Linked tables. A breakdown's column sums are the question's one-way counts. Pass
+  the one-way counts as `column_totals` (None where the one-way table suppressed
+  them) and `answered` as `grand_total`: the breakdown's LP then contains everything
+  the one-way table publishes, and an unpublished total is protected like a hidden
+  cell, so the breakdown can't undo the one-way table's suppression.
+- Earlier versions. Each version is protected on its own; `differencing_problem`
+  refuses versions whose respondent totals are close enough to subtract.
+- Rounded figures are treated as exact by the check (a stronger attacker than the
+  real one), so rounding only ever adds protection.
+- An attacker who knows this algorithm (e.g. that complements are the smallest
+  cells) learns slightly more than the LP; the rule, like the contract, is stated
+  for the LP attacker.
+
 Everything here is a pure function of plain numbers: no Flask, no database, so it
 can be tested on its own and reused by the report builder, the CLI and the tests.
 """
