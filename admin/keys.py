@@ -17,6 +17,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -495,66 +496,67 @@ def custody(slug: str):
     return _custody_page(_survey_or_404(slug))
 
 
+def _act(slug: str, error_field: str, action: Callable[[Survey, User], None]):
+    """Do one custody action for the signed-in analyst; back to the custody page,
+    or the page again with the reason beside `error_field`."""
+    survey = _survey_or_404(slug)
+    try:
+        action(survey, _me())
+    except SurveyError as exc:
+        return _custody_page(survey, str(exc), error_field)
+    return redirect(url_for("keys.custody", slug=slug))
+
+
 @bp.post("/<slug>/keys/unlock")
 @allow(Role.ANALYST)
 def unlock_survey(slug: str):
-    survey = _survey_or_404(slug)
-    try:
-        unlock(survey, _me(), request.form.get("password", "")[:1000])
-    except SurveyError as exc:
-        return _custody_page(survey, str(exc), "password")
-    return redirect(url_for("keys.custody", slug=slug))
+    password = request.form.get("password", "")[:1000]
+    return _act(slug, "password", lambda survey, me: unlock(survey, me, password))
 
 
 @bp.post("/<slug>/keys/lock")
 @allow(Role.ANALYST)
 def lock_survey(slug: str):
-    survey = _survey_or_404(slug)
-    if lock(survey):
-        announce("custody.lock", current_user.email, slug)
-    return redirect(url_for("keys.custody", slug=slug))
+    def lock_now(survey: Survey, me: User) -> None:
+        if lock(survey):
+            announce("custody.lock", me.email, slug)
+
+    return _act(slug, "custodians", lock_now)
 
 
 @bp.post("/<slug>/keys/grant")
 @allow(Role.ANALYST)
 def grant_to(slug: str):
-    survey = _survey_or_404(slug)
-    grantee = _user_from_form("user_id")
-    try:
+    def grant_to_chosen(survey: Survey, me: User) -> None:
+        grantee = _user_from_form("user_id")
         if grantee is None:
             raise SurveyError("Choose the analyst who should hold the key.")
-        grant(survey, _me(), grantee)
-    except SurveyError as exc:
-        return _custody_page(survey, str(exc), "grantee")
-    return redirect(url_for("keys.custody", slug=slug))
+        grant(survey, me, grantee)
+
+    return _act(slug, "grantee", grant_to_chosen)
 
 
 @bp.post("/<slug>/keys/revoke")
 @allow(Role.ANALYST)
 def revoke_from(slug: str):
-    survey = _survey_or_404(slug)
-    holder = _user_from_form("user_id")
-    me = _me()
-    try:
+    def revoke_chosen(survey: Survey, me: User) -> None:
+        holder = _user_from_form("user_id")
         if holder is None:
             raise SurveyError("Choose whose key to take back.")
         if custodian_wrap(survey, me) is None:
             raise SurveyError("Only someone who holds the key can take another's back.")
         revoke(survey, me, holder)
-    except SurveyError as exc:
-        return _custody_page(survey, str(exc), "custodians")
-    return redirect(url_for("keys.custody", slug=slug))
+
+    return _act(slug, "custodians", revoke_chosen)
 
 
 @bp.post("/<slug>/keys/restore")
 @allow(Role.ANALYST)
 def restore(slug: str):
-    survey = _survey_or_404(slug)
-    try:
-        restore_with_recovery_code(survey, _me(), request.form.get("recovery_code", "")[:200])
-    except SurveyError as exc:
-        return _custody_page(survey, str(exc), "recovery_code")
-    return redirect(url_for("keys.custody", slug=slug))
+    code = request.form.get("recovery_code", "")[:200]
+    return _act(
+        slug, "recovery_code", lambda survey, me: restore_with_recovery_code(survey, me, code)
+    )
 
 
 def init_app(app: Flask) -> None:
