@@ -293,3 +293,93 @@ class AuditEntry(db.Model):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# --- reports ---------------------------------------------------------------------------
+
+
+class FindingStatus(enum.StrEnum):
+    """What a company says it will do about a finding."""
+
+    ACCEPTED = "accepted"
+    PLANNED = "planned"
+    DECLINED = "declined"
+    NEEDS_INFORMATION = "needs_information"
+
+
+class ReportDraft(db.Model):
+    """The report an analyst is building for a survey: findings, narrative, choices.
+
+    It holds the analyst's own words and choices, never respondent data (the
+    numbers are computed from the sealed answers when the report is built).
+    """
+
+    __tablename__ = "report_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        ForeignKey("surveys.id", ondelete="CASCADE"), unique=True
+    )
+    config_json: Mapped[str] = mapped_column(Text, default="{}")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReportVersion(db.Model):
+    """A published report version, frozen: its `chorus-report/1` snapshot, and the
+    HTML and PDF rendered from it. Published versions never change."""
+
+    __tablename__ = "report_versions"
+    __table_args__ = (UniqueConstraint("survey_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    previous_id: Mapped[int | None] = mapped_column(
+        ForeignKey("report_versions.id", ondelete="SET NULL")
+    )
+    published_week: Mapped[str] = mapped_column(String(8))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(254))
+    respondents: Mapped[int] = mapped_column(Integer)
+    snapshot_json: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+
+    survey: Mapped[Survey] = relationship()
+    addressees: Mapped[list[Organisation]] = relationship(secondary="report_addressees")
+
+
+class ReportAddressee(db.Model):
+    """A published version is addressed to these organisations (and only they see it)."""
+
+    __tablename__ = "report_addressees"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("report_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class FindingAnswer(db.Model):
+    """One company's answer to one finding at one moment. Append-only: the newest
+    is the current answer, the older ones are its history."""
+
+    __tablename__ = "finding_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("report_versions.id", ondelete="CASCADE"), index=True
+    )
+    finding_id: Mapped[str] = mapped_column(String(64))
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(24))
+    planned_for: Mapped[date | None] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
