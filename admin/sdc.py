@@ -386,7 +386,7 @@ def _pinned_anyway(problem: _Problem, line: int) -> bool:
 # --- Figures for display -----------------------------------------------------------
 
 
-def _rounded(value: int, disclosure: Disclosure) -> int:
+def rounded(value: int, disclosure: Disclosure) -> int:
     """Round to the nearest multiple of the base (integers never tie at base 5)."""
     base = disclosure.rounding
     if base is None:
@@ -433,8 +433,8 @@ def protect_counts(counts: Sequence[int], disclosure: Disclosure) -> ProtectedCo
     )
     primary = frozenset(i for i, v in enumerate(values) if 0 < v < disclosure.k)
     suppressed, withheld = _protect(problem, primary)
-    published_answered = _rounded(answered, disclosure)
-    shown = [None if i in suppressed else _rounded(v, disclosure) for i, v in enumerate(values)]
+    published_answered = rounded(answered, disclosure)
+    shown = [None if i in suppressed else rounded(v, disclosure) for i, v in enumerate(values)]
     return ProtectedCounts(
         counts=shown,
         display=[SUPPRESSED if c is None else str(c) for c in shown],
@@ -522,12 +522,12 @@ def protect_table(
     percent: list[list[float | None]] = []
     for i in range(n_rows):
         row = [
-            None if cell(i, j) in suppressed else _rounded(values[cell(i, j)], disclosure)
+            None if cell(i, j) in suppressed else rounded(values[cell(i, j)], disclosure)
             for j in range(n_cols)
         ]
         counts.append(row)
         total = None if row_totals is None else row_totals[i]
-        base = None if total is None else _rounded(total, disclosure)
+        base = None if total is None else rounded(total, disclosure)
         percent.append([None if c is None or base is None else _percent(c, base) for c in row])
     return ProtectedTable(
         counts=counts,

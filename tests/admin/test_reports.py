@@ -1,0 +1,187 @@
+"""Building a report from known answers: the expected percentages, and no count
+between 1 and k-1 anywhere in the document."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from admin.frame import answers_frame
+from admin.reports import (
+    DraftReport,
+    FindingDraft,
+    Published,
+    ReportError,
+    build_report,
+    clean_markdown,
+    draft_for,
+    save_draft,
+)
+from survey.definition import parse_definition
+from survey.models import db
+from survey.responses import final_answers, store_response
+from survey.surveys import (
+    definition_of,
+    find_survey,
+    import_definition,
+    open_survey,
+    prepare_keys,
+    unwrap_with_recovery_code,
+)
+
+from ..conftest import custodian_user, small_survey_document
+
+K = 10
+
+
+def person(age=None, harm=None, wanted=None, apps=None):
+    """One respondent's final answers for the small survey (None: skipped)."""
+    answers = {}
+    if age:
+        answers["age_band"] = {"state": "prefer_not_to_say"} if age == "pnts" else {"value": age}
+    if harm is not None:
+        answers["harm_scale"] = {"value": harm}
+    if wanted is not None:
+        answers["wanted"] = {"value": wanted}
+    if apps is not None:
+        answers["apps"] = {"value": apps}
+    return answers
+
+
+# 60 people. age: 8 under 18 (fewer than k), 50 adults, 2 prefer not to say.
+# harm: 0/12/15/13/20 for 1..5, everyone. wanted (50 answered, 10 skipped):
+# detect 45, report 30, defaults 5 (fewer than k).
+PEOPLE = (
+    [person("under_18", 5, ["detect", "report"]) for _ in range(8)]
+    + [person("adult", 2, ["detect"]) for _ in range(12)]
+    + [person("adult", 3, ["detect", "report"]) for _ in range(15)]
+    + [person("adult", 4, ["detect", "report"]) for _ in range(7)]
+    + [person("adult", 4, ["report", "defaults"]) for _ in range(5)]
+    + [person("adult", 5, ["detect"]) for _ in range(3)]
+    + [person("adult", 5) for _ in range(8)]
+    + [person("pnts", 4, None) for _ in range(1)]
+    + [person("pnts", 5, None) for _ in range(1)]
+)
+
+
+@pytest.fixture
+def answered_survey(app):
+    survey = import_definition(parse_definition(small_survey_document()))
+    code = prepare_keys(survey, [custodian_user()], sheet_check=False)
+    open_survey(survey)
+    survey = find_survey("small")
+    definition = definition_of(survey)
+    from survey.responses import DraftState
+
+    for given in PEOPLE:
+        state = DraftState()
+        state.answers.update(given)
+        store_response(survey, final_answers(definition, state))
+    db.session.commit()
+    return survey, answers_frame(survey, unwrap_with_recovery_code(survey, code))
+
+
+FIRST = Published(version=1, published_week="2026-W48", addressed_to=["Example Messaging Ltd"])
+
+
+def test_known_answers_give_the_expected_percentages_and_hide_small_cells(answered_survey):
+    survey, frame = answered_survey
+    draft = DraftReport(
+        findings=[
+            FindingDraft(
+                id="harm",
+                title="Encryption without safeguards harms children",
+                feature="end-to-end encryption",
+                affected="Children groomed in private messages.",
+                affected_by=["age_band"],
+                severity_question="harm_scale",
+                mitigation_questions=["wanted"],
+                narrative="**Keep detection.** <script>alert(1)</script>",
+            )
+        ]
+    )
+    report = build_report(survey, frame, draft, FIRST)
+    assert report["format"] == "chorus-report/1" and report["respondents"] == 60
+    questions = {q["id"]: q for q in report["questions"]}
+
+    harm = questions["harm_scale"]
+    assert harm["answered"] == 60 and harm["categories"] == ["1", "2", "3", "4", "5"]
+    assert harm["counts"] == [0, 12, 15, 13, 20]
+    assert harm["percent"] == [0.0, 20.0, 25.0, 21.7, 33.3]
+
+    # 8 under-18s are fewer than k; 50 adults would give them away (58 answered).
+    age = questions["age_band"]
+    assert age["counts"] == [None, None] and age["percent"] == [None, None]
+    assert age["display"] == ["suppressed", "suppressed"]
+    assert age["answered"] == 58
+
+    # Multi-choice: 45 chose detection, so 5 who answered didn't — also too few.
+    wanted = questions["wanted"]
+    assert wanted["answered"] == 50
+    assert wanted["counts"] == [None, 35, None, 0]
+    assert wanted["percent"][1] == 70.0
+
+    # Non-answers are bases, published as they are (as the contract's example does).
+    assert (age["prefer_not_to_say"], age["skipped"], age["not_shown"]) == (2, 0, 0)
+
+    [finding] = report["findings"]
+    assert finding["severity"]["counts"] == harm["counts"]
+    assert finding["mitigations"] == "Reporting (70.0%); Other (0.0%)."
+    assert "<script>" not in finding["narrative"] and "**Keep detection.**" in finding["narrative"]
+    [index] = finding["evidence"]["breakdowns"]
+    breakdown = report["breakdowns"][index]
+    assert breakdown["question"] == "harm_scale" and breakdown["by"] == "age_band"
+    assert breakdown["rows"] == ["under_18", "adult", "no_answer"]
+    assert breakdown["columns"][-1] == "no_answer"
+
+    every_count = _every_count(report)
+    assert every_count, "the report has counts"
+    small = [c for c in every_count if c is not None and 0 < c < K]
+    assert small == [], small
+    assert "<script" not in json.dumps(report)
+
+
+def _every_count(report):
+    counts = []
+    for q in report["questions"]:
+        counts += q["counts"]
+    for b in report["breakdowns"]:
+        for row in b["counts"]:
+            counts += row
+    return counts
+
+
+def test_too_few_respondents_and_differencing_are_refused(answered_survey):
+    survey, frame = answered_survey
+    with pytest.raises(ReportError, match="need at least 20"):
+        build_report(survey, frame.iloc[:15], DraftReport(), FIRST)
+    later = Published(
+        version=2,
+        published_week="2026-W49",
+        addressed_to=[],
+        previous_version=1,
+        previous_respondents=[57],
+    )
+    with pytest.raises(ReportError, match="differ from version 1 by 3"):
+        build_report(survey, frame, DraftReport(), later)
+    rounded = build_report(survey, frame, DraftReport(rounding=True), later)
+    assert all(c is None or c % 5 == 0 for c in _every_count(rounded))
+
+
+def test_drafts_are_checked_and_stored(answered_survey):
+    survey, _ = answered_survey
+    bad = DraftReport(findings=[FindingDraft(id="Bad Id", title="", severity_question="wanted")])
+    with pytest.raises(ReportError) as problem:
+        save_draft(survey, bad)
+    message = str(problem.value)
+    assert "its id must be" in message and "give it a title" in message
+    assert "severity must come from a scale question" in message
+    good = DraftReport(findings=[FindingDraft(id="f1", title="A finding")], limitations="Few.")
+    save_draft(survey, good)
+    assert draft_for(survey) == good
+
+
+def test_markdown_keeps_its_text_and_loses_its_tags():
+    assert clean_markdown("**bold** <b>x</b> <script>bad()</script> a < b") == "**bold** x  a < b"
+    assert "<img" not in clean_markdown("&lt;img src=x onerror=alert(1)&gt;")
