@@ -185,3 +185,29 @@ def test_drafts_are_checked_and_stored(answered_survey):
 def test_markdown_keeps_its_text_and_loses_its_tags():
     assert clean_markdown("**bold** <b>x</b> <script>bad()</script> a < b") == "**bold** x  a < b"
     assert "<img" not in clean_markdown("&lt;img src=x onerror=alert(1)&gt;")
+
+
+def test_the_analysis_page_shows_true_counts_and_marks_what_reports_hide(app, answered_survey):
+    from ..conftest import CUSTODIAN_PASSWORD, page_text
+    from .test_auth import csrf, sign_in_enrolled
+
+    client = app.test_client()
+    sign_in_enrolled(client, "custodian@example.org", CUSTODIAN_PASSWORD)
+    locked = client.get("/staff/surveys/small/analysis")
+    assert locked.status_code == 302 and locked.location.endswith("/staff/surveys/small/keys")
+    client.post(
+        "/staff/surveys/small/keys/unlock",
+        data={
+            "csrf_token": csrf(client, "/staff/surveys/small/keys"),
+            "password": CUSTODIAN_PASSWORD,
+        },
+    )
+    page = page_text(client.get("/staff/surveys/small/analysis"))
+    assert "60</strong> responses" in page
+    # The 8 under-18s are shown to the analyst, marked as hidden in reports.
+    assert '<th scope="row">Under 18</th><td class="num">8</td>' in page
+    assert page.count("hidden in reports") >= 3
+    broken = page_text(client.get("/staff/surveys/small/analysis?q=harm_scale&by=age_band"))
+    assert "How much harm? — by How old are you?" in broken
+    for junk in ("?q=nope&by=age_band", "?q=harm_scale&by=harm_scale", "?by=%00"):
+        assert client.get("/staff/surveys/small/analysis" + junk).status_code == 200
