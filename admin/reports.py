@@ -100,6 +100,11 @@ def save_draft(survey: Survey, draft: DraftReport) -> None:
     problems = draft_problems(definition_of(survey), draft)
     if problems:
         raise ReportError(" ".join(problems))
+    store_draft(survey, draft)
+
+
+def store_draft(survey: Survey, draft: DraftReport) -> None:
+    """Store a draft as it is (removing or reordering findings can't add problems)."""
     row = db.session.scalar(db.select(ReportDraft).where(ReportDraft.survey_id == survey.id))
     if row is None:
         row = ReportDraft(survey_id=survey.id)
