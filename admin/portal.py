@@ -126,6 +126,12 @@ def findings_of(version: ReportVersion) -> list[dict[str, Any]]:
     return [f for f in findings if isinstance(f, dict) and isinstance(f.get("id"), str)]
 
 
+def report_title(version: ReportVersion) -> str:
+    """The title the report was published under (the survey's may change later)."""
+    title = (snapshot(version).get("survey") or {}).get("title")
+    return title if isinstance(title, str) and title else version.survey.title
+
+
 def report_name(version: ReportVersion) -> str:
     """How the audit log and file names refer to a version: `slug v2`."""
     return f"{version.survey.slug} v{version.version}"
@@ -408,6 +414,7 @@ def index():
         organisation=organisation,
         versions=versions,
         answered=answered,
+        titles={v.id: report_title(v) for v in versions},
     )
 
 
@@ -447,6 +454,7 @@ def _report_page(
     page = render_template(
         "admin/portal/report.html",
         version=version,
+        title=report_title(version),
         report=snapshot(version),
         findings=findings,
         histories=histories,
@@ -545,6 +553,7 @@ def staff_answers(version_id: int):
     return render_template(
         "admin/portal/staff_answers.html",
         version=version,
+        title=report_title(version),
         report=snapshot(version),
         findings=findings_of(version),
         board=answer_board(version),
