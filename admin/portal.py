@@ -440,11 +440,13 @@ def _report_page(
         }
     error_finding = None
     if typed is not None:
-        error_finding = typed["finding_id"] if typed["finding_id"] in forms else None
-        if error_finding is None and findings:
+        if typed["finding_id"] in forms:
+            error_finding = typed["finding_id"]
+            forms[error_finding] = typed  # what was typed comes back, to be corrected
+        elif findings:
+            # No such finding (only a hand-made request): point at the first one's
+            # choices, leaving its form as it was.
             error_finding = findings[0]["id"]
-        if error_finding is not None:
-            forms[error_finding] = typed
     error_field = None
     if problem is not None and error_finding is not None:
         field_name = "status" if problem.field == "finding" else problem.field

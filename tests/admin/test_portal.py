@@ -20,7 +20,7 @@ from admin.portal import (
     versions_for,
 )
 from survey.definition import parse_definition
-from survey.models import AuditEntry, FindingAnswer, Organisation, Role, db
+from survey.models import AuditEntry, FindingAnswer, FindingStatus, Organisation, Role, db
 from survey.surveys import import_definition
 
 from ..conftest import page_text, small_survey_document
@@ -284,6 +284,11 @@ def test_refused_answers_say_why_and_keep_what_was_typed(
     assert f'href="#{field}"' in page and f'id="{field}"' in page
     if data["planned_for"]:
         assert f'value="{data["planned_for"]}"' in page
+    if data["status"] and data["finding_id"] in ("f1", "f2"):
+        fid = data["finding_id"]
+        checked = re.findall(rf'id="status-{fid}-(\w+)"[^>]*checked', page)
+        valid = {status.value for status in FindingStatus}
+        assert checked == ([data["status"]] if data["status"] in valid else [])
     if data["text"].strip() and len(data["text"]) < 10_000:
         assert data["text"] in page
     assert db.session.scalars(select(FindingAnswer)).all() == []
@@ -399,3 +404,14 @@ def test_company_readers_cant_see_the_staff_answers(app, make_published_report):
     client = reader(app)
     assert client.get(f"/staff/reports/{version.id}/answers").status_code == 403
     assert client.get(f"/staff/reports/{version.id}/answers.csv").status_code == 403
+
+
+def test_a_hand_made_unknown_finding_leaves_the_real_forms_alone(app, make_published_report):
+    version = make_published_report([ACME])
+    client = reader(app)
+    answer(client, version, status="accepted", text="Kept as it was.")
+    response = answer(client, version, finding_id="f99", status="declined", text="Junk.")
+    assert response.status_code == 422
+    page = page_text(response)
+    assert "Choose a finding of this report" in page
+    assert ">Kept as it was.</textarea>" in page and "Junk." not in page
