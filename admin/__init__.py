@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from admin import analysis, audit, auth, builder, keys, people, report_pages
+from admin import analysis, audit, auth, builder, keys, people, portal, report_pages
 
 # Limits on POSTs to staff endpoints, per client address (see survey.privacy).
 RATE_LIMITS = {**auth.RATE_LIMITS, **keys.RATE_LIMITS}
@@ -15,7 +15,7 @@ RATE_LIMITS = {**auth.RATE_LIMITS, **keys.RATE_LIMITS}
 def init_app(app: Flask) -> None:
     """Attach the staff side: sign-in, the deny-by-default guard, the survey
     builder, key custody, analysis, the audit log, and the admin's pages for
-    people and organisations."""
+    people and organisations, and the company portal."""
     auth.init_app(app)
     builder.init_app(app)
     keys.init_app(app)
@@ -23,3 +23,4 @@ def init_app(app: Flask) -> None:
     report_pages.init_app(app)
     audit.init_app(app)
     people.init_app(app)  # after auth: it adds to auth's `chorus user` group
+    portal.init_app(app)

@@ -8,6 +8,7 @@ for this run and dropped after it, so runs never see each other's leftovers.
 from __future__ import annotations
 
 import copy
+import functools
 import html
 import json
 import os
@@ -15,6 +16,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import flask_migrate
@@ -28,7 +30,7 @@ from admin.auth import create_user
 from survey import create_app
 from survey.cli import bundled_template_text
 from survey.definition import parse_definition
-from survey.models import Role, User, db
+from survey.models import Organisation, ReportVersion, Role, Survey, User, db
 from survey.surveys import find_survey, import_definition, open_survey, prepare_keys
 
 TEST_SECRET_KEY = "chorus-tests-secret-key-" + "k" * 32
@@ -328,3 +330,82 @@ class Respondent:
 def respondent(client: FlaskClient, make_open_survey) -> Respondent:
     survey, _ = make_open_survey()
     return Respondent(client, survey.slug)
+
+
+# --- published reports ----------------------------------------------------------------
+
+SAMPLE_REPORT = Path(__file__).parent / "reports" / "sample-report.json"
+REPORT_HTML = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Report</title></head>'
+    "<body><h1>Product-risk consultation</h1><p>A published report.</p></body></html>"
+)
+
+
+def sample_report() -> dict[str, Any]:
+    """The exact `chorus-report/1` document the report builder produces."""
+    return json.loads(SAMPLE_REPORT.read_text("utf-8"))
+
+
+@functools.cache
+def tiny_pdf() -> bytes:
+    """A real (one-page) PDF, made once per run: WeasyPrint takes a moment."""
+    import weasyprint
+
+    return weasyprint.HTML(string=REPORT_HTML).write_pdf()
+
+
+@pytest.fixture
+def make_published_report(app: Flask):
+    """Publish a report version as the real publish step will (until it exists, this
+    is the test factory): the survey made if needed, versions numbered per survey
+    and linked to the previous one, addressed to organisations (made if missing)."""
+
+    def make(
+        organisations: list[str],
+        document: dict[str, Any] | None = None,
+        survey: Survey | None = None,
+    ) -> ReportVersion:
+        document = copy.deepcopy(document or sample_report())
+        if survey is None:
+            slug = document.get("survey", {}).get("slug", "demo")
+            survey = find_survey(slug) or import_definition(
+                parse_definition(small_survey_document(slug=slug))
+            )
+        previous = db.session.scalar(
+            select(ReportVersion)
+            .where(ReportVersion.survey_id == survey.id)
+            .order_by(ReportVersion.version.desc())
+            .limit(1)
+        )
+        number = (previous.version + 1) if previous else 1
+        addressees = []
+        for name in organisations:
+            org = db.session.scalar(select(Organisation).where(Organisation.name == name))
+            if org is None:
+                org = Organisation(name=name)
+                db.session.add(org)
+            addressees.append(org)
+        document.update(
+            version=number,
+            previous_version=previous.version if previous else None,
+            published="2027-W05",
+            addressed_to=list(organisations),
+        )
+        document.setdefault("survey", {})["slug"] = survey.slug
+        version = ReportVersion(
+            survey_id=survey.id,
+            version=number,
+            previous_id=previous.id if previous else None,
+            published_week="2027-W05",
+            published_by="analyst@example.org",
+            respondents=int(document.get("respondents") or 0),
+            snapshot_json=json.dumps(document),
+            html=REPORT_HTML,
+            pdf=tiny_pdf(),
+            addressees=addressees,
+        )
+        db.session.add(version)
+        db.session.commit()
+        return version
+
+    return make

@@ -212,23 +212,53 @@ def staff_routes(app, arguments=None):
         blueprint = rule.endpoint.rsplit(".", 1)[0] if "." in rule.endpoint else None
         if is_public(rule.endpoint, blueprint):
             continue
-        values = {name: (arguments or {}).get(name, "x") for name in rule.arguments}
-        with app.test_request_context():
-            url = url_for(rule.endpoint, **values) if rule.arguments else rule.rule
+        url = rule.rule
+        if rule.arguments:
+            url = _url_with_placeholders(app, rule, arguments or {})
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             routes.append((rule.endpoint, url, method))
     return routes
 
 
-def matrix_objects():
-    """Real things for URL arguments: a draft survey, another account, an organisation."""
+def _url_with_placeholders(app, rule, arguments):
+    """The rule's URL with real values where given, and a placeholder for the rest:
+    "x" (names nothing), or 0 where the argument is an `<int:...>`."""
+    for placeholder in ("x", 0):
+        values = {name: arguments.get(name, placeholder) for name in rule.arguments}
+        try:
+            with app.test_request_context():
+                return url_for(rule.endpoint, **values)
+        except ValueError:
+            continue
+    raise AssertionError(f"no placeholder builds a URL for {rule.rule}")
+
+
+def matrix_objects(make_published_report):
+    """Real things for URL arguments: a draft survey, another account, an organisation,
+    and a published report version addressed to the company visitors' "Org" (and not
+    to "Elsewhere Ltd")."""
     survey = import_definition(parse_definition(small_survey_document(slug="matrix-survey")))
     target = make_user("target@example.org", roles=(Role.COMPANY,), org="Target Org")
+    version = make_published_report([MATRIX_ORG])
     return {
         "slug": survey.slug,
         "user_id": target.id,
         "org_id": target.organisation_id,
+        "version_id": version.id,
     }
+
+
+MATRIX_ORG = "Org"
+# Visitor → (role, organisation). "company_elsewhere" reads for another company: it
+# behaves as "company" everywhere except on a report version, which is not theirs.
+MATRIX_VISITORS = {
+    "anonymous": (None, None),
+    "admin": (Role.ADMIN, None),
+    "facilitator": (Role.FACILITATOR, None),
+    "analyst": (Role.ANALYST, None),
+    "company": (Role.COMPANY, MATRIX_ORG),
+    "company_elsewhere": (Role.COMPANY, "Elsewhere Ltd"),
+}
 
 
 def test_every_non_public_route_declares_its_roles(app):
@@ -240,30 +270,35 @@ def test_every_non_public_route_declares_its_roles(app):
     assert undeclared == []
 
 
-@pytest.mark.parametrize("visitor", ["anonymous", "admin", "facilitator", "analyst", "company"])
-def test_authorization_matrix(app, visitor):
+@pytest.mark.parametrize("visitor", list(MATRIX_VISITORS))
+def test_authorization_matrix(app, make_published_report, visitor):
     client = app.test_client()
+    role, organisation = MATRIX_VISITORS[visitor]
     roles: set[Role] = set()
-    if visitor != "anonymous":
-        role = Role(visitor)
+    if role is not None:
         roles = {role}
-        make_user(
-            f"{visitor}@example.org", roles=(role,), org="Org" if role is Role.COMPANY else None
-        )
+        make_user(f"{visitor}@example.org", roles=(role,), org=organisation)
         sign_in_enrolled(client, f"{visitor}@example.org")
     token_page = "/staff/login" if visitor == "anonymous" else "/staff/password"
     # Signing out ends the visit, so it goes last.
-    routes = sorted(staff_routes(app, matrix_objects()), key=lambda r: r[0] == "staff.logout")
+    routes = sorted(
+        staff_routes(app, matrix_objects(make_published_report)),
+        key=lambda r: r[0] == "staff.logout",
+    )
     for endpoint, url, method in routes:
         allowed = roles_for_endpoint(app, endpoint)
         data = {"csrf_token": csrf(client, token_page)} if method == "POST" else None
         response = client.open(url, method=method, data=data)
+        rule_arguments = next(app.url_map.iter_rules(endpoint)).arguments
         if visitor == "anonymous":
             expected = {302} if method == "GET" else {401}
         elif roles & set(allowed):
             # A page, or a redirect; an empty form is refused with a message (or
             # 409 when the thing is in the wrong state for it), never a crash.
             expected = {200, 302} if method == "GET" else {200, 302, 409, 422}
+            if visitor == "company_elsewhere" and "version_id" in rule_arguments:
+                # Another company's report: as if it didn't exist.
+                expected = {404}
         else:
             expected = {403}
         assert response.status_code in expected, (visitor, endpoint, method, response.status_code)
