@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from admin import analysis, audit, auth, builder, keys, people
+from admin import analysis, audit, auth, builder, keys, people, render
 
 # Limits on POSTs to staff endpoints, per client address (see survey.privacy).
 RATE_LIMITS = {**auth.RATE_LIMITS, **keys.RATE_LIMITS}
@@ -22,3 +22,4 @@ def init_app(app: Flask) -> None:
     analysis.init_app(app)
     audit.init_app(app)
     people.init_app(app)  # after auth: it adds to auth's `chorus user` group
+    render.init_app(app)
