@@ -80,7 +80,6 @@ def markdown_html(text: str | None) -> Markup:
 _BAR_COLOUR = "#1a4f8b"
 _TEXT_COLOUR = "#1d1d1f"
 _MUTED_COLOUR = "#4a4a4f"
-_LABEL_WIDTH = 26  # characters per line of a category label beside its bar
 
 
 def format_percent(value: float | None) -> str:
@@ -106,38 +105,52 @@ def chart_alt(subject: str, labels: Sequence[str], percent: Sequence[float | Non
     return text + ". Data in the table below."
 
 
+_FIGURE_WIDTH = 4.8  # inches at 72 dpi: narrow, so it stays legible scaled to a phone
+_LABEL_CHARS = 58  # characters per line of a category label above its bar
+_LABEL_LINE = 0.22  # inches per line of label
+_BAR = 0.26
+_GAP = 0.16
+_AXIS = 0.42  # room below for the percentage axis
+
+
 @functools.lru_cache(maxsize=256)
 def _chart_svg(labels: tuple[str, ...], percent: tuple[float | None, ...]) -> bytes:
     """A horizontal bar chart of percentages as SVG bytes (cached: a report's charts
-    don't change, and a portal page is rendered many times)."""
-    n = len(labels)
-    wrapped = [textwrap.fill(label, _LABEL_WIDTH) or " " for label in labels]
-    lines = max((w.count("\n") + 1 for w in wrapped), default=1)
-    row_height = 0.28 + 0.18 * lines
-    figure = Figure(figsize=(6.4, 0.5 + row_height * max(n, 1)), dpi=72)
+    don't change, and a portal page is rendered many times).
+
+    Each label sits above its bar rather than beside it, so the chart can be narrow
+    and its text stays readable when a phone scales it down to the screen. The
+    layout is worked out in inches (the y axis is in inches from the top).
+    """
+    wrapped = [textwrap.wrap(label, _LABEL_CHARS) or [" "] for label in labels]
+    rows: list[tuple[float, float]] = []  # (label top, bar centre) per category
+    y = 0.08
+    for lines in wrapped:
+        label_top = y
+        y += _LABEL_LINE * len(lines)
+        rows.append((label_top, y + _BAR / 2 + 0.02))
+        y += _BAR + 0.04 + _GAP
+    body = max(y, 0.5)
+    height = body + _AXIS
+    figure = Figure(figsize=(_FIGURE_WIDTH, height), dpi=72)
     FigureCanvasSVG(figure)
-    height = 0.5 + row_height * max(n, 1)
-    # Room on the left for the labels and a fixed margin below for the axis.
-    axes = figure.add_axes((0.36, 0.42 / height, 0.56, (height - 0.5) / height))
-    positions = list(range(n))
-    values = [0.0 if p is None else float(p) for p in percent]
-    bars = axes.barh(positions, values, color=_BAR_COLOUR, height=0.6)
-    for position, bar, p in zip(positions, bars, percent, strict=True):
+    axes = figure.add_axes((0.02, _AXIS / height, 0.96, body / height))
+    axes.set_xlim(0, 112)
+    axes.set_ylim(body, 0)
+    for (label_top, centre), lines, p in zip(rows, wrapped, percent, strict=True):
+        axes.text(0.6, label_top, "\n".join(lines), va="top", ha="left", fontsize=12,
+                  color=_TEXT_COLOUR, linespacing=1.25)
         if p is None:
-            bar.set_visible(False)
-            axes.text(1.5, position, SUPPRESSED, va="center", ha="left", fontsize=10,
+            axes.text(1.5, centre, SUPPRESSED, va="center", ha="left", fontsize=11,
                       color=_MUTED_COLOUR, fontstyle="italic")
         else:
-            axes.text(p + 1, position, format_percent(p), va="center", ha="left",
-                      fontsize=10, color=_TEXT_COLOUR)
-    axes.set_yticks(positions, wrapped, fontsize=10, color=_TEXT_COLOUR)
-    axes.invert_yaxis()  # first category on top, as in the table
-    axes.set_xlim(0, 112)
-    axes.set_ylim(n - 0.5, -0.5)
-    axes.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"], fontsize=9,
+            axes.barh([centre], [float(p)], height=_BAR, color=_BAR_COLOUR)
+            axes.text(float(p) + 1.2, centre, format_percent(p), va="center", ha="left",
+                      fontsize=11, color=_TEXT_COLOUR)
+    axes.set_yticks([])
+    axes.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"], fontsize=10,
                     color=_MUTED_COLOUR)
-    axes.tick_params(axis="y", length=0)
-    for side in ("top", "right"):
+    for side in ("top", "right", "left"):
         axes.spines[side].set_visible(False)
     axes.xaxis.grid(True, color="#d8d8da", linewidth=0.8)
     axes.set_axisbelow(True)
