@@ -94,7 +94,9 @@ def chart_alt(subject: str, labels: Sequence[str], percent: Sequence[float | Non
     table below gives the rest, and the alt points there.
     """
     shown = [
-        f"{label} {format_percent(p)}" for label, p in zip(labels, percent, strict=True) if p is not None
+        f"{label} {format_percent(p)}"
+        for label, p in zip(labels, percent, strict=True)
+        if p is not None
     ]
     hidden = sum(1 for p in percent if p is None)
     text = f"Bar chart of {subject}: " + (", ".join(shown) if shown else "no values shown")
@@ -138,18 +140,42 @@ def _chart_svg(labels: tuple[str, ...], percent: tuple[float | None, ...]) -> by
     axes.set_xlim(0, 112)
     axes.set_ylim(body, 0)
     for (label_top, centre), lines, p in zip(rows, wrapped, percent, strict=True):
-        axes.text(0.6, label_top, "\n".join(lines), va="top", ha="left", fontsize=12,
-                  color=_TEXT_COLOUR, linespacing=1.25)
+        axes.text(
+            0.6,
+            label_top,
+            "\n".join(lines),
+            va="top",
+            ha="left",
+            fontsize=12,
+            color=_TEXT_COLOUR,
+            linespacing=1.25,
+        )
         if p is None:
-            axes.text(1.5, centre, SUPPRESSED, va="center", ha="left", fontsize=11,
-                      color=_MUTED_COLOUR, fontstyle="italic")
+            axes.text(
+                1.5,
+                centre,
+                SUPPRESSED,
+                va="center",
+                ha="left",
+                fontsize=11,
+                color=_MUTED_COLOUR,
+                fontstyle="italic",
+            )
         else:
             axes.barh([centre], [float(p)], height=_BAR, color=_BAR_COLOUR)
-            axes.text(float(p) + 1.2, centre, format_percent(p), va="center", ha="left",
-                      fontsize=11, color=_TEXT_COLOUR)
+            axes.text(
+                float(p) + 1.2,
+                centre,
+                format_percent(p),
+                va="center",
+                ha="left",
+                fontsize=11,
+                color=_TEXT_COLOUR,
+            )
     axes.set_yticks([])
-    axes.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"], fontsize=10,
-                    color=_MUTED_COLOUR)
+    axes.set_xticks(
+        [0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"], fontsize=10, color=_MUTED_COLOUR
+    )
     for side in ("top", "right", "left"):
         axes.spines[side].set_visible(False)
     axes.xaxis.grid(True, color="#d8d8da", linewidth=0.8)
@@ -176,9 +202,9 @@ def chart_img(subject: str, labels: Sequence[str], percent: Sequence[float | Non
     """
     data = base64.b64encode(chart_svg(labels, percent)).decode("ascii")
     alt = chart_alt(subject, labels, percent)
-    return Markup('<img class="report-chart__image" src="data:image/svg+xml;base64,{}" alt="{}">').format(
-        data, alt
-    )
+    return Markup(
+        '<img class="report-chart__image" src="data:image/svg+xml;base64,{}" alt="{}">'
+    ).format(data, alt)
 
 
 # -- Templates -----------------------------------------------------------------
@@ -230,7 +256,9 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def body_html(report: Mapping[str, Any], version_url: Callable[[int], str | None] | None = None) -> Markup:
+def body_html(
+    report: Mapping[str, Any], version_url: Callable[[int], str | None] | None = None
+) -> Markup:
     """The report body alone (what the site puts inside its layout)."""
     template = _environment().get_template("report/_body.html")
     return Markup(template.render(report=report, version_url=version_url))  # noqa: S704
@@ -409,4 +437,3 @@ def tables_xlsx(report: Mapping[str, Any]) -> bytes:
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
-
