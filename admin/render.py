@@ -109,9 +109,9 @@ def chart_alt(subject: str, labels: Sequence[str], percent: Sequence[float | Non
 
 _FIGURE_WIDTH = 4.8  # inches at 72 dpi: narrow, so it stays legible scaled to a phone
 _LABEL_CHARS = 58  # characters per line of a category label above its bar
-_LABEL_LINE = 0.22  # inches per line of label
-_BAR = 0.26
-_GAP = 0.16
+_LABEL_LINE = 0.21  # inches per line of label
+_BAR = 0.24
+_GAP = 0.12
 _AXIS = 0.42  # room below for the percentage axis
 
 
@@ -149,6 +149,8 @@ def _chart_svg(labels: tuple[str, ...], percent: tuple[float | None, ...]) -> by
             fontsize=12,
             color=_TEXT_COLOUR,
             linespacing=1.25,
+            # Long labels cross the grid lines: keep them readable over them.
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
         )
         if p is None:
             axes.text(
