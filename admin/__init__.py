@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from admin import analysis, audit, auth, builder, keys, people, portal, report_pages
+from admin import analysis, audit, auth, builder, keys, people, portal, render, report_pages
 
 # Limits on POSTs to staff endpoints, per client address (see survey.privacy).
 RATE_LIMITS = {**auth.RATE_LIMITS, **keys.RATE_LIMITS}
@@ -24,3 +24,4 @@ def init_app(app: Flask) -> None:
     audit.init_app(app)
     people.init_app(app)  # after auth: it adds to auth's `chorus user` group
     portal.init_app(app)
+    render.init_app(app)
