@@ -39,3 +39,5 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/submit.py
+	$(BIN)/python bench/sdc_bench.py
+	$(BIN)/python bench/report.py --n 100000

@@ -40,6 +40,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from admin import render
 from admin.access import allow
 from survey.events import announce
 from survey.models import (
@@ -388,6 +389,13 @@ def _my_version(version_id: int) -> ReportVersion:
     return version
 
 
+def _readable_version(version_id: int) -> ReportVersion:
+    """Staff read any published version; a company reader only those addressed to
+    their organisation (anything else is 404)."""
+    user: User = current_user  # type: ignore[assignment]
+    return _version(version_id) if user.has_role(*STAFF) else _my_version(version_id)
+
+
 def _download(body: str | bytes, mimetype: str, filename: str) -> Response:
     return Response(
         body,
@@ -524,17 +532,37 @@ def answer(version_id: int):
 
 
 @bp.get("/portal/reports/<int:version_id>/report.pdf")
-@allow(Role.COMPANY)
+@allow(Role.COMPANY, *STAFF)
 def report_pdf(version_id: int):
-    version = _my_version(version_id)
+    version = _readable_version(version_id)
     return _download(version.pdf, "application/pdf", f"{_file_stem(version)}-report.pdf")
 
 
 @bp.get("/portal/reports/<int:version_id>/report.html")
-@allow(Role.COMPANY)
+@allow(Role.COMPANY, *STAFF)
 def report_html(version_id: int):
-    version = _my_version(version_id)
+    version = _readable_version(version_id)
     return _download(version.html, "text/html", f"{_file_stem(version)}-report.html")
+
+
+@bp.get("/portal/reports/<int:version_id>/tables.csv")
+@allow(Role.COMPANY, *STAFF)
+def tables_csv(version_id: int):
+    """The published tables only, as CSV (suppressed cells say so)."""
+    version = _readable_version(version_id)
+    body = render.tables_csv(snapshot(version))
+    return _download(body, "text/csv", f"{_file_stem(version)}-tables.csv")
+
+
+@bp.get("/portal/reports/<int:version_id>/tables.xlsx")
+@allow(Role.COMPANY, *STAFF)
+def tables_xlsx(version_id: int):
+    version = _readable_version(version_id)
+    return _download(
+        render.tables_xlsx(snapshot(version)),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        f"{_file_stem(version)}-tables.xlsx",
+    )
 
 
 @bp.get("/portal/reports/<int:version_id>/answers.csv")

@@ -12,21 +12,27 @@ from flask import Blueprint, Flask, abort, redirect, render_template, request, u
 from flask_login import current_user
 
 from admin.access import allow
+from admin.analysis import analysis_frame
 from admin.reports import (
     MAX_TEXT,
     DraftReport,
     FindingDraft,
     ReportError,
     breakdown_groups,
+    build_report,
     draft_for,
     draft_problems,
+    next_version,
+    publish,
+    register_cli,
+    report_problem,
     save_draft,
     store_draft,
 )
 from admin.tables import counted_questions
 from survey.definition import SurveyDefinition, localize
 from survey.events import announce
-from survey.models import ReportVersion, Role, Survey, db
+from survey.models import Organisation, ReportVersion, Role, Survey, User, db
 from survey.surveys import definition_of, find_survey
 
 bp = Blueprint("reports", __name__, url_prefix="/staff/surveys")
@@ -196,5 +202,68 @@ def move_finding(slug: str, finding_id: str):
     return redirect(url_for("reports.report", slug=slug))
 
 
+def _me() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+@bp.get("/<slug>/report/preview")
+@allow(*ANALYSTS)
+def preview(slug: str):
+    """The next version as companies would read it, disclosure control applied."""
+    survey = _survey_or_404(slug)
+    frame = analysis_frame(survey, _me())
+    if frame is None:
+        return redirect(url_for("keys.custody", slug=slug))
+    problem, document = None, None
+    try:
+        document = build_report(survey, frame, draft_for(survey), next_version(survey, []))
+    except ReportError as exc:
+        problem = str(exc)
+    return render_template(
+        "admin/reports/preview.html", survey=survey, report=document, problem=problem
+    )
+
+
+@bp.route("/<slug>/report/publish", methods=["GET", "POST"])
+@allow(*ANALYSTS)
+def publish_report(slug: str):
+    """Choose the organisations and publish a frozen version."""
+    survey = _survey_or_404(slug)
+    frame = analysis_frame(survey, _me())
+    if frame is None:
+        return redirect(url_for("keys.custody", slug=slug))
+    organisations = list(db.session.scalars(db.select(Organisation).order_by(Organisation.name)))
+    chosen = {v for v in request.form.getlist("organisation") if v.isdigit() and len(v) < 10}
+    error = None
+    if request.method == "POST":
+        addressed = [o for o in organisations if str(o.id) in chosen]
+        if request.form.get("understood") != "yes":
+            error = "Confirm that you understand a published version can't be changed."
+        else:
+            try:
+                version = publish(survey, frame, draft_for(survey), addressed, _me().email)
+            except ReportError as exc:
+                error = str(exc)
+            else:
+                return render_template(
+                    "admin/reports/published.html", survey=survey, version=version
+                )
+    definition = definition_of(survey)
+    draft = draft_for(survey)
+    warning = report_problem(definition, draft, len(frame), next_version(survey, []))
+    page = render_template(
+        "admin/reports/publish.html",
+        survey=survey,
+        organisations=organisations,
+        chosen=chosen,
+        respondents=len(frame),
+        warning=warning,
+        withdrawal_open=survey.report_published_week is None,
+        error=error,
+    )
+    return page, 422 if error else 200
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    register_cli(app)

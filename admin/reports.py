@@ -22,19 +22,42 @@ from __future__ import annotations
 import html
 import json
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
+import click
 import nh3
 import numpy as np
 import pandas as pd
+from flask import Flask
+from flask.cli import with_appcontext
+from sqlalchemy.exc import IntegrityError
 
-from admin import sdc
+from admin import render, sdc
+from admin.frame import answers_frame
 from admin.tables import categories, counted_questions, question_counts, weekly_counts
 from survey.definition import Question, SurveyDefinition, localize
-from survey.models import ReportDraft, Survey, db, utcnow
-from survey.surveys import definition_of
+from survey.events import announce, cli_actor
+from survey.models import (
+    Organisation,
+    ReportDraft,
+    ReportVersion,
+    Survey,
+    User,
+    db,
+    iso_week,
+    utcnow,
+)
+from survey.surveys import (
+    SurveyError,
+    definition_of,
+    find_survey,
+    unwrap_with_password,
+    unwrap_with_recovery_code,
+)
 
 FORMAT = "chorus-report/1"
 NO_ANSWER = "no_answer"
@@ -489,7 +512,151 @@ class ReportTables:
             shown = [
                 (p, label)
                 for label, p in zip(entry["labels"], entry["percent"], strict=True)
-                if p is not None
+                if p  # neither hidden nor nobody
             ]
             parts += [f"{label} ({p}%)" for p, label in sorted(shown, key=lambda x: -x[0])]
         return "; ".join(parts) + ("." if parts else "")
+
+
+# --- publishing ---------------------------------------------------------------------------
+
+
+def versions_of(survey: Survey) -> list[ReportVersion]:
+    """The survey's published versions, oldest first."""
+    return list(
+        db.session.scalars(
+            db.select(ReportVersion)
+            .where(ReportVersion.survey_id == survey.id)
+            .order_by(ReportVersion.version)
+        )
+    )
+
+
+def next_version(survey: Survey, addressed_to: Sequence[str]) -> Published:
+    """Where a new version would sit: its number, the one before, and every earlier
+    version's respondents (for the differencing guard)."""
+    earlier = versions_of(survey)
+    return Published(
+        version=(earlier[-1].version + 1) if earlier else 1,
+        published_week=iso_week(),
+        addressed_to=list(addressed_to),
+        previous_version=earlier[-1].version if earlier else None,
+        previous_respondents=[v.respondents for v in earlier],
+    )
+
+
+def publish(
+    survey: Survey,
+    frame: pd.DataFrame,
+    draft: DraftReport,
+    organisations: Sequence[Organisation],
+    actor: str,
+) -> ReportVersion:
+    """Freeze a new version: its document, HTML and PDF, addressed to `organisations`.
+
+    Published versions never change; a new one links to the one before. The first
+    publication ends withdrawal for the survey's respondents (DESIGN.md).
+    """
+    if not organisations:
+        raise ReportError("Choose at least one organisation to address the report to.")
+    problems = draft_problems(definition_of(survey), draft)
+    if problems:
+        raise ReportError(" ".join(problems))
+    published = next_version(survey, sorted(o.name for o in organisations))
+    document = build_report(survey, frame, draft, published)
+    earlier = versions_of(survey)
+    version = ReportVersion(
+        survey_id=survey.id,
+        version=published.version,
+        previous_id=earlier[-1].id if earlier else None,
+        published_week=published.published_week,
+        published_by=actor,
+        respondents=len(frame),
+        snapshot_json=json.dumps(document, ensure_ascii=False),
+        html=render.standalone_html(document),
+        pdf=render.report_pdf(document),
+        addressees=list(organisations),
+    )
+    db.session.add(version)
+    if survey.report_published_week is None:
+        survey.report_published_week = published.published_week
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ReportError(
+            "Someone else published a version of this report just now. Look at it, "
+            "then publish again if yours is still needed."
+        ) from None
+    announce(
+        "report.publish",
+        actor,
+        survey.slug,
+        version=version.version,
+        organisations=[o.name for o in organisations],
+        respondents=len(frame),
+    )
+    return version
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def register_cli(app: Flask) -> None:
+    @click.group("report")
+    def report_group() -> None:
+        """Impact reports."""
+
+    @report_group.command("build")
+    @click.argument("slug")
+    @click.option(
+        "--out",
+        required=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Folder to write report.json, report.html and report.pdf into.",
+    )
+    @click.option(
+        "--custodian",
+        help="Email of a key custodian: read their password instead of the recovery code.",
+    )
+    @with_appcontext
+    def build_command(slug: str, out: Path, custodian: str | None) -> None:
+        """Build the next version of SLUG's report from its draft, without publishing
+        it. Reads the recovery code (or, with --custodian, that custodian's password)
+        from standard input."""
+        survey = find_survey(slug)
+        if survey is None:
+            raise click.ClickException(f'There is no survey "{slug}".')
+        user = None
+        if custodian:
+            user = db.session.scalar(db.select(User).where(User.email == custodian.strip().lower()))
+            if user is None:
+                raise click.ClickException(f"There is no account for {custodian}.")
+        prompt = "Password" if user else "Recovery code"
+        if sys.stdin.isatty():
+            secret = click.prompt(prompt, hide_input=True)
+        else:
+            secret = sys.stdin.readline().rstrip("\r\n")
+        try:
+            if user:
+                key = unwrap_with_password(survey, user, secret)
+            else:
+                key = unwrap_with_recovery_code(survey, secret.strip())
+            frame = answers_frame(survey, key)
+            document = build_report(survey, frame, draft_for(survey), next_version(survey, []))
+        except (SurveyError, ReportError) as exc:
+            raise click.ClickException(str(exc)) from None
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(
+            json.dumps(document, ensure_ascii=False, indent=2), "utf-8"
+        )
+        (out / "report.html").write_text(render.standalone_html(document), "utf-8")
+        (out / "report.pdf").write_bytes(render.report_pdf(document))
+        who = f"custodian {user.email}" if user else "recovery code"
+        announce("report.build", cli_actor(), slug, respondents=len(frame), key=who)
+        click.echo(
+            f"Wrote report.json, report.html and report.pdf to {out} "
+            f"({len(frame)} responses, {len(document['findings'])} findings; not published)."
+        )
+
+    app.cli.add_command(report_group)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +35,20 @@ _axe = Axe()
 # Contexts made with java_script_enabled=False (by id: Playwright objects aren't hashable
 # in a way we want to rely on, and a context lives only for one test).
 _NO_JS_CONTEXTS: set[int] = set()
+
+
+def screenshot(page: Page, name: str, widths: tuple[int, ...] = (320, 1024)) -> None:
+    """With CHORUS_E2E_SCREENSHOTS=DIR, keep full-page pictures of the page at each
+    width, to look at as a person would (nothing happens without it)."""
+    folder = os.environ.get("CHORUS_E2E_SCREENSHOTS")
+    if not folder:
+        return
+    before = page.viewport_size
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(Path(folder) / f"{name}-{width}.png"), full_page=True)
+    if before:
+        page.set_viewport_size(before)
 
 
 def mark_no_js(context: BrowserContext) -> None:

@@ -3,15 +3,13 @@ branching using the keyboard alone, previews it, with axe on every page."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
 from admin.auth import create_user
 from survey.models import Role, db
 
+from . import helpers
 from .helpers import Hands, Person, build_two_language_survey_with_branching
 
 EMAIL = "facilitator@example.org"
@@ -27,13 +25,7 @@ def facilitator(app):
 
 
 def screenshot(page, name: str) -> None:
-    folder = os.environ.get("CHORUS_E2E_SCREENSHOTS")
-    if not folder:
-        return
-    for width in (320, 1024):
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(Path(folder) / f"builder-{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1280, "height": 720})
+    helpers.screenshot(page, f"builder-{name}")
 
 
 def test_a_facilitator_builds_a_two_language_survey_with_the_keyboard(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 
 import pyotp
@@ -18,7 +17,7 @@ from survey.models import Role, db
 from survey.surveys import find_survey, import_definition
 
 from ..conftest import small_survey_document
-from .helpers import Person
+from .helpers import Person, screenshot
 
 FACILITATOR = ("fac@example.org", "facilitator passphrase 1")
 ANALYST = ("ana@example.org", "analyst passphrase 22")
@@ -35,13 +34,6 @@ def staff_member(email: str, password: str, role: Role) -> list[str]:
         secret = start_totp_enrolment(user)
         codes = confirm_totp(user, pyotp.TOTP(secret).now()) or []
     return codes
-
-
-def screenshot(person: Person, name: str) -> None:
-    """With CHORUS_E2E_SCREENSHOTS=DIR, keep a picture of the page to look at."""
-    folder = os.environ.get("CHORUS_E2E_SCREENSHOTS")
-    if folder:
-        person.page.screenshot(path=f"{folder}/{name}.png", full_page=True)
 
 
 def sign_in(person: Person, email: str, password: str, backup_code: str | None = None) -> None:
@@ -70,7 +62,7 @@ def test_open_with_a_key_sheet_then_unlock_and_export(app, live_server, new_cont
     facilitator.page.get_by_label(ANALYST[0]).check()
     facilitator.page.get_by_label(re.compile("I understand")).check()
     facilitator.press("Make the keys and show the key sheet", "Key sheet: “Messaging safety”")
-    screenshot(facilitator, f"key-sheet-{'js' if js else 'nojs'}")
+    screenshot(facilitator.page, f"key-sheet-{'js' if js else 'nojs'}")
     groups = facilitator.page.locator(".key-sheet__groups .code-box__code").all_inner_texts()
     assert len(groups) == 7
     if js:
@@ -100,7 +92,7 @@ def test_open_with_a_key_sheet_then_unlock_and_export(app, live_server, new_cont
     analyst.type("Your password", ANALYST[1])
     analyst.press("Unlock", "Keys and custodians")
     assert "Unlocked." in analyst.html()
-    screenshot(analyst, f"custody-unlocked-{'js' if js else 'nojs'}")
+    screenshot(analyst.page, f"custody-unlocked-{'js' if js else 'nojs'}")
     with analyst.page.expect_download() as download:
         analyst.page.get_by_role("link", name="Download every response as CSV").click()
     with open(download.value.path(), encoding="utf-8") as exported:

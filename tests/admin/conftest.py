@@ -1,0 +1,65 @@
+"""Fixtures for the staff side's tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from admin.frame import answers_frame
+from survey.definition import parse_definition
+from survey.models import db
+from survey.responses import DraftState, final_answers, store_response
+from survey.surveys import (
+    definition_of,
+    find_survey,
+    import_definition,
+    open_survey,
+    prepare_keys,
+    unwrap_with_recovery_code,
+)
+
+from ..conftest import custodian_user, small_survey_document
+
+
+def person(age=None, harm=None, wanted=None, apps=None):
+    """One respondent's final answers for the small survey (None: skipped)."""
+    answers = {}
+    if age:
+        answers["age_band"] = {"state": "prefer_not_to_say"} if age == "pnts" else {"value": age}
+    if harm is not None:
+        answers["harm_scale"] = {"value": harm}
+    if wanted is not None:
+        answers["wanted"] = {"value": wanted}
+    if apps is not None:
+        answers["apps"] = {"value": apps}
+    return answers
+
+
+# 60 people. age: 8 under 18 (fewer than k), 50 adults, 2 prefer not to say.
+# harm: 0/12/15/13/20 for 1..5, everyone. wanted (50 answered, 10 skipped):
+# detect 45, report 30, defaults 5 (fewer than k).
+PEOPLE = (
+    [person("under_18", 5, ["detect", "report"]) for _ in range(8)]
+    + [person("adult", 2, ["detect"]) for _ in range(12)]
+    + [person("adult", 3, ["detect", "report"]) for _ in range(15)]
+    + [person("adult", 4, ["detect", "report"]) for _ in range(7)]
+    + [person("adult", 4, ["report", "defaults"]) for _ in range(5)]
+    + [person("adult", 5, ["detect"]) for _ in range(3)]
+    + [person("adult", 5) for _ in range(8)]
+    + [person("pnts", 4, None) for _ in range(1)]
+    + [person("pnts", 5, None) for _ in range(1)]
+)
+
+
+@pytest.fixture
+def answered_survey(app):
+    survey = import_definition(parse_definition(small_survey_document()))
+    code = prepare_keys(survey, [custodian_user()], sheet_check=False)
+    open_survey(survey)
+    survey = find_survey("small")
+    definition = definition_of(survey)
+    for given in PEOPLE:
+        state = DraftState()
+        state.answers.update(given)
+        store_response(survey, final_answers(definition, state))
+    db.session.commit()
+    return survey, answers_frame(survey, unwrap_with_recovery_code(survey, code))
