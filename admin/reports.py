@@ -22,7 +22,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from admin import render, sdc
 from admin.frame import answers_frame
 from admin.tables import categories, counted_questions, question_counts, weekly_counts
+from survey.cli import survey_key_from_stdin
 from survey.definition import Question, SurveyDefinition, localize
 from survey.events import announce, cli_actor
 from survey.models import (
@@ -46,18 +46,11 @@ from survey.models import (
     ReportDraft,
     ReportVersion,
     Survey,
-    User,
     db,
     iso_week,
     utcnow,
 )
-from survey.surveys import (
-    SurveyError,
-    definition_of,
-    find_survey,
-    unwrap_with_password,
-    unwrap_with_recovery_code,
-)
+from survey.surveys import definition_of, find_survey
 
 FORMAT = "chorus-report/1"
 NO_ANSWER = "no_answer"
@@ -627,24 +620,11 @@ def register_cli(app: Flask) -> None:
         survey = find_survey(slug)
         if survey is None:
             raise click.ClickException(f'There is no survey "{slug}".')
-        user = None
-        if custodian:
-            user = db.session.scalar(db.select(User).where(User.email == custodian.strip().lower()))
-            if user is None:
-                raise click.ClickException(f"There is no account for {custodian}.")
-        prompt = "Password" if user else "Recovery code"
-        if sys.stdin.isatty():
-            secret = click.prompt(prompt, hide_input=True)
-        else:
-            secret = sys.stdin.readline().rstrip("\r\n")
+        key, who = survey_key_from_stdin(survey, custodian)
+        frame = answers_frame(survey, key)
         try:
-            if user:
-                key = unwrap_with_password(survey, user, secret)
-            else:
-                key = unwrap_with_recovery_code(survey, secret.strip())
-            frame = answers_frame(survey, key)
             document = build_report(survey, frame, draft_for(survey), next_version(survey, []))
-        except (SurveyError, ReportError) as exc:
+        except ReportError as exc:
             raise click.ClickException(str(exc)) from None
         out.mkdir(parents=True, exist_ok=True)
         (out / "report.json").write_text(
@@ -652,7 +632,6 @@ def register_cli(app: Flask) -> None:
         )
         (out / "report.html").write_text(render.standalone_html(document), "utf-8")
         (out / "report.pdf").write_bytes(render.report_pdf(document))
-        who = f"custodian {user.email}" if user else "recovery code"
         announce("report.build", cli_actor(), slug, respondents=len(frame), key=who)
         click.echo(
             f"Wrote report.json, report.html and report.pdf to {out} "

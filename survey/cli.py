@@ -78,6 +78,25 @@ def _custodians(emails: tuple[str, ...]) -> list[User]:
     return users
 
 
+def survey_key_from_stdin(survey: Survey, custodian: str | None) -> tuple[bytes, str]:
+    """The survey's private key from the recovery code on standard input, or from
+    the custodian's password when `custodian` is an email; and which it was (for
+    the audit log). A password may begin or end with spaces: only the line ending
+    is taken off."""
+    user = _custodians((custodian,))[0] if custodian else None
+    prompt = "Password" if user else "Recovery code"
+    if sys.stdin.isatty():
+        secret = click.prompt(prompt, hide_input=True)
+    else:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    try:
+        if user:
+            return unwrap_with_password(survey, user, secret), f"custodian {user.email}"
+        return unwrap_with_recovery_code(survey, secret.strip()), "recovery code"
+    except SurveyError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _check_key_sheet(survey: Survey) -> None:
     """At a terminal, ask for two groups of the code back before opening."""
     groups = key_sheet_groups(survey) or []
@@ -243,22 +262,9 @@ def export_responses_command(slug: str, out: Path, custodian: str | None) -> Non
     it when done.
     """
     survey = _survey_or_fail(slug)
-    user = _custodians((custodian,))[0] if custodian else None
-    prompt = "Password" if user else "Recovery code"
-    if sys.stdin.isatty():
-        secret = click.prompt(prompt, hide_input=True)
-    else:
-        secret = sys.stdin.readline().rstrip("\r\n")
-    try:
-        if user:
-            private_key = unwrap_with_password(survey, user, secret)
-        else:
-            private_key = unwrap_with_recovery_code(survey, secret.strip())
-    except SurveyError as exc:
-        raise click.ClickException(str(exc)) from None
+    private_key, key = survey_key_from_stdin(survey, custodian)
     frame = responses_frame(survey, private_key)
     frame.to_csv(out, index=False)
-    key = f"custodian {user.email}" if user else "recovery code"
     announce("responses.export", cli_actor(), slug, rows=len(frame), key=key)
     click.echo(f"Wrote {len(frame)} responses to {out}", err=True)
 
