@@ -6,7 +6,8 @@ admins). Staff who must change a password someone else chose, or who hold a role
 that needs two-factor sign-in, can do nothing else until they have.
 
 Every staff module imports `allow` from here, so none of them needs another's
-views to say who may use its own.
+views to say who may use its own; and the two lookups every staff view makes,
+`staff_member()` and `survey_or_404()`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any, TypeVar
 from flask import Flask, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
-from survey.models import Role
+from survey.models import Role, Survey, User
+from survey.surveys import find_survey
 
 # Endpoints anyone may reach; the respondent blueprint is public as a whole.
 PUBLIC_BLUEPRINTS = frozenset({"respond"})
@@ -69,3 +71,16 @@ def guard():
     if allowed is None or not current_user.has_role(*allowed):
         abort(403)
     return None
+
+
+def staff_member() -> User:
+    """The signed-in member of staff (the guard has let only them this far)."""
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def survey_or_404(slug: str) -> Survey:
+    """The survey a staff URL names, or the 404 page."""
+    survey = find_survey(slug)
+    if survey is None:
+        abort(404)
+    return survey

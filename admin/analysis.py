@@ -8,10 +8,9 @@ CSV is built in memory and sent straight to the analyst.
 from __future__ import annotations
 
 import pandas as pd
-from flask import Blueprint, Flask, Response, abort, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
 
-from admin.access import allow
+from admin.access import allow, staff_member, survey_or_404
 from admin.frame import answers_frame
 from admin.keys import unlocked, unlocked_key
 from admin.reports import ReportTables, breakdown_groups, disclosure_for, draft_for
@@ -20,7 +19,7 @@ from admin.tables import counted_questions, question_counts, weekly_counts
 from survey.definition import localize
 from survey.events import announce
 from survey.models import Role, Survey, User
-from survey.surveys import definition_of, find_survey, response_count, responses_frame
+from survey.surveys import definition_of, response_count, responses_frame
 
 bp = Blueprint("analysis", __name__, url_prefix="/staff/surveys")
 
@@ -43,10 +42,8 @@ def analysis_frame(survey: Survey, user: User) -> pd.DataFrame | None:
 def analysis(slug: str):
     """Responses per week, each question's counts, and a chosen breakdown, with what
     the published version would hide marked (true counts: the analyst holds the key)."""
-    survey = find_survey(slug)
-    if survey is None:
-        abort(404)
-    me = current_user._get_current_object()  # type: ignore[attr-defined]
+    survey = survey_or_404(slug)
+    me = staff_member()
     frame = analysis_frame(survey, me)
     if frame is None:
         return redirect(url_for("keys.custody", slug=slug))
@@ -98,10 +95,8 @@ def _chosen_breakdown(args, definition, groups):
 @allow(Role.ANALYST)
 def export_csv(slug: str):
     """Every response as CSV (the format of `chorus responses export`), if unlocked."""
-    survey = find_survey(slug)
-    if survey is None:
-        abort(404)
-    me = current_user._get_current_object()  # type: ignore[attr-defined]
+    survey = survey_or_404(slug)
+    me = staff_member()
     private_key = unlocked_key(survey, me)
     if private_key is None:
         return redirect(url_for("keys.custody", slug=slug))

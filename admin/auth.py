@@ -32,7 +32,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from admin.access import allow, guard
+from admin.access import allow, guard, staff_member
 from admin.keys import (
     give_custodian_key,
     lock_everything,
@@ -347,7 +347,7 @@ def home():
 @bp.route("/2fa", methods=["GET", "POST"])
 @allow()
 def setup_2fa():
-    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    user = staff_member()
     if user.totp_confirmed:
         return render_template("admin/setup_2fa.html", done=True, codes=None)
     error = None
@@ -369,7 +369,7 @@ def setup_2fa():
 @bp.route("/password", methods=["GET", "POST"])
 @allow()
 def change_password():
-    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    user = staff_member()
     error = None
     if request.method == "POST":
         current = request.form.get("current", "")[:1000]

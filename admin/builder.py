@@ -23,7 +23,6 @@ from flask import (
     Blueprint,
     Flask,
     Response,
-    abort,
     flash,
     redirect,
     render_template,
@@ -34,7 +33,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from admin import builder_forms as forms
-from admin.access import allow
+from admin.access import allow, survey_or_404
 from survey.cli import bundled_template_text
 from survey.definition import (
     CHOICE_TYPES,
@@ -92,13 +91,6 @@ def _field_id(name: str) -> str:
 @bp.app_template_global("language_name")
 def _language_name(tag: str) -> str:
     return language_name(tag)
-
-
-def _survey(slug: str) -> Survey:
-    survey = find_survey(slug)
-    if survey is None:
-        abort(404)
-    return survey
 
 
 def _actor() -> str:
@@ -191,7 +183,7 @@ def surveys():
 @bp.get("/<slug>")
 @allow(*READERS)
 def survey(slug: str):
-    survey = _survey(slug)
+    survey = survey_or_404(slug)
     definition = definition_of(survey)
     issued, used = invite_counts(survey)
     previous = (
@@ -310,7 +302,7 @@ def import_survey():
 @bp.route("/<slug>/import", methods=["GET", "POST"])
 @allow(*DESIGNERS)
 def import_into(slug: str):
-    return _import(_survey(slug))
+    return _import(survey_or_404(slug))
 
 
 def _import(target: Survey | None):
@@ -358,7 +350,7 @@ def _import(target: Survey | None):
 
 def _editable(slug: str) -> tuple[Survey, dict[str, Any], Any]:
     """The survey and its document, or a page explaining why it can't be edited."""
-    survey = _survey(slug)
+    survey = survey_or_404(slug)
     reason = _why_not_editable(survey)
     if reason:
         return survey, {}, _blocked(survey, reason, 409 if request.method == "POST" else 200)
@@ -789,13 +781,13 @@ def move_question(slug: str, question_id: str):
 @bp.get("/<slug>/preview")
 @allow(*DESIGNERS)
 def preview(slug: str):
-    return _preview(_survey(slug), None)
+    return _preview(survey_or_404(slug), None)
 
 
 @bp.get("/<slug>/preview/<section_id>")
 @allow(*DESIGNERS)
 def preview_section(slug: str, section_id: str):
-    survey = _survey(slug)
+    survey = survey_or_404(slug)
     if definition_of(survey).section(section_id) is None:
         flash("There is no section with that id in this survey.")
         return redirect(url_for("builder.preview", slug=survey.slug))
@@ -848,7 +840,7 @@ def _preview(survey: Survey, section_id: str | None):
 @bp.get("/<slug>/export.json")
 @allow(*DESIGNERS)
 def export_json(slug: str):
-    survey = _survey(slug)
+    survey = survey_or_404(slug)
     announce("survey.export", _actor(), survey.slug, format="json")
     return _download(definition_of(survey).to_json(), "application/json", f"{slug}.json")
 
@@ -856,7 +848,7 @@ def export_json(slug: str):
 @bp.get("/<slug>/export.yaml")
 @allow(*DESIGNERS)
 def export_yaml(slug: str):
-    survey = _survey(slug)
+    survey = survey_or_404(slug)
     text = yaml.safe_dump(
         definition_of(survey).to_dict(), allow_unicode=True, sort_keys=False, width=100
     )
@@ -875,7 +867,7 @@ def _download(text: str, mimetype: str, filename: str) -> Response:
 @bp.route("/<slug>/copy", methods=["GET", "POST"])
 @allow(*DESIGNERS)
 def copy_survey(slug: str):
-    survey = _survey(slug)
+    survey = survey_or_404(slug)
     error = None
     new_slug = _suggest_slug(survey.slug)
     if request.method == "POST":
@@ -905,19 +897,19 @@ LIFECYCLE = {
 @bp.route("/<slug>/close", methods=["GET", "POST"])
 @allow(*DESIGNERS)
 def close(slug: str):
-    return _lifecycle(_survey(slug), "close")
+    return _lifecycle(survey_or_404(slug), "close")
 
 
 @bp.route("/<slug>/reopen", methods=["GET", "POST"])
 @allow(*DESIGNERS)
 def reopen(slug: str):
-    return _lifecycle(_survey(slug), "reopen")
+    return _lifecycle(survey_or_404(slug), "reopen")
 
 
 @bp.route("/<slug>/archive", methods=["GET", "POST"])
 @allow(*DESIGNERS)
 def archive(slug: str):
-    return _lifecycle(_survey(slug), "archive")
+    return _lifecycle(survey_or_404(slug), "archive")
 
 
 def _lifecycle(survey: Survey, step: str):
@@ -958,7 +950,7 @@ def _lifecycle(survey: Survey, step: str):
 @bp.route("/<slug>/retention", methods=["GET", "POST"])
 @allow(*DESIGNERS)
 def retention(slug: str):
-    survey = _survey(slug)
+    survey = survey_or_404(slug)
     error = None
     typed = survey.retain_until.isoformat() if survey.retain_until else ""
     if request.method == "POST":
@@ -1008,7 +1000,7 @@ def retention(slug: str):
 @bp.route("/<slug>/invites", methods=["GET", "POST"])
 @allow(*DESIGNERS)
 def invites(slug: str):
-    survey = _survey(slug)
+    survey = survey_or_404(slug)
     error, status = None, 200
     typed = "50"
     if request.method == "POST":

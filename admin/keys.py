@@ -24,7 +24,6 @@ from typing import Any, NamedTuple
 from flask import (
     Blueprint,
     Flask,
-    abort,
     current_app,
     redirect,
     render_template,
@@ -36,7 +35,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from admin.access import allow
+from admin.access import allow, staff_member, survey_or_404
 from survey import crypto
 from survey.config import password_cost
 from survey.events import announce
@@ -48,7 +47,6 @@ from survey.surveys import (
     custodian_private_key,
     custodian_wrap,
     custodians_of,
-    find_survey,
     grant_key,
     key_sheet_groups,
     prepare_keys,
@@ -383,17 +381,6 @@ RATE_LIMITS = {"keys.unlock_survey": "10 per minute", "keys.restore": "10 per mi
 STAFF_WHO_OPEN = (Role.FACILITATOR, Role.ADMIN)
 
 
-def _survey_or_404(slug: str) -> Survey:
-    survey = find_survey(slug)
-    if survey is None:
-        abort(404)
-    return survey
-
-
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
-
-
 def _user_from_form(field: str) -> User | None:
     value = request.form.get(field, "")
     return db.session.get(User, int(value)) if value.isdigit() and len(value) < 10 else None
@@ -403,7 +390,7 @@ def _user_from_form(field: str) -> User | None:
 @allow(*STAFF_WHO_OPEN)
 def open_survey(slug: str):
     """Choose custodians, then print the key sheet (the first step of opening)."""
-    survey = _survey_or_404(slug)
+    survey = survey_or_404(slug)
     if survey.status != SurveyStatus.DRAFT.value:
         return render_template("admin/keys/open.html", survey=survey, analysts=[], error=None)
     if request.method == "GET" and key_sheet_groups(survey) and "new" not in request.args:
@@ -446,7 +433,7 @@ def open_survey(slug: str):
 @allow(*STAFF_WHO_OPEN)
 def confirm_sheet(slug: str):
     """Re-type two groups of the recovery code from the printed sheet; then it opens."""
-    survey = _survey_or_404(slug)
+    survey = survey_or_404(slug)
     groups = key_sheet_groups(survey)
     if groups is None:
         return redirect(url_for("keys.open_survey", slug=slug))
@@ -468,7 +455,7 @@ def confirm_sheet(slug: str):
 
 
 def _custody_page(survey: Survey, error: str | None = None, error_field: str = ""):
-    me = _me()
+    me = staff_member()
     holds = custodian_wrap(survey, me) is not None
     holders = custodians_of(survey)
     grantees = [
@@ -493,15 +480,15 @@ def _custody_page(survey: Survey, error: str | None = None, error_field: str = "
 @allow(Role.ANALYST, Role.FACILITATOR, Role.ADMIN)
 def custody(slug: str):
     """Who holds the survey's key; for analysts: unlock, lock, grant, revoke, restore."""
-    return _custody_page(_survey_or_404(slug))
+    return _custody_page(survey_or_404(slug))
 
 
 def _act(slug: str, error_field: str, action: Callable[[Survey, User], None]):
     """Do one custody action for the signed-in analyst; back to the custody page,
     or the page again with the reason beside `error_field`."""
-    survey = _survey_or_404(slug)
+    survey = survey_or_404(slug)
     try:
-        action(survey, _me())
+        action(survey, staff_member())
     except SurveyError as exc:
         return _custody_page(survey, str(exc), error_field)
     return redirect(url_for("keys.custody", slug=slug))

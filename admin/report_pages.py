@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from admin.access import allow
+from admin.access import allow, staff_member, survey_or_404
 from admin.analysis import analysis_frame
 from admin.reports import (
     MAX_TEXT,
@@ -32,18 +32,11 @@ from admin.reports import (
 from admin.tables import counted_questions
 from survey.definition import SurveyDefinition, localize
 from survey.events import announce
-from survey.models import Organisation, ReportVersion, Role, Survey, User, db
-from survey.surveys import definition_of, find_survey
+from survey.models import Organisation, ReportVersion, Role, Survey, db
+from survey.surveys import definition_of
 
 bp = Blueprint("reports", __name__, url_prefix="/staff/surveys")
 ANALYSTS = (Role.ANALYST,)
-
-
-def _survey_or_404(slug: str) -> Survey:
-    survey = find_survey(slug)
-    if survey is None:
-        abort(404)
-    return survey
 
 
 def _tx(definition: SurveyDefinition):
@@ -65,7 +58,7 @@ def published_versions(survey: Survey) -> list[ReportVersion]:
 @allow(*ANALYSTS)
 def report(slug: str):
     """The draft's findings and settings, and the versions already published."""
-    survey = _survey_or_404(slug)
+    survey = survey_or_404(slug)
     definition = definition_of(survey)
     return render_template(
         "admin/reports/index.html",
@@ -80,7 +73,7 @@ def report(slug: str):
 @bp.route("/<slug>/report/settings", methods=["GET", "POST"])
 @allow(*ANALYSTS)
 def settings(slug: str):
-    survey = _survey_or_404(slug)
+    survey = survey_or_404(slug)
     draft = draft_for(survey)
     error = None
     if request.method == "POST":
@@ -138,7 +131,7 @@ def _finding_page(survey: Survey, finding: FindingDraft, new: bool, error: str |
 @bp.route("/<slug>/report/findings/new", methods=["GET", "POST"])
 @allow(*ANALYSTS)
 def new_finding(slug: str):
-    survey = _survey_or_404(slug)
+    survey = survey_or_404(slug)
     draft = draft_for(survey)
     if request.method == "GET":
         suggested = f"f{len(draft.findings) + 1}"
@@ -153,7 +146,7 @@ def new_finding(slug: str):
 @bp.route("/<slug>/report/findings/<finding_id>", methods=["GET", "POST"])
 @allow(*ANALYSTS)
 def edit_finding(slug: str, finding_id: str):
-    survey = _survey_or_404(slug)
+    survey = survey_or_404(slug)
     draft = draft_for(survey)
     existing = draft.finding(finding_id)
     if existing is None:
@@ -177,7 +170,7 @@ def _save_finding(survey: Survey, draft: DraftReport, finding: FindingDraft, new
 @bp.post("/<slug>/report/findings/<finding_id>/delete")
 @allow(*ANALYSTS)
 def delete_finding(slug: str, finding_id: str):
-    survey = _survey_or_404(slug)
+    survey = survey_or_404(slug)
     draft = draft_for(survey)
     existing = draft.finding(finding_id)
     if existing is not None:
@@ -190,7 +183,7 @@ def delete_finding(slug: str, finding_id: str):
 @bp.post("/<slug>/report/findings/<finding_id>/move")
 @allow(*ANALYSTS)
 def move_finding(slug: str, finding_id: str):
-    survey = _survey_or_404(slug)
+    survey = survey_or_404(slug)
     draft = draft_for(survey)
     existing = draft.finding(finding_id)
     if existing is not None:
@@ -202,16 +195,12 @@ def move_finding(slug: str, finding_id: str):
     return redirect(url_for("reports.report", slug=slug))
 
 
-def _me() -> User:
-    return current_user._get_current_object()  # type: ignore[attr-defined]
-
-
 @bp.get("/<slug>/report/preview")
 @allow(*ANALYSTS)
 def preview(slug: str):
     """The next version as companies would read it, disclosure control applied."""
-    survey = _survey_or_404(slug)
-    frame = analysis_frame(survey, _me())
+    survey = survey_or_404(slug)
+    frame = analysis_frame(survey, staff_member())
     if frame is None:
         return redirect(url_for("keys.custody", slug=slug))
     problem, document = None, None
@@ -228,8 +217,8 @@ def preview(slug: str):
 @allow(*ANALYSTS)
 def publish_report(slug: str):
     """Choose the organisations and publish a frozen version."""
-    survey = _survey_or_404(slug)
-    frame = analysis_frame(survey, _me())
+    survey = survey_or_404(slug)
+    frame = analysis_frame(survey, staff_member())
     if frame is None:
         return redirect(url_for("keys.custody", slug=slug))
     organisations = list(db.session.scalars(db.select(Organisation).order_by(Organisation.name)))
@@ -241,7 +230,7 @@ def publish_report(slug: str):
             error = "Confirm that you understand a published version can't be changed."
         else:
             try:
-                version = publish(survey, frame, draft_for(survey), addressed, _me().email)
+                version = publish(survey, frame, draft_for(survey), addressed, staff_member().email)
             except ReportError as exc:
                 error = str(exc)
             else:
