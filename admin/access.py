@@ -6,8 +6,8 @@ admins). Staff who must change a password someone else chose, or who hold a role
 that needs two-factor sign-in, can do nothing else until they have.
 
 Every staff module imports `allow` from here, so none of them needs another's
-views to say who may use its own; and the two lookups every staff view makes,
-`staff_member()` and `survey_or_404()`.
+views to say who may use its own; and what every staff view shares: the two
+lookups `staff_member()` and `survey_or_404()`, and `attachment()` for downloads.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from survey.models import Role, Survey, User
@@ -84,3 +84,12 @@ def survey_or_404(slug: str) -> Survey:
     if survey is None:
         abort(404)
     return survey
+
+
+def attachment(body: str | bytes, mimetype: str, filename: str) -> Response:
+    """A file to download (never shown in the browser), named `filename`."""
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

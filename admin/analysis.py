@@ -8,9 +8,9 @@ CSV is built in memory and sent straight to the analyst.
 from __future__ import annotations
 
 import pandas as pd
-from flask import Blueprint, Flask, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, redirect, render_template, request, url_for
 
-from admin.access import allow, staff_member, survey_or_404
+from admin.access import allow, attachment, staff_member, survey_or_404
 from admin.frame import answers_frame
 from admin.keys import unlocked, unlocked_key
 from admin.reports import ReportTables, breakdown_groups, disclosure_for, draft_for
@@ -102,11 +102,7 @@ def export_csv(slug: str):
         return redirect(url_for("keys.custody", slug=slug))
     frame = responses_frame(survey, private_key)
     announce("responses.export", me.email, slug, rows=len(frame), key="unlocked in browser")
-    return Response(
-        frame.to_csv(index=False),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{slug}-responses.csv"'},
-    )
+    return attachment(frame.to_csv(index=False), "text/csv", f"{slug}-responses.csv")
 
 
 def init_app(app: Flask) -> None:

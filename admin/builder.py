@@ -22,7 +22,6 @@ import yaml
 from flask import (
     Blueprint,
     Flask,
-    Response,
     flash,
     redirect,
     render_template,
@@ -33,7 +32,7 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from admin import builder_forms as forms
-from admin.access import allow, survey_or_404
+from admin.access import allow, attachment, survey_or_404
 from survey.cli import bundled_template_text
 from survey.definition import (
     CHOICE_TYPES,
@@ -842,7 +841,7 @@ def _preview(survey: Survey, section_id: str | None):
 def export_json(slug: str):
     survey = survey_or_404(slug)
     announce("survey.export", _actor(), survey.slug, format="json")
-    return _download(definition_of(survey).to_json(), "application/json", f"{slug}.json")
+    return attachment(definition_of(survey).to_json(), "application/json", f"{slug}.json")
 
 
 @bp.get("/<slug>/export.yaml")
@@ -853,15 +852,7 @@ def export_yaml(slug: str):
         definition_of(survey).to_dict(), allow_unicode=True, sort_keys=False, width=100
     )
     announce("survey.export", _actor(), survey.slug, format="yaml")
-    return _download(text, "application/yaml", f"{slug}.yaml")
-
-
-def _download(text: str, mimetype: str, filename: str) -> Response:
-    return Response(
-        text,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(text, "application/yaml", f"{slug}.yaml")
 
 
 @bp.route("/<slug>/copy", methods=["GET", "POST"])
@@ -1021,13 +1012,7 @@ def invites(slug: str):
                 writer = csv.writer(out, lineterminator="\n")
                 writer.writerow(["invite_code"])
                 writer.writerows([code] for code in codes)
-                return Response(
-                    out.getvalue(),
-                    mimetype="text/csv",
-                    headers={
-                        "Content-Disposition": f'attachment; filename="{slug}-invite-codes.csv"'
-                    },
-                )
+                return attachment(out.getvalue(), "text/csv", f"{slug}-invite-codes.csv")
             return render_template("admin/builder/invite_cards.html", survey=survey, codes=codes)
     issued, used = invite_counts(survey)
     return _form_page(

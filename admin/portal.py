@@ -27,7 +27,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
-    Response,
     abort,
     flash,
     get_flashed_messages,
@@ -41,7 +40,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from admin import render
-from admin.access import allow
+from admin.access import allow, attachment
 from survey.events import announce
 from survey.models import (
     FindingAnswer,
@@ -396,14 +395,6 @@ def _readable_version(version_id: int) -> ReportVersion:
     return _version(version_id) if user.has_role(*STAFF) else _my_version(version_id)
 
 
-def _download(body: str | bytes, mimetype: str, filename: str) -> Response:
-    return Response(
-        body,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
 def _file_stem(version: ReportVersion) -> str:
     return f"{version.survey.slug}-v{version.version}"
 
@@ -535,14 +526,14 @@ def answer(version_id: int):
 @allow(Role.COMPANY, *STAFF)
 def report_pdf(version_id: int):
     version = _readable_version(version_id)
-    return _download(version.pdf, "application/pdf", f"{_file_stem(version)}-report.pdf")
+    return attachment(version.pdf, "application/pdf", f"{_file_stem(version)}-report.pdf")
 
 
 @bp.get("/portal/reports/<int:version_id>/report.html")
 @allow(Role.COMPANY, *STAFF)
 def report_html(version_id: int):
     version = _readable_version(version_id)
-    return _download(version.html, "text/html", f"{_file_stem(version)}-report.html")
+    return attachment(version.html, "text/html", f"{_file_stem(version)}-report.html")
 
 
 @bp.get("/portal/reports/<int:version_id>/tables.csv")
@@ -551,14 +542,14 @@ def tables_csv(version_id: int):
     """The published tables only, as CSV (suppressed cells say so)."""
     version = _readable_version(version_id)
     body = render.tables_csv(snapshot(version))
-    return _download(body, "text/csv", f"{_file_stem(version)}-tables.csv")
+    return attachment(body, "text/csv", f"{_file_stem(version)}-tables.csv")
 
 
 @bp.get("/portal/reports/<int:version_id>/tables.xlsx")
 @allow(Role.COMPANY, *STAFF)
 def tables_xlsx(version_id: int):
     version = _readable_version(version_id)
-    return _download(
+    return attachment(
         render.tables_xlsx(snapshot(version)),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         f"{_file_stem(version)}-tables.xlsx",
@@ -569,7 +560,7 @@ def tables_xlsx(version_id: int):
 @allow(Role.COMPANY)
 def answers_csv_download(version_id: int):
     version = _my_version(version_id)
-    return _download(
+    return attachment(
         answers_csv(version, _my_organisation()),
         "text/csv",
         f"{_file_stem(version)}-answers.csv",
@@ -596,7 +587,7 @@ def staff_answers(version_id: int):
 @allow(*STAFF)
 def staff_answers_csv(version_id: int):
     version = _version(version_id)
-    return _download(answers_csv(version), "text/csv", f"{_file_stem(version)}-all-answers.csv")
+    return attachment(answers_csv(version), "text/csv", f"{_file_stem(version)}-all-answers.csv")
 
 
 def init_app(app: Flask) -> None:
