@@ -28,11 +28,12 @@ from admin.reports import (
     report_problem,
     save_draft,
     store_draft,
+    versions_of,
 )
 from admin.tables import counted_questions
 from survey.definition import SurveyDefinition, localize
 from survey.events import announce
-from survey.models import Organisation, ReportVersion, Role, Survey, db
+from survey.models import Organisation, Role, Survey, db
 from survey.surveys import definition_of
 
 bp = Blueprint("reports", __name__, url_prefix="/staff/surveys")
@@ -44,29 +45,20 @@ def _tx(definition: SurveyDefinition):
     return lambda text: localize(text, language, language)
 
 
-def published_versions(survey: Survey) -> list[ReportVersion]:
-    return list(
-        db.session.scalars(
-            db.select(ReportVersion)
-            .where(ReportVersion.survey_id == survey.id)
-            .order_by(ReportVersion.version.desc())
-        )
-    )
-
-
 @bp.get("/<slug>/report")
 @allow(*ANALYSTS)
 def report(slug: str):
     """The draft's findings and settings, and the versions already published."""
     survey = survey_or_404(slug)
     definition = definition_of(survey)
+    draft = draft_for(survey)
     return render_template(
         "admin/reports/index.html",
         survey=survey,
-        draft=draft_for(survey),
-        versions=published_versions(survey),
+        draft=draft,
+        versions=versions_of(survey)[::-1],  # newest first
         tx=_tx(definition),
-        problems=draft_problems(definition, draft_for(survey)),
+        problems=draft_problems(definition, draft),
     )
 
 

@@ -189,6 +189,7 @@ class Published:
     addressed_to: Sequence[str]
     previous_version: int | None = None
     previous_respondents: Sequence[int] = ()
+    previous_id: int | None = None  # the row of the version before, if any
 
 
 def disclosure_for(definition: SurveyDefinition, draft: DraftReport) -> sdc.Disclosure:
@@ -535,6 +536,7 @@ def next_version(survey: Survey, addressed_to: Sequence[str]) -> Published:
         addressed_to=list(addressed_to),
         previous_version=earlier[-1].version if earlier else None,
         previous_respondents=[v.respondents for v in earlier],
+        previous_id=earlier[-1].id if earlier else None,
     )
 
 
@@ -557,11 +559,10 @@ def publish(
         raise ReportError(" ".join(problems))
     published = next_version(survey, sorted(o.name for o in organisations))
     document = build_report(survey, frame, draft, published)
-    earlier = versions_of(survey)
     version = ReportVersion(
         survey_id=survey.id,
         version=published.version,
-        previous_id=earlier[-1].id if earlier else None,
+        previous_id=published.previous_id,
         published_week=published.published_week,
         published_by=actor,
         respondents=len(frame),
