@@ -7,6 +7,7 @@ hashes must be gone once the day changes. IPv6 addresses count by their /64.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import date, timedelta
 
@@ -148,3 +149,16 @@ def test_two_processes_compute_the_same_key_without_sharing_anything(database_ur
     assert key_for(first, ADDRESS) != key_for(first, "198.51.100.10")
     other_secret = limited_app(database_url, SECRET_KEY=TEST_SECRET_KEY[::-1])
     assert key_for(other_secret, ADDRESS) != key_for(first, ADDRESS)
+
+
+def test_the_keyed_address_never_reaches_a_log(database_url, make_open_survey, caplog):
+    """Flask-Limiter logs the key of a limit it enforces; with the app's secret key,
+    a logged key would let anyone holding the log test every IPv4 address."""
+    make_open_survey()
+    app = limited_app(database_url)
+    caplog.set_level(logging.DEBUG)
+    assert withdraw_from(app, ADDRESS, 11)[-1] == 429
+    assert "exceeded" in caplog.text  # the breach was logged...
+    key = key_for(app, ADDRESS)
+    digest = key.rsplit(".", 1)[-1]
+    assert digest not in caplog.text, caplog.text  # ...without the keyed address
