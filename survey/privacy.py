@@ -1,25 +1,40 @@
-"""No-trace rules: security headers, rate-limit keys, logs without addresses.
+"""No-trace rules: security headers, rate-limit keys, logs that neither address nor date.
 
 The client's IP address is read in exactly one place, `rate_limit_key`, and
-leaves it only as HMAC(secret of the day, address): the secret lives in this
-process's memory or in Redis, is replaced every day, and is never written to
-disk, so yesterday's keys can't be turned back into addresses by anyone.
+leaves it only as HMAC(secret of the day, address or IPv6 /64). The day's secret
+is derived from the app's secret key, so every process agrees on it without
+storing it anywhere: the rate-limit store (Redis) holds the keyed hashes, never
+the secret. Keys carry their day, and the first rate-limited request of a new
+day deletes every earlier day's keys.
+
+Respondent requests (paths under /s/) are dated to the day at most: every log
+record made while one is handled carries the start of its day as its time, and
+`chorus serve` does not log their request lines at all.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
-import secrets
+import re
 import threading
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from contextvars import ContextVar
+from datetime import UTC, date, datetime
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_request_context, request
 from flask_limiter import Limiter
+from limits.storage import MemoryStorage, RedisStorage
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import WSGIRequestHandler
+
+from survey.config import app_subkey
+
+RESPONDENT_PATH_PREFIX = "/s/"
+SECONDS_PER_DAY = 24 * 3600
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -75,43 +90,125 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
-class DailySecret:
-    """A random secret that changes every day, shared through Redis if there is one."""
+def utc_today() -> date:
+    """Today in UTC: the day rate-limit keys and their secret belong to."""
+    return datetime.now(UTC).date()
 
-    def __init__(self, redis_url: str | None = None):
-        self._lock = threading.Lock()
-        self._day = ""
-        self._secret = b""
-        self._redis = None
-        if redis_url:
-            import redis
 
-            self._redis = redis.Redis.from_url(redis_url)
+def rate_limit_secret(day: date) -> bytes:
+    """The secret that keys addresses on `day`, derived from the app's secret key.
 
-    def current(self) -> bytes:
-        day = datetime.now(UTC).strftime("%Y-%m-%d")
-        with self._lock:
-            if day != self._day:
-                self._secret = self._fetch(day)
-                self._day = day
-            return self._secret
+    Every process computes the same value without sharing anything, and no
+    store ever holds it: a copy of Redis alone can't test addresses against
+    the keys in it.
+    """
+    return hmac.new(
+        app_subkey("rate-limit day secret"), day.isoformat().encode(), hashlib.sha256
+    ).digest()
 
-    def _fetch(self, day: str) -> bytes:
-        fresh = secrets.token_bytes(32)
-        if self._redis is None:
-            return fresh
-        key = f"chorus:ratelimit-secret:{day}"
-        # The first process of the day sets it; everyone reads the same value.
-        self._redis.set(key, fresh, nx=True, ex=2 * 24 * 3600)
-        stored = self._redis.get(key)
-        return stored if isinstance(stored, bytes) else fresh
+
+def counted_address(address: str) -> bytes:
+    """What a limit counts: an IPv4 address as it is, an IPv6 address by its /64.
+
+    One device's rotating IPv6 privacy addresses share a /64, so they count as
+    one; the rest of the address is dropped here and never enters the HMAC.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address.encode()
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped.packed
+        return ip.packed[:8]
+    return ip.packed
 
 
 def rate_limit_key() -> str:
-    """The only use of the client address: keyed-hashed with the day's secret."""
-    secret: DailySecret = current_app.extensions["chorus_daily_secret"]
-    address = (request.remote_addr or "").encode()
-    return hmac.new(secret.current(), address, hashlib.sha256).hexdigest()[:32]
+    """The only use of the client address: the day, and the address keyed-hashed for it."""
+    day = utc_today()
+    forget_earlier_days(day)
+    address = counted_address(request.remote_addr or "")
+    digest = hmac.new(rate_limit_secret(day), address, hashlib.sha256).hexdigest()[:32]
+    return f"{day.isoformat()}.{digest}"
+
+
+KEYED_ADDRESS = re.compile(r"\d{4}-\d{2}-\d{2}\.[0-9a-f]{32}")
+
+
+class HideKeyedAddresses(logging.Filter):
+    """Flask-Limiter logs the key of a limit it enforces: keep it out of the log.
+
+    Anyone with the log and the app's secret key could otherwise test every
+    IPv4 address against it.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if KEYED_ADDRESS.search(message):
+            record.msg, record.args = KEYED_ADDRESS.sub("(an address)", message), ()
+        return True
+
+
+HIDE_KEYED_ADDRESSES = HideKeyedAddresses()
+
+
+class KeyDay:
+    """The day this process last saw, so earlier days' keys go once it changes."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.day: date | None = None
+
+
+def forget_earlier_days(today: date) -> None:
+    """On a process's first rate-limited request of a day, delete other days' keys.
+
+    Without this, a key written at 23:59 under "100 per day" would stay in
+    Redis until 23:59 the next day.
+    """
+    seen: KeyDay = current_app.extensions["chorus_rate_limit_day"]
+    if seen.day == today:
+        return
+    with seen.lock:
+        if seen.day != today:
+            delete_rate_limit_keys_not_of(today)
+            seen.day = today
+
+
+def delete_rate_limit_keys_not_of(today: date) -> int:
+    """Delete this app's rate-limit keys from any day but `today`; returns how many.
+
+    Flask-Limiter (limits) names a key "LIMITER/<prefix>/<our key>/<endpoint>/
+    <amount>/<multiples>/<period>", in Redis behind the storage's own prefix
+    ("LIMITS:") and, for the sliding window, inside braces. Our key starts with
+    its day, so a key is another day's when that part differs.
+    """
+    storage = current_app.extensions["chorus_limiter"].storage
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
+    segment = f"{re.escape(prefix)}/" if prefix else ""
+    ours = re.compile(rf"LIMITER/{segment}(\d{{4}}-\d{{2}}-\d{{2}})\.[0-9a-f]{{32}}/")
+
+    def other_day(key: str) -> bool:
+        match = ours.search(key)
+        return match is not None and match.group(1) != today.isoformat()
+
+    deleted = 0
+    if isinstance(storage, RedisStorage):
+        redis = storage.get_connection()
+        glob_prefix = re.sub(r"([*?\[\]\\])", r"\\\1", prefix)
+        pattern = f"*LIMITER/{glob_prefix}/*" if prefix else "*LIMITER/*"
+        for key in redis.scan_iter(match=pattern, count=1000):
+            if other_day(key.decode("utf-8", "replace")):
+                deleted += redis.delete(key)
+    elif isinstance(storage, MemoryStorage):
+        for key in [*storage.storage, *storage.events]:
+            if other_day(key):
+                storage.clear(key)
+                deleted += 1
+    # Other storages (memcached, ...) aren't supported: their keys expire with
+    # their window (at most a day).
+    return deleted
 
 
 def init_app(app: Flask, route_limits: Mapping[str, str]) -> None:
@@ -124,7 +221,7 @@ def init_app(app: Flask, route_limits: Mapping[str, str]) -> None:
     hops = int(app.config["CHORUS_PROXY_HOPS"])
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
-    app.extensions["chorus_daily_secret"] = DailySecret(app.config.get("CHORUS_REDIS_URL"))
+    app.extensions["chorus_rate_limit_day"] = KeyDay()
     app.config.setdefault("RATELIMIT_ENABLED", app.config["CHORUS_RATE_LIMITS"])
     app.config.setdefault(
         "RATELIMIT_STORAGE_URI", app.config.get("CHORUS_REDIS_URL") or "memory://"
@@ -136,24 +233,94 @@ def init_app(app: Flask, route_limits: Mapping[str, str]) -> None:
         view = app.view_functions[endpoint]
         app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(view)
     app.extensions["chorus_limiter"] = limiter
+    limiter.logger.addFilter(HIDE_KEYED_ADDRESSES)  # once: the same filter isn't added twice
     app.after_request(set_security_headers)
+    date_respondent_records_by_day()
+
+
+# True while `chorus serve` handles a respondent's request, outside Flask's context too.
+_serving_respondent: ContextVar[bool] = ContextVar("chorus_serving_respondent", default=False)
+
+
+def is_respondent_path(path: str) -> bool:
+    return path == RESPONDENT_PATH_PREFIX.rstrip("/") or path.startswith(RESPONDENT_PATH_PREFIX)
+
+
+def is_respondent_request() -> bool:
+    """Whether the code running now is handling a respondent's request."""
+    if _serving_respondent.get():
+        return True
+    return has_request_context() and is_respondent_path(request.path)
+
+
+def date_respondent_records_by_day() -> None:
+    """Make every log record created during a respondent request carry only its day.
+
+    Done where records are made (the record factory), not by a filter on some
+    handlers, so that every handler and format sees it: ours, Flask's default
+    handler, gunicorn's error log, any added later. The record's time becomes
+    the start of its UTC day; the millisecond and the time since start-up go.
+    Installed once per process, whatever the number of apps.
+    """
+    make_record = logging.getLogRecordFactory()
+    if getattr(make_record, "dates_respondents_by_day", False):
+        return
+
+    def make_day_dated_record(*args, **kwargs) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        if is_respondent_request():
+            record.created -= record.created % SECONDS_PER_DAY
+            record.msecs = 0.0
+            record.relativeCreated = 0.0
+        return record
+
+    make_day_dated_record.dates_respondents_by_day = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make_day_dated_record)
 
 
 class AddresslessRequestHandler(WSGIRequestHandler):
-    """Werkzeug's development server, logging requests without the client address."""
+    """Werkzeug's development server, logging without addresses and without respondents.
+
+    A respondent's request line is not logged at all, nor are static files
+    (their times would date the page that asked for them); other lines lose the
+    client address and the query string.
+    """
+
+    def request_path(self) -> str:
+        """The request's path without its query, also when sent as a full URL."""
+        path = self.path.split("?", 1)[0]
+        return urlsplit(path).path if "://" in path else path
+
+    def run_wsgi(self) -> None:
+        token = _serving_respondent.set(is_respondent_path(self.request_path()))
+        try:
+            super().run_wsgi()
+        finally:
+            _serving_respondent.reset(token)
 
     def address_string(self) -> str:
         return "-"
 
+    def log_date_time_string(self) -> str:
+        if _serving_respondent.get():
+            return datetime.now(UTC).strftime("%d/%b/%Y")
+        return super().log_date_time_string()
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = self.request_path()
+        if is_respondent_path(path) or path.startswith("/static/"):
+            return
         # The path is enough to debug; query strings could carry codes, so drop them.
-        path = self.path.split("?", 1)[0]
         self.log("info", '"%s %s" %s %s', self.command, path, code, size)
 
 
 def configure_logging(level: str) -> None:
-    """Log lines carry level, logger and message: never a request's address."""
+    """Log lines carry level, logger and message: never a request's address.
+
+    Their time is a respondent request's day only (see date_respondent_records_by_day).
+    """
     logging.basicConfig(
         level=getattr(logging, level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    date_respondent_records_by_day()

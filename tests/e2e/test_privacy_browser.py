@@ -157,9 +157,11 @@ def test_nothing_identifying_is_kept(open_survey_live, new_context, live_server,
         for needle in (CLIENT_ADDRESS, SECRET_TEXT, SECRET_DRAFT, SECRET_SHORT, *FRAGMENTS):
             assert needle.encode() not in raw, f"{needle!r} is in the bytes of {path.name}"
 
-    # The server's log: it logged requests, without addresses or answers.
+    # The server's log: it logs requests, but not a respondent's (their times would
+    # date the person), and no address or answer anywhere.
     log = live_server.log_text()
-    assert "POST /s/" in log and "GET /s/" in log, log[-2000:]
+    assert '"GET /' in log, log[-2000:]
+    assert '"GET /s/' not in log and '"POST /s/' not in log, log[-2000:]
     for needle in (CLIENT_ADDRESS, *FRAGMENTS, SECRET_TEXT, SECRET_DRAFT, "HeadlessChrome"):
         assert needle not in log, f"{needle!r} is in the server log"
     request_lines = [line for line in log.splitlines() if '"GET ' in line or '"POST ' in line]

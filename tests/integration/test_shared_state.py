@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from survey import create_app
 from survey.models import Draft, db, iso_week, random_id
-from survey.privacy import DailySecret
 from survey.responses import purge_stale_drafts
 
 from ..conftest import FreshContextClient, base_config
@@ -26,14 +25,6 @@ def redis_or_skip():
     except redis.ConnectionError:
         pytest.skip("no Redis on 127.0.0.1:6379")
     return client
-
-
-def test_processes_share_the_daily_secret_through_redis():
-    redis_or_skip()
-    first, second = DailySecret(REDIS_URL), DailySecret(REDIS_URL)
-    assert first.current() == second.current()
-    assert len(first.current()) == 32
-    assert DailySecret(None).current() != DailySecret(None).current()  # in-memory: per process
 
 
 def test_rate_limits_are_shared_between_two_app_processes(database_url, make_open_survey):
