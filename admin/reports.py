@@ -588,7 +588,9 @@ def publish(
         survey.slug,
         version=version.version,
         organisations=[o.name for o in organisations],
-        respondents=len(frame),
+        # As printed in the report (rounded when it rounds): admins without the key
+        # read the audit log, and it must not undo the report's disclosure control.
+        respondents=document["respondents"],
     )
     return version
 
@@ -633,7 +635,9 @@ def register_cli(app: Flask) -> None:
         )
         (out / "report.html").write_text(render.standalone_html(document), "utf-8")
         (out / "report.pdf").write_bytes(render.report_pdf(document))
-        announce("report.build", cli_actor(), slug, respondents=len(frame), key=who)
+        announce(
+            "report.build", cli_actor(), slug, respondents=document["respondents"], key=who
+        )
         click.echo(
             f"Wrote report.json, report.html and report.pdf to {out} "
             f"({len(frame)} responses, {len(document['findings'])} findings; not published)."

@@ -183,3 +183,38 @@ def test_tables_download_for_the_addressed_company_and_staff_only(app, make_publ
     assert any("suppressed" in row for row in rows)
     workbook = load_workbook(io.BytesIO(client.get(base + "/tables.xlsx").get_data()))
     assert len(workbook.sheetnames) >= 2
+
+
+def test_the_audit_log_holds_only_the_published_respondent_figure(app, make_open_survey, tmp_path):
+    """23 respondents in a report rounded to base 5: the report says 25, and so must
+    the audit log (readable by admins who hold no key); never the exact 23."""
+    from admin.reports import draft_for
+    from admin.reports import publish as publish_report
+    from admin.frame import answers_frame
+    from survey.surveys import unwrap_with_recovery_code
+    from survey.synthetic import add_synthetic_responses
+
+    survey, code = make_open_survey()
+    add_synthetic_responses(survey, 23, seed=7)
+    with_findings(survey)
+    draft = draft_for(survey)
+    draft.rounding = True
+    save_draft(survey, draft)
+    org = Organisation(name=ORG)
+    db.session.add(org)
+    db.session.commit()
+
+    frame = answers_frame(survey, unwrap_with_recovery_code(survey, code))
+    version = publish_report(survey, frame, draft_for(survey), [org], "ana@example.org")
+    assert json.loads(version.snapshot_json)["respondents"] == 25
+    runner = app.test_cli_runner()
+    built = runner.invoke(
+        args=["report", "build", "small", "--out", str(tmp_path / "r")], input=code + "\n"
+    )
+    assert built.exit_code == 0, built.output
+
+    for action in ("report.publish", "report.build"):
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == action))
+        details = json.loads(entry.details)
+        assert details.get("respondents") in (25, None), (action, details)
+        assert "23" not in entry.details, (action, entry.details)
