@@ -156,9 +156,7 @@ def _stored_hash(row: Any) -> str:
 
 
 def _unkeyed_hash(row: Any) -> str:
-    return unkeyed_entry_hash(
-        row.prev_hash, row.at, row.actor, row.action, row.target, row.details
-    )
+    return unkeyed_entry_hash(row.prev_hash, row.at, row.actor, row.action, row.target, row.details)
 
 
 # --- appending ----------------------------------------------------------------------------

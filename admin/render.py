@@ -35,6 +35,7 @@ from matplotlib.figure import Figure
 
 from admin.sdc import SUPPRESSED
 from survey.config import PROJECT_ROOT
+from survey.spreadsheet import safe_row
 
 # The same drawing twice must give the same bytes (tests compare them, caches and
 # published files stay stable): fixed ids instead of random ones. Set once at import,
@@ -379,17 +380,6 @@ def table_blocks(report: Mapping[str, Any]) -> Iterator[tuple[str, list[list[Any
         yield f"breakdown_{index}", rows
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_safe(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe:
-    labels are written by people, and a CSV is opened in Excel by companies."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def tables_csv(report: Mapping[str, Any]) -> str:
     """All published tables in one CSV, blocks separated by an empty line."""
     out = io.StringIO()
@@ -398,7 +388,8 @@ def tables_csv(report: Mapping[str, Any]) -> str:
         if number:
             writer.writerow([])
         for row in rows:
-            writer.writerow([_csv_safe(v) for v in row])
+            # Labels are written by people, and companies open the file in Excel.
+            writer.writerow(safe_row(row))
     return out.getvalue()
 
 
@@ -431,7 +422,7 @@ def tables_xlsx(report: Mapping[str, Any]) -> bytes:
     for name, rows in table_blocks(report):
         sheet = workbook.create_sheet(_sheet_title(name, used))
         for row in rows:
-            sheet.append(row)
+            sheet.append(safe_row(row))
         for row_cells in sheet.iter_rows():
             for cell in row_cells:
                 # A label starting with "=" must stay text, never become a formula.

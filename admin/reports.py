@@ -635,9 +635,7 @@ def register_cli(app: Flask) -> None:
         )
         (out / "report.html").write_text(render.standalone_html(document), "utf-8")
         (out / "report.pdf").write_bytes(render.report_pdf(document))
-        announce(
-            "report.build", cli_actor(), slug, respondents=document["respondents"], key=who
-        )
+        announce("report.build", cli_actor(), slug, respondents=document["respondents"], key=who)
         click.echo(
             f"Wrote report.json, report.html and report.pdf to {out} "
             f"({len(frame)} responses, {len(document['findings'])} findings; not published)."

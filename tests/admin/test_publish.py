@@ -188,9 +188,9 @@ def test_tables_download_for_the_addressed_company_and_staff_only(app, make_publ
 def test_the_audit_log_holds_only_the_published_respondent_figure(app, make_open_survey, tmp_path):
     """23 respondents in a report rounded to base 5: the report says 25, and so must
     the audit log (readable by admins who hold no key); never the exact 23."""
+    from admin.frame import answers_frame
     from admin.reports import draft_for
     from admin.reports import publish as publish_report
-    from admin.frame import answers_frame
     from survey.surveys import unwrap_with_recovery_code
     from survey.synthetic import add_synthetic_responses
 
