@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 
 from admin.sdc import SUPPRESSED
 from survey.config import PROJECT_ROOT
-from survey.spreadsheet import safe_row
+from survey.spreadsheet import protect_xlsx_cell, safe_row
 
 # The same drawing twice must give the same bytes (tests compare them, caches and
 # published files stay stable): fixed ids instead of random ones. Set once at import,
@@ -422,12 +422,11 @@ def tables_xlsx(report: Mapping[str, Any]) -> bytes:
     for name, rows in table_blocks(report):
         sheet = workbook.create_sheet(_sheet_title(name, used))
         for row in rows:
-            sheet.append(safe_row(row))
+            sheet.append(row)
         for row_cells in sheet.iter_rows():
             for cell in row_cells:
                 # A label starting with "=" must stay text, never become a formula.
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"
+                protect_xlsx_cell(cell)
         sheet["A1"].font = Font(bold=True)
         sheet.column_dimensions["A"].width = 24
         sheet.column_dimensions["B"].width = 30

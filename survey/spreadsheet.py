@@ -22,17 +22,34 @@ import pandas as pd
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def looks_like_formula(value: Any) -> bool:
+    """Whether a spreadsheet could read `value` as a formula (text only)."""
+    return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
 def safe_cell(value: Any) -> Any:
-    """`value` ready for a spreadsheet cell: text that starts like a formula gets a
-    leading apostrophe; numbers, None and everything else are returned unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    """`value` ready for a CSV cell: text that starts like a formula gets a leading
+    apostrophe; numbers, None and everything else are returned unchanged."""
+    return "'" + value if looks_like_formula(value) else value
 
 
 def safe_row(row: Any) -> list[Any]:
     """Every cell of a row through `safe_cell`."""
     return [safe_cell(value) for value in row]
+
+
+def protect_xlsx_cell(cell: Any) -> None:
+    """The XLSX form of the same rule, for an openpyxl cell already filled in.
+
+    XLSX cells have types, so text is stored as text (never as a formula) and
+    keeps its exact wording; text that starts like a formula also gets Excel's
+    "quote prefix", the stored form of a typed leading apostrophe, so it stays
+    text when someone edits the cell or saves the sheet as CSV.
+    """
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        if looks_like_formula(cell.value):
+            cell.quotePrefix = True
 
 
 def frame_csv(frame: pd.DataFrame) -> str:

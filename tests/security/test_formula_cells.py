@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from admin import render
 from admin.portal import answer_finding, answers_csv
 from survey.models import Organisation, db
-from survey.spreadsheet import safe_cell
+from survey.spreadsheet import frame_csv, safe_cell
 
 from ..admin.test_auth import csrf, make_user, sign_in_enrolled
 from ..admin.test_publish import unlocked_analyst
@@ -111,6 +111,14 @@ def test_safe_cell(value, expected):
     assert safe_cell(value) == expected
 
 
+def test_frame_csv_keeps_numbers_and_neutralises_text():
+    import pandas as pd
+
+    frame = pd.DataFrame({"n": [-3, 4], "mixed": [-1, "-1"], "t": ["=1", "ok"]})
+    rows = list(csv.reader(io.StringIO(frame_csv(frame))))
+    assert rows == [["n", "mixed", "t"], ["-3", "-1", "'=1"], ["4", "'-1", "ok"]]
+
+
 def test_published_tables_csv_and_xlsx_neutralise_labels():
     report = sample_report()
     report["survey"]["title"] = "=cmd|' /C calc'!A0"
@@ -118,7 +126,9 @@ def test_published_tables_csv_and_xlsx_neutralise_labels():
     assert ["Survey", "'=cmd|' /C calc'!A0"] in rows
     workbook = load_workbook(io.BytesIO(render.tables_xlsx(report)))
     cell = workbook["Report"]["B1"]
-    assert cell.data_type == "s" and not str(cell.value).startswith("=")
+    # Typed as text, with the quote prefix: shown as written, never run.
+    assert cell.value == "=cmd|' /C calc'!A0"
+    assert cell.data_type == "s" and cell.quotePrefix
 
 
 def test_portal_answers_csv_neutralises_company_text(app, make_published_report):
@@ -156,6 +166,7 @@ def test_every_spreadsheet_writer_uses_the_shared_function():
     missing = []
     for path in [*root.joinpath("survey").rglob("*.py"), *root.joinpath("admin").rglob("*.py")]:
         source = path.read_text("utf-8")
-        if path.name != "spreadsheet.py" and writers.search(source) and "survey.spreadsheet import" not in source:
+        uses_shared = "survey.spreadsheet import" in source or path.name == "spreadsheet.py"
+        if writers.search(source) and not uses_shared:
             missing.append(str(path.relative_to(root)))
     assert missing == []
