@@ -296,18 +296,33 @@ def _stylesheet() -> Markup:
     return Markup(combined.replace("</", "<\\/"))  # noqa: S704
 
 
+class RenderError(Exception):
+    """A PDF that can't be made; the message says why, for a person."""
+
+
 def report_pdf(report: Mapping[str, Any]) -> bytes:
     """The report as an A4 PDF (WeasyPrint), from the standalone document.
 
     Fetching anything but data: URLs is refused: the document is self-contained,
     and a URL in anything analyst-written must never make the server reach out.
+    A refused or failed fetch stops the render with WeasyPrint's
+    FatalURLFetchingError, a BaseException (so no `except Exception` would
+    catch it): it becomes a RenderError, an ordinary error with a clear message.
     """
     import weasyprint
+    from weasyprint.urls import FatalURLFetchingError
 
     # Only data: URLs (the charts) are ever read; anything else fails the render.
     fetcher = weasyprint.urls.URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
     document = weasyprint.HTML(string=standalone_html(report), url_fetcher=fetcher)
-    return document.write_pdf()
+    try:
+        return document.write_pdf()
+    except FatalURLFetchingError as exc:
+        raise RenderError(
+            "The PDF could not be made: the report refers to an image or file that "
+            "isn't part of it, and Chorus never fetches anything while making a PDF. "
+            "Remove images and embedded files from the report's texts and try again."
+        ) from exc
 
 
 # -- Table exports -------------------------------------------------------------
