@@ -19,6 +19,7 @@ from admin.tables import counted_questions, question_counts, weekly_counts
 from survey.definition import localize
 from survey.events import announce
 from survey.models import Role, Survey, User
+from survey.spreadsheet import frame_csv
 from survey.surveys import definition_of, response_count, responses_frame
 
 bp = Blueprint("analysis", __name__, url_prefix="/staff/surveys")
@@ -102,7 +103,7 @@ def export_csv(slug: str):
         return redirect(url_for("keys.custody", slug=slug))
     frame = responses_frame(survey, private_key)
     announce("responses.export", me.email, slug, rows=len(frame), key="unlocked in browser")
-    return attachment(frame.to_csv(index=False), "text/csv", f"{slug}-responses.csv")
+    return attachment(frame_csv(frame), "text/csv", f"{slug}-responses.csv")
 
 
 def init_app(app: Flask) -> None:

@@ -8,6 +8,13 @@ the *last* entries leaves a shorter chain that is still valid, so whoever keeps
 an eye on the log notes its head hash somewhere else and passes it back as
 `expect_head`.
 
+The hashes are keyed: HMAC-SHA256 under a sub-key of the app's secret key, which
+the database doesn't hold. With a plain hash, anyone who can write to the table
+could edit an entry and recompute every later hash; without the key they can't.
+Logs written before the chain was keyed hold plain SHA-256 hashes: `verify`
+names them, and `chorus audit rekey` (run once after upgrading) checks their old
+chain and then re-hashes the whole log under the key.
+
 `audit_log.prev_hash` is UNIQUE, so two processes can never both append on top
 of the same head: the loser's insert fails and `record` retries on the new head.
 
@@ -20,6 +27,7 @@ request, so nothing a survivor does, nor when, ends up here.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import random
 import time
@@ -43,8 +51,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from admin.access import allow
+from survey.config import app_subkey
 from survey.crypto import canonical_json
-from survey.events import staff_action
+from survey.events import cli_actor, staff_action
 from survey.models import AuditEntry, Role, db
 
 log = logging.getLogger(__name__)
@@ -96,17 +105,24 @@ def timestamp_text(at: datetime) -> str:
     return aware.isoformat(timespec="microseconds")
 
 
-def entry_hash(
-    prev_hash: str, at: datetime, actor: str, action: str, target: str, details_json: str
-) -> str:
-    """SHA-256 (hex) over the previous entry's hash and this entry's content.
+# The purpose of the app sub-key the entry hashes are keyed with.
+AUDIT_KEY_PURPOSE = "chorus-audit/1"
 
-    The content is canonical JSON of a mapping, so no choice of field values can
-    make two different entries hash the same bytes (no ambiguous concatenation).
-    `details_json` is hashed as stored text: any edit to it, even one that
+
+def audit_key() -> bytes:
+    """The key of this app's entry hashes, derived from its secret key (never stored)."""
+    return app_subkey(AUDIT_KEY_PURPOSE)
+
+
+def _content(at: datetime, actor: str, action: str, target: str, details_json: str) -> bytes:
+    """An entry's content as the bytes its hash covers.
+
+    Canonical JSON of a mapping, so no choice of field values can make two
+    different entries hash the same bytes (no ambiguous concatenation).
+    `details_json` is covered as stored text: any edit to it, even one that
     doesn't change what it means, shows.
     """
-    content = canonical_json(
+    return canonical_json(
         {
             "at": timestamp_text(at),
             "actor": actor,
@@ -115,12 +131,32 @@ def entry_hash(
             "details": details_json,
         }
     )
-    return hashlib.sha256(prev_hash.encode("ascii") + content).hexdigest()
+
+
+def entry_hash(
+    prev_hash: str, at: datetime, actor: str, action: str, target: str, details_json: str
+) -> str:
+    """HMAC-SHA256 (hex), under this app's audit key, over the previous entry's hash
+    and this entry's content. Needs an app context (the key comes from the app)."""
+    message = prev_hash.encode("ascii") + _content(at, actor, action, target, details_json)
+    return hmac.new(audit_key(), message, hashlib.sha256).hexdigest()
+
+
+def unkeyed_entry_hash(
+    prev_hash: str, at: datetime, actor: str, action: str, target: str, details_json: str
+) -> str:
+    """The plain SHA-256 entry hash of logs written before the chain was keyed."""
+    message = prev_hash.encode("ascii") + _content(at, actor, action, target, details_json)
+    return hashlib.sha256(message).hexdigest()
 
 
 def _stored_hash(row: Any) -> str:
     """What the hash of a stored row should be, from its stored content."""
     return entry_hash(row.prev_hash, row.at, row.actor, row.action, row.target, row.details)
+
+
+def _unkeyed_hash(row: Any) -> str:
+    return unkeyed_entry_hash(row.prev_hash, row.at, row.actor, row.action, row.target, row.details)
 
 
 # --- appending ----------------------------------------------------------------------------
@@ -218,6 +254,19 @@ def _check_field(name: str, value: object, limit: int, *, required: bool) -> Non
 
 CHANGED = "its content was changed"
 OUT_OF_ORDER = "the entry before it is missing or out of order"
+UNKEYED = "not keyed yet"
+REKEY_ACTION = "audit.rekey"
+
+_COLUMNS = (
+    AuditEntry.id,
+    AuditEntry.at,
+    AuditEntry.actor,
+    AuditEntry.action,
+    AuditEntry.target,
+    AuditEntry.details,
+    AuditEntry.prev_hash,
+    AuditEntry.entry_hash,
+)
 
 
 @dataclass
@@ -227,49 +276,60 @@ class AuditReport:
     count: int
     head: str
     problems: list[str] = field(default_factory=list)
-    # The ids of the entries named in `problems`, with what is wrong with each.
+    # The ids of the entries named in `problems`, with what is wrong with each, by id.
     broken: dict[int, list[str]] = field(default_factory=dict)
+    # How many entries at the start of the log still hold unkeyed (pre-upgrade) hashes.
+    unkeyed: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def first_broken(self) -> int | None:
+        """The id of the first entry that fails, or None."""
+        return next(iter(self.broken), None)
+
 
 def verify(expect_head: str | None = None) -> AuditReport:
     """Walk the whole log by id and report every place the chain doesn't hold.
 
-    - "its content was changed": an entry's stored content no longer gives its
-      stored hash (an edited actor, action, target, details, time or hash).
+    - "its content was changed": an entry's stored content and previous hash no
+      longer give its stored hash under this app's key (an edited actor, action,
+      target, details, time or hash, or an entry written without the key).
     - "the entry before it is missing or out of order": an entry's prev_hash is
       not the hash of the entry before it (GENESIS for the first): an entry was
       removed in between, or entries were reordered.
+    - "not keyed yet": entries at the start of the log whose hash is the plain
+      SHA-256 of a log written before the chain was keyed. They are reported
+      until `chorus audit rekey` re-hashes them; an unkeyed entry after a keyed
+      one can only have been forged, so it counts as changed.
     - with `expect_head` (a head hash noted earlier): that entry must still be
       in the chain. The log may have grown since, but if the noted entry is gone
       the last entries were removed or rewritten, which the chain alone can't show.
 
-    It never stops at the first problem, so one report shows all the damage.
+    It never stops at the first problem, so one report shows all the damage; the
+    problems are in the order of the entries, so the first names the first entry
+    that fails.
     """
-    columns = (
-        AuditEntry.id,
-        AuditEntry.at,
-        AuditEntry.actor,
-        AuditEntry.action,
-        AuditEntry.target,
-        AuditEntry.details,
-        AuditEntry.prev_hash,
-        AuditEntry.entry_hash,
-    )
     rows = db.session.execute(
-        select(*columns).order_by(AuditEntry.id).execution_options(yield_per=1000)
+        select(*_COLUMNS).order_by(AuditEntry.id).execution_options(yield_per=1000)
     )
     problems: list[str] = []
     count = 0
+    unkeyed = 0
+    keyed_seen = False
     previous = GENESIS
     seen_expected = expect_head is None or expect_head == GENESIS
     broken: dict[int, list[str]] = {}
     for row in rows:
         count += 1
-        if _stored_hash(row) != row.entry_hash:
+        if _stored_hash(row) == row.entry_hash:
+            keyed_seen = True
+        elif not keyed_seen and _unkeyed_hash(row) == row.entry_hash:
+            unkeyed += 1
+            broken.setdefault(row.id, []).append(UNKEYED)
+        else:
             broken.setdefault(row.id, []).append(CHANGED)
             problems.append(f"entry {row.id}: {CHANGED}")
         if row.prev_hash != previous:
@@ -278,11 +338,76 @@ def verify(expect_head: str | None = None) -> AuditReport:
         if row.entry_hash == expect_head:
             seen_expected = True
         previous = row.entry_hash
+    if unkeyed:
+        problems.insert(
+            0,
+            f"the first {unkeyed} entr{'y was' if unkeyed == 1 else 'ies were'} written "
+            "before the chain was keyed and can still be rewritten by anyone who can write "
+            "to the database: run `chorus audit rekey` once after upgrading",
+        )
     if not seen_expected:
         problems.append(
             f"the last entries were removed or changed: head is {previous}, expected {expect_head}"
         )
-    return AuditReport(count=count, head=previous, problems=problems, broken=broken)
+    return AuditReport(
+        count=count, head=previous, problems=problems, broken=broken, unkeyed=unkeyed
+    )
+
+
+@dataclass
+class Rekeyed:
+    """What `rekey` did: how many unkeyed entries it found, the hash of the last of
+    them (the head before the upgrade), and the log's head before and after."""
+
+    unkeyed: int
+    unkeyed_head: str
+    old_head: str
+    new_head: str
+
+
+def rekey() -> Rekeyed:
+    """Re-hash a log written before the chain was keyed under this app's key.
+
+    Run once, after upgrading. It refuses (AuditError, nothing changed) unless the
+    log's only problem is unkeyed entries at its start, i.e. the old chain still
+    holds, and unless the log was never re-keyed before: unkeyed entries in a
+    log that was re-keyed once were forged, and re-keying them would launder them.
+    Every entry's hash changes (each covers the one before), so a head hash noted
+    before is only good for `old_head`. Records the re-keying in the log itself.
+    """
+    _wait_for_our_turn()  # no appends while the hashes change
+    report = verify()
+    damage = [p for p in report.problems if "chorus audit rekey" not in p]
+    if damage:
+        db.session.rollback()
+        raise AuditError(
+            "The log's chain is broken, so it can't be re-keyed:\n" + "\n".join(damage)
+        )
+    if report.unkeyed == 0:
+        db.session.rollback()
+        raise AuditError("Every entry is already keyed: nothing to re-key.")
+    if db.session.scalar(select(AuditEntry.id).where(AuditEntry.action == REKEY_ACTION).limit(1)):
+        db.session.rollback()
+        raise AuditError(
+            "This log was re-keyed before, so its unkeyed entries were written since by "
+            "someone without the key. Restore the log from a backup instead."
+        )
+    rows = db.session.execute(select(*_COLUMNS).order_by(AuditEntry.id)).all()
+    unkeyed_head = rows[report.unkeyed - 1].entry_hash
+    previous = GENESIS
+    for row in rows:
+        digest = entry_hash(previous, row.at, row.actor, row.action, row.target, row.details)
+        db.session.execute(
+            AuditEntry.__table__.update()
+            .where(AuditEntry.id == row.id)
+            .values(prev_hash=previous, entry_hash=digest)
+        )
+        previous = digest
+    db.session.commit()
+    db.session.expire_all()
+    return Rekeyed(
+        unkeyed=report.unkeyed, unkeyed_head=unkeyed_head, old_head=report.head, new_head=previous
+    )
 
 
 def last_entries(n: int) -> list[AuditEntry]:
@@ -428,6 +553,34 @@ def verify_command(expect_head: str | None) -> None:
         click.echo(problem)
     if report.problems:
         click.get_current_context().exit(1)
+
+
+@audit_group.command("rekey")
+@with_appcontext
+def rekey_command() -> None:
+    """Once, after upgrading: re-hash a log written before the chain was keyed.
+
+    Checks the old chain first and changes nothing if it is broken. Prints the
+    old head (compare it with one you noted) and the new one (note it instead).
+    """
+    try:
+        done = rekey()
+    except AuditError as exc:
+        click.echo(str(exc))
+        click.get_current_context().exit(1)
+    record(
+        REKEY_ACTION,
+        cli_actor(),
+        details={
+            "unkeyed_entries": done.unkeyed,
+            "unkeyed_head": done.unkeyed_head,
+            "old_head": done.old_head,
+        },
+    )
+    click.echo(f"Re-keyed {done.unkeyed} unkeyed entries; the last of them had hash")
+    click.echo(f"  {done.unkeyed_head}  (compare with a head noted before the upgrade)")
+    click.echo(f"Old head {done.old_head}, re-keyed as {done.new_head}")
+    click.echo(f"Head now {current_head()}  (note this one from now on)")
 
 
 @audit_group.command("log")

@@ -48,6 +48,7 @@ from survey.definition import (
 from survey.events import announce
 from survey.i18n import language_name, translate
 from survey.models import Role, Survey, SurveyStatus, db
+from survey.spreadsheet import safe_cell
 from survey.surveys import (
     SurveyError,
     archive_survey,
@@ -1011,7 +1012,7 @@ def invites(slug: str):
                 out = io.StringIO()
                 writer = csv.writer(out, lineterminator="\n")
                 writer.writerow(["invite_code"])
-                writer.writerows([code] for code in codes)
+                writer.writerows([safe_cell(code)] for code in codes)
                 return attachment(out.getvalue(), "text/csv", f"{slug}-invite-codes.csv")
             return render_template("admin/builder/invite_cards.html", survey=survey, codes=codes)
     issued, used = invite_counts(survey)

@@ -52,6 +52,7 @@ from survey.models import (
     User,
     db,
 )
+from survey.spreadsheet import safe_cell
 
 bp = Blueprint("portal", __name__)
 
@@ -324,8 +325,7 @@ def answer_board(version: ReportVersion) -> dict[str, list[OrganisationAnswers]]
 
 def _cell(value: Any) -> str:
     """A CSV cell that a spreadsheet won't run as a formula (companies type the text)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return safe_cell("" if value is None else str(value))
 
 
 def when(moment: datetime) -> str:

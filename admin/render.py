@@ -35,6 +35,7 @@ from matplotlib.figure import Figure
 
 from admin.sdc import SUPPRESSED
 from survey.config import PROJECT_ROOT
+from survey.spreadsheet import protect_xlsx_cell, safe_row
 
 # The same drawing twice must give the same bytes (tests compare them, caches and
 # published files stay stable): fixed ids instead of random ones. Set once at import,
@@ -295,18 +296,33 @@ def _stylesheet() -> Markup:
     return Markup(combined.replace("</", "<\\/"))  # noqa: S704
 
 
+class RenderError(Exception):
+    """A PDF that can't be made; the message says why, for a person."""
+
+
 def report_pdf(report: Mapping[str, Any]) -> bytes:
     """The report as an A4 PDF (WeasyPrint), from the standalone document.
 
     Fetching anything but data: URLs is refused: the document is self-contained,
     and a URL in anything analyst-written must never make the server reach out.
+    A refused or failed fetch stops the render with WeasyPrint's
+    FatalURLFetchingError, a BaseException (so no `except Exception` would
+    catch it): it becomes a RenderError, an ordinary error with a clear message.
     """
     import weasyprint
+    from weasyprint.urls import FatalURLFetchingError
 
     # Only data: URLs (the charts) are ever read; anything else fails the render.
     fetcher = weasyprint.urls.URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
     document = weasyprint.HTML(string=standalone_html(report), url_fetcher=fetcher)
-    return document.write_pdf()
+    try:
+        return document.write_pdf()
+    except FatalURLFetchingError as exc:
+        raise RenderError(
+            "The PDF could not be made: the report refers to an image or file that "
+            "isn't part of it, and Chorus never fetches anything while making a PDF. "
+            "Remove images and embedded files from the report's texts and try again."
+        ) from exc
 
 
 # -- Table exports -------------------------------------------------------------
@@ -379,17 +395,6 @@ def table_blocks(report: Mapping[str, Any]) -> Iterator[tuple[str, list[list[Any
         yield f"breakdown_{index}", rows
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_safe(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe:
-    labels are written by people, and a CSV is opened in Excel by companies."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def tables_csv(report: Mapping[str, Any]) -> str:
     """All published tables in one CSV, blocks separated by an empty line."""
     out = io.StringIO()
@@ -398,7 +403,8 @@ def tables_csv(report: Mapping[str, Any]) -> str:
         if number:
             writer.writerow([])
         for row in rows:
-            writer.writerow([_csv_safe(v) for v in row])
+            # Labels are written by people, and companies open the file in Excel.
+            writer.writerow(safe_row(row))
     return out.getvalue()
 
 
@@ -435,8 +441,7 @@ def tables_xlsx(report: Mapping[str, Any]) -> bytes:
         for row_cells in sheet.iter_rows():
             for cell in row_cells:
                 # A label starting with "=" must stay text, never become a formula.
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"
+                protect_xlsx_cell(cell)
         sheet["A1"].font = Font(bold=True)
         sheet.column_dimensions["A"].width = 24
         sheet.column_dimensions["B"].width = 30

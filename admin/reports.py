@@ -540,6 +540,14 @@ def next_version(survey: Survey, addressed_to: Sequence[str]) -> Published:
     )
 
 
+def report_pdf(document: dict[str, Any]) -> bytes:
+    """The report's PDF; a render that fails is a ReportError, shown like any other."""
+    try:
+        return render.report_pdf(document)
+    except render.RenderError as exc:
+        raise ReportError(str(exc)) from None
+
+
 def publish(
     survey: Survey,
     frame: pd.DataFrame,
@@ -559,6 +567,7 @@ def publish(
         raise ReportError(" ".join(problems))
     published = next_version(survey, sorted(o.name for o in organisations))
     document = build_report(survey, frame, draft, published)
+    pdf = report_pdf(document)
     version = ReportVersion(
         survey_id=survey.id,
         version=published.version,
@@ -568,7 +577,7 @@ def publish(
         respondents=len(frame),
         snapshot_json=json.dumps(document, ensure_ascii=False),
         html=render.standalone_html(document),
-        pdf=render.report_pdf(document),
+        pdf=pdf,
         addressees=list(organisations),
     )
     db.session.add(version)
@@ -588,7 +597,9 @@ def publish(
         survey.slug,
         version=version.version,
         organisations=[o.name for o in organisations],
-        respondents=len(frame),
+        # As printed in the report (rounded when it rounds): admins without the key
+        # read the audit log, and it must not undo the report's disclosure control.
+        respondents=document["respondents"],
     )
     return version
 
@@ -625,6 +636,7 @@ def register_cli(app: Flask) -> None:
         frame = answers_frame(survey, key)
         try:
             document = build_report(survey, frame, draft_for(survey), next_version(survey, []))
+            pdf = report_pdf(document)
         except ReportError as exc:
             raise click.ClickException(str(exc)) from None
         out.mkdir(parents=True, exist_ok=True)
@@ -632,8 +644,8 @@ def register_cli(app: Flask) -> None:
             json.dumps(document, ensure_ascii=False, indent=2), "utf-8"
         )
         (out / "report.html").write_text(render.standalone_html(document), "utf-8")
-        (out / "report.pdf").write_bytes(render.report_pdf(document))
-        announce("report.build", cli_actor(), slug, respondents=len(frame), key=who)
+        (out / "report.pdf").write_bytes(pdf)
+        announce("report.build", cli_actor(), slug, respondents=document["respondents"], key=who)
         click.echo(
             f"Wrote report.json, report.html and report.pdf to {out} "
             f"({len(frame)} responses, {len(document['findings'])} findings; not published)."

@@ -19,6 +19,7 @@ from survey.definition import DefinitionError, load_definition_text
 from survey.events import announce, cli_actor
 from survey.models import Survey, SurveyStatus, User, db
 from survey.retention import purge_expired
+from survey.spreadsheet import frame_csv
 from survey.surveys import (
     SurveyError,
     close_survey,
@@ -264,7 +265,7 @@ def export_responses_command(slug: str, out: Path, custodian: str | None) -> Non
     survey = _survey_or_fail(slug)
     private_key, key = survey_key_from_stdin(survey, custodian)
     frame = responses_frame(survey, private_key)
-    frame.to_csv(out, index=False)
+    out.write_text(frame_csv(frame), encoding="utf-8")
     announce("responses.export", cli_actor(), slug, rows=len(frame), key=key)
     click.echo(f"Wrote {len(frame)} responses to {out}", err=True)
 

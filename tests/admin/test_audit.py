@@ -96,7 +96,7 @@ def test_record_builds_a_chain_from_genesis(app):
         ) == (row.entry_hash)
 
 
-def test_timestamps_are_hashed_as_utc_with_microseconds():
+def test_timestamps_are_hashed_as_utc_with_microseconds(app):
     aware = datetime(2026, 11, 23, 21, 0, 14, 5, tzinfo=UTC)
     naive = aware.replace(tzinfo=None)  # what SQLite gives back
     elsewhere = aware.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Madrid"))
@@ -110,7 +110,7 @@ def test_timestamps_are_hashed_as_utc_with_microseconds():
     )
 
 
-def test_fields_cannot_run_into_each_other():
+def test_fields_cannot_run_into_each_other(app):
     at = datetime(2026, 1, 1, tzinfo=UTC)
     assert entry_hash(GENESIS, at, "ab", "c", "", "{}") != entry_hash(
         GENESIS, at, "a", "bc", "", "{}"

@@ -114,3 +114,26 @@ def test_a_tampered_entry_shows_as_broken(admin):
     db.session.commit()
     page = page_text(admin.get("/staff/audit/"))
     assert f"entry {victim}: the entry before it is missing or out of order" in page
+
+
+def test_a_log_from_before_keying_says_so_and_how_to_fix_it(app):
+    from ..security.test_audit_chain import insert_legacy_entries
+
+    insert_legacy_entries(2)  # first: signing the admin in below is recorded too
+    make_user(ADMIN, roles=(Role.ADMIN,))
+    client = app.test_client()
+    sign_in_enrolled(client, ADMIN)
+    body = page_text(client.get("/staff/audit/"))
+    assert "The log is not keyed yet" in body
+    assert "chorus audit rekey" in body
+    assert "not keyed yet" in body  # the two old entries are marked in the table
+
+
+def test_a_rewritten_entry_is_named_as_where_the_damage_starts(admin):
+    from ..security.test_audit_chain import rewrite_from
+
+    entries = [record(f"test.step{i}", "ana@example.org") for i in range(3)]
+    rewrite_from(entries[1].id, '{"n":1}')
+    body = page_text(admin.get("/staff/audit/"))
+    assert "The chain is broken" in body
+    assert f"starting at entry {entries[1].id}" in body

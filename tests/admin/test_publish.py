@@ -183,3 +183,92 @@ def test_tables_download_for_the_addressed_company_and_staff_only(app, make_publ
     assert any("suppressed" in row for row in rows)
     workbook = load_workbook(io.BytesIO(client.get(base + "/tables.xlsx").get_data()))
     assert len(workbook.sheetnames) >= 2
+
+
+def test_the_audit_log_holds_only_the_published_respondent_figure(app, make_open_survey, tmp_path):
+    """23 respondents in a report rounded to base 5: the report says 25, and so must
+    the audit log (readable by admins who hold no key); never the exact 23."""
+    from admin.frame import answers_frame
+    from admin.reports import draft_for
+    from admin.reports import publish as publish_report
+    from survey.surveys import unwrap_with_recovery_code
+    from survey.synthetic import add_synthetic_responses
+
+    survey, code = make_open_survey()
+    add_synthetic_responses(survey, 23, seed=7)
+    with_findings(survey)
+    draft = draft_for(survey)
+    draft.rounding = True
+    save_draft(survey, draft)
+    org = Organisation(name=ORG)
+    db.session.add(org)
+    db.session.commit()
+
+    frame = answers_frame(survey, unwrap_with_recovery_code(survey, code))
+    version = publish_report(survey, frame, draft_for(survey), [org], "ana@example.org")
+    assert json.loads(version.snapshot_json)["respondents"] == 25
+    runner = app.test_cli_runner()
+    built = runner.invoke(
+        args=["report", "build", "small", "--out", str(tmp_path / "r")], input=code + "\n"
+    )
+    assert built.exit_code == 0, built.output
+
+    for action in ("report.publish", "report.build"):
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == action))
+        details = json.loads(entry.details)
+        assert details.get("respondents") in (25, None), (action, details)
+        assert "23" not in entry.details, (action, entry.details)
+
+
+def refuse_every_fetch(monkeypatch):
+    """Make WeasyPrint's fetcher fail fatally, as it does for a URL it must not read."""
+    import weasyprint.urls
+
+    def fatal(self, url, headers=None):
+        raise weasyprint.urls.FatalURLFetchingError(f'Error fetching "{url}"')
+
+    monkeypatch.setattr(weasyprint.urls.URLFetcher, "fetch", fatal)
+
+
+def test_a_fatal_fetch_while_rendering_the_pdf_is_an_ordinary_error(
+    app, answered_survey, monkeypatch
+):
+    from admin import render
+
+    from ..conftest import sample_report
+
+    refuse_every_fetch(monkeypatch)
+    try:
+        render.report_pdf(sample_report())
+    except render.RenderError as exc:
+        assert "PDF" in str(exc)
+    else:
+        raise AssertionError("no RenderError")
+
+    survey, _ = answered_survey
+    with_findings(survey)
+    org = Organisation(name=ORG)
+    db.session.add(org)
+    db.session.commit()
+    client = unlocked_analyst(app)
+    refused = publish(client, {"organisation": org.id, "understood": "yes"})
+    assert refused.status_code == 422
+    assert "PDF" in page_text(refused)
+    assert db.session.scalar(select(ReportVersion)) is None
+
+
+def test_a_fatal_fetch_in_report_build_is_a_clear_message(
+    app, make_open_survey, tmp_path, monkeypatch
+):
+    from survey.synthetic import add_synthetic_responses
+
+    survey, code = make_open_survey()
+    add_synthetic_responses(survey, 30, seed=5)
+    refuse_every_fetch(monkeypatch)
+    out = tmp_path / "report"
+    result = app.test_cli_runner().invoke(
+        args=["report", "build", "small", "--out", str(out)], input=code + "\n"
+    )
+    assert result.exit_code == 1
+    assert "PDF" in result.output and "Traceback" not in result.output
+    assert not (out / "report.pdf").exists()

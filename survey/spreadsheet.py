@@ -1,0 +1,58 @@
+"""Cells that a spreadsheet shows as text and never runs as a formula.
+
+Respondents, facilitators, analysts and companies all type text that ends up
+in CSV and XLSX files, and those are opened in Excel, LibreOffice or Google
+Sheets. A cell that starts with "=", "+", "-" or "@" (or a tab or carriage
+return, which some of them skip first) is read as a formula there: it can
+fetch a URL with the data beside it or run a command. Following OWASP's advice
+on CSV injection, such text gets a leading apostrophe, which every spreadsheet
+reads as "this is text" and which a person reading the file understands.
+
+Only text is touched: a real number (-3, 2.5) is written as the number it is.
+Every CSV and XLSX writer in Chorus puts its cells through `safe_cell`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+# What a spreadsheet may read as the start of a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def looks_like_formula(value: Any) -> bool:
+    """Whether a spreadsheet could read `value` as a formula (text only)."""
+    return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
+def safe_cell(value: Any) -> Any:
+    """`value` ready for a CSV cell: text that starts like a formula gets a leading
+    apostrophe; numbers, None and everything else are returned unchanged."""
+    return "'" + value if looks_like_formula(value) else value
+
+
+def safe_row(row: Any) -> list[Any]:
+    """Every cell of a row through `safe_cell`."""
+    return [safe_cell(value) for value in row]
+
+
+def protect_xlsx_cell(cell: Any) -> None:
+    """The XLSX form of the same rule, for an openpyxl cell already filled in.
+
+    XLSX cells have types, so text is stored as text (never as a formula) and
+    keeps its exact wording; text that starts like a formula also gets Excel's
+    "quote prefix", the stored form of a typed leading apostrophe, so it stays
+    text when someone edits the cell or saves the sheet as CSV.
+    """
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        if looks_like_formula(cell.value):
+            cell.quotePrefix = True
+
+
+def frame_csv(frame: pd.DataFrame) -> str:
+    """A data frame as CSV text (header row, no index), every cell through `safe_cell`."""
+    safe = frame.map(safe_cell).rename(columns=safe_cell)
+    return safe.to_csv(index=False)
