@@ -15,6 +15,7 @@ import secrets
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
@@ -73,6 +74,24 @@ def set_security_headers(response: Response) -> Response:
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
     return response
+
+
+def is_cross_site_request() -> bool:
+    """True when the browser says this request comes from another website.
+
+    For the respondent routes that take requests without a form token. A
+    browser's Sec-Fetch-Site must be same-origin or none (a typed address or a
+    bookmark); an Origin, when sent, must be this host as the app sees it
+    (through ProxyFix when CHORUS_PROXY_HOPS is set, like request.host). A
+    request with neither header (an old browser, curl) passes.
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return urlsplit(origin).netloc.lower() != request.host.lower()
+    return False
 
 
 class DailySecret:
