@@ -724,7 +724,6 @@ def cross_site(exc: CrossSite):
     return _render("respond/unavailable.html", None, 403, kind="cross_site")
 
 
-
 @bp.errorhandler(Unavailable)
 def unavailable(exc: Unavailable):
     return _render("respond/unavailable.html", exc.survey, exc.status, kind=exc.kind)

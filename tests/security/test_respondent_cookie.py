@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import zlib
 
 from flask.sessions import SecureCookieSessionInterface
@@ -31,10 +32,8 @@ def readable_without_key(cookie: str) -> str:
         except (binascii.Error, ValueError):
             continue
         texts.append(raw.decode("utf-8", "ignore"))
-        try:
+        with contextlib.suppress(zlib.error):
             texts.append(zlib.decompress(raw).decode("utf-8", "ignore"))
-        except zlib.error:
-            pass
     return "\n".join(texts)
 
 
