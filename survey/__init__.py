@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template, request, url_for
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -15,6 +15,7 @@ from survey import privacy
 from survey.config import PROJECT_ROOT, settings_from_env
 from survey.i18n import translate
 from survey.models import db
+from survey.session_cookie import EncryptedCookieSessionInterface
 
 csrf = CSRFProtect()
 migrate = Migrate()
@@ -29,6 +30,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     network. A missing secret key stops it here with a message saying what to set.
     """
     app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"))
+    # Encrypted, not only signed: the cookie carries draft keys and unlock handles.
+    app.session_interface = EncryptedCookieSessionInterface()
     env_overrides = {}
     if config and config.get("SECRET_KEY"):
         env_overrides["CHORUS_SECRET_KEY"] = config["SECRET_KEY"]
@@ -71,7 +74,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             "has_errors": False,
             "t": lambda key, **params: translate(key, "en", **params),
             "tx": lambda text: text if isinstance(text, str) else "",
-            "quick_exit_url": app.config["CHORUS_QUICK_EXIT_URL"],
+            # Through the server, which forgets the respondent's session on the way out.
+            "quick_exit_url": url_for("respond.quick_exit"),
         }
 
     @app.get("/")

@@ -33,6 +33,8 @@ TEXT_TYPES = ("short_text", "long_text")
 DEFAULT_MAX_LENGTH = {"short_text": 500, "long_text": 5000}
 
 SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+# Addresses under /s/ that aren't surveys (/s/exit is the quick exit).
+RESPONDENT_ROUTE_SLUGS = frozenset({"exit"})
 ID_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
 LANGUAGE_RE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 URL_RE = re.compile(r"https?://[^\s<>\"']+")
@@ -484,6 +486,8 @@ class _Validator:
                 "must be 2-63 lower-case letters, digits or hyphens, starting with a letter or "
                 "digit",
             )
+        elif data.get("slug") in RESPONDENT_ROUTE_SLUGS:
+            self.add("slug", f'"{data["slug"]}" is reserved; choose another')
         self.check_languages(data.get("languages", ["en"]))
         self.text("title", data.get("title"), required="title" in data)
         for key in ("intro", "organiser", "privacy_notice", "closing_message"):

@@ -90,6 +90,25 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+def is_cross_site_request() -> bool:
+    """True when the browser says this request comes from another website.
+
+    For the respondent routes that take requests without a form token. A
+    browser's Sec-Fetch-Site must be same-origin or none (a typed address or a
+    bookmark); an Origin, when sent, must be this host as the app sees it
+    (through ProxyFix when CHORUS_PROXY_HOPS is set, like request.host). A
+    request with neither header (an old browser, curl) passes. "Origin: null"
+    says nothing: our own pages send it, because of Referrer-Policy: no-referrer.
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != "null":
+        return urlsplit(origin).netloc.lower() != request.host.lower()
+    return False
+
+
 def utc_today() -> date:
     """Today in UTC: the day rate-limit keys and their secret belong to."""
     return datetime.now(UTC).date()

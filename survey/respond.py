@@ -2,9 +2,12 @@
 
 Views only translate between HTTP and the functions in `survey.responses`.
 The session cookie (the only cookie a respondent gets, and only once they
-start) holds `r`: the draft id and key, a pre-drawn receipt code, the language
-and the minute of last activity. Submitting replaces it with `done` (the
-receipt to show once), and confirming the receipt clears it.
+start; encrypted, see survey.session_cookie) holds `r`: the draft id and key, a
+pre-drawn receipt code, the language and the minute of last activity.
+Submitting replaces it with `done` (the receipt to show once, for a few
+minutes), and confirming the receipt or the quick exit forgets it. Only these
+two keys are the respondent's: a staff sign-in and the form token in the same
+browser are never cleared from here.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError
 
-from survey import crypto
+from survey import crypto, privacy
 from survey.answers import AnswerError, form_values, other_field, parse_answer, raw_form_values
 from survey.definition import (
     PREFER_NOT_TO_SAY,
@@ -60,6 +63,14 @@ from survey.surveys import definition_of, find_survey
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
 
+# The session's keys that belong to the respondent (nothing else is cleared here).
+RESPONDENT_KEYS = ("r", "done")
+# Keys that alone are no reason to keep a cookie (the form token, Flask-Login's
+# marks for an anonymous visitor); a staff sign-in has more.
+NOTHING_TO_KEEP = frozenset({"csrf_token", "_fresh", "_id"})
+# How long the receipt stays on screen after submitting.
+RECEIPT_SHOWN_MINUTES = 10
+
 CODE_ATTEMPT_LIMIT = "10 per minute;100 per day"
 # Limits on POSTs, per client address (keyed-hashed, see survey.privacy).
 RATE_LIMITS = {
@@ -75,6 +86,10 @@ class Unavailable(Exception):
 
     def __init__(self, kind: str, survey: Survey | None = None, status: int = 200):
         self.kind, self.survey, self.status = kind, survey, status
+
+
+class CrossSite(Exception):
+    """A request another website made the browser send: refused, nothing changed."""
 
 
 class SessionEnded(Exception):
@@ -97,9 +112,15 @@ def _survey(slug: str, *, allow: tuple[str, ...] = (SurveyStatus.OPEN.value,)) -
     return survey
 
 
+def _refuse_cross_site() -> None:
+    """For routes without a form token that change the session or the data."""
+    if privacy.is_cross_site_request():
+        raise CrossSite()
+
+
 def _language(definition: SurveyDefinition) -> str:
     asked = request.values.get("lang")
-    state = session.get("r")
+    state = session.get("r") or session.get("done")
     if asked in definition.languages:
         if state is not None and state.get("lang") != asked:
             state["lang"] = asked
@@ -138,7 +159,7 @@ def _render(template: str, survey: Survey | None, status: int = 200, **context: 
 
 
 def _fallback_language() -> str:
-    state = session.get("r") or {}
+    state = session.get("r") or session.get("done") or {}
     return state.get("lang") or "en"
 
 
@@ -146,8 +167,24 @@ def _now_minute() -> int:
     return int(time.time() // 60)
 
 
+def _forget_respondent() -> None:
+    """Drop the respondent's part of the session, and nothing else.
+
+    The session is touched only when it holds respondent state, so a request
+    without it never rewrites the cookie. When nothing else (a staff sign-in)
+    is left beside the form token and Flask-Login's anonymous marks, the cookie
+    goes altogether.
+    """
+    if not any(key in session for key in RESPONDENT_KEYS):
+        return
+    for key in RESPONDENT_KEYS:
+        session.pop(key, None)
+    if set(session) <= NOTHING_TO_KEEP:
+        session.clear()
+
+
 def _begin_session(survey: Survey, handle: DraftHandle, language: str) -> None:
-    session.clear()
+    _forget_respondent()
     session["r"] = {
         "slug": survey.slug,
         "draft": handle.draft_id,
@@ -165,7 +202,7 @@ def _current(survey: Survey) -> tuple[DraftHandle, DraftState]:
         raise SessionEnded(survey)
     idle_limit = int(current_app.config["CHORUS_RESPONDENT_IDLE_MINUTES"])
     if _now_minute() - int(state.get("seen", 0)) > idle_limit:
-        session.clear()
+        _forget_respondent()
         raise SessionEnded(survey)
     handle = DraftHandle(state["draft"], crypto.unb64(state["key"]))
     try:
@@ -236,6 +273,7 @@ def landing(slug: str):
 
 @bp.post("/<slug>/start")
 def start(slug: str):
+    _refuse_cross_site()
     survey = _survey(slug)
     definition = definition_of(survey)
     language = _language(definition)
@@ -469,7 +507,7 @@ def submit_answers(slug: str):
     survey = _survey(slug, allow=tuple(s.value for s in SurveyStatus))
     # A double click carries the answering session; a refresh after success, `done`.
     answering = session.get("r") if (session.get("r") or {}).get("slug") == slug else None
-    done = session.get("done") if (session.get("done") or {}).get("slug") == slug else None
+    done = _receipt_to_show(slug)
     if survey.status != SurveyStatus.OPEN.value:
         if answering:
             return _render("respond/unavailable.html", survey, kind="closed_before_submit")
@@ -487,7 +525,7 @@ def submit_answers(slug: str):
             return redirect(url_for("respond.receipt", slug=survey.slug))
         raise SessionEnded(survey) from None
     except InviteUsed:
-        session.clear()
+        _forget_respondent()
         return _render(
             "respond/landing.html", survey, 409, invite_error="invite_not_found", started=False
         )
@@ -496,14 +534,31 @@ def submit_answers(slug: str):
 
 
 def _finish_session(survey: Survey, receipt: str) -> None:
-    """Forget the draft; keep only the receipt to show once (and the form token,
-    so that a refresh of the submit page finds its way back to the receipt)."""
+    """Forget the draft; keep only the receipt to show for a few minutes (the form
+    token stays, so that a refresh of the submit page finds its way back to it)."""
     language = (session.get("r") or session.get("done") or {}).get("lang")
-    csrf_token = session.get("csrf_token")
-    session.clear()
-    session["done"] = {"slug": survey.slug, "receipt": receipt, "lang": language}
-    if csrf_token:
-        session["csrf_token"] = csrf_token
+    earlier = session.get("done") or {}
+    # A refresh of the submit page doesn't make the receipt last longer.
+    shown_since = earlier.get("at") if earlier.get("receipt") == receipt else None
+    session.pop("r", None)
+    session["done"] = {
+        "slug": survey.slug,
+        "receipt": receipt,
+        "lang": language,
+        "at": _now_minute() if shown_since is None else shown_since,
+    }
+
+
+def _receipt_lapsed(done: dict[str, Any]) -> bool:
+    return _now_minute() - int(done.get("at", 0)) > RECEIPT_SHOWN_MINUTES
+
+
+def _receipt_to_show(slug: str) -> dict[str, Any] | None:
+    """The receipt this browser may still see for the survey, if it hasn't lapsed."""
+    done = session.get("done")
+    if not done or done.get("slug") != slug or _receipt_lapsed(done):
+        return None
+    return done
 
 
 @bp.route("/<slug>/receipt", methods=["GET", "POST"])
@@ -512,9 +567,13 @@ def receipt(slug: str):
     done = session.get("done")
     if not done or done.get("slug") != survey.slug:
         return redirect(url_for("respond.thanks", slug=survey.slug))
+    if _receipt_lapsed(done):
+        page = _render("respond/receipt.html", survey, lapsed=True, minutes=RECEIPT_SHOWN_MINUTES)
+        _forget_respondent()
+        return page
     if request.method == "POST":
         if request.form.get("saved"):
-            session.clear()
+            _forget_respondent()
             return redirect(url_for("respond.thanks", slug=survey.slug, lang=done.get("lang")))
         return _render(
             "respond/receipt.html",
@@ -522,8 +581,9 @@ def receipt(slug: str):
             422,
             code=done["receipt"],
             error="confirm_saved_required",
+            lapsed=False,
         )
-    return _render("respond/receipt.html", survey, code=done["receipt"], error=None)
+    return _render("respond/receipt.html", survey, code=done["receipt"], error=None, lapsed=False)
 
 
 @bp.get("/<slug>/thanks")
@@ -600,6 +660,8 @@ def resume(slug: str):
 
 @bp.route("/<slug>/withdraw", methods=["GET", "POST"])
 def withdraw_answers(slug: str):
+    if request.method == "POST":
+        _refuse_cross_site()
     allowed = (SurveyStatus.OPEN.value, SurveyStatus.CLOSED.value, SurveyStatus.ARCHIVED.value)
     survey = _survey(slug, allow=allowed)
     k = definition_of(survey).suppression_k
@@ -640,7 +702,26 @@ def withdraw_answers(slug: str):
     )
 
 
+# --- quick exit ------------------------------------------------------------------------------
+
+
+@bp.get("/exit")
+def quick_exit():
+    """Leave at once: forget this browser's answers and receipt, then go to the
+    neutral site. A plain link works without JavaScript; the page's script goes
+    here with location.replace. Pages are no-store, so Back fetches them again and
+    finds the session ended. A staff sign-in in the same browser stays."""
+    _refuse_cross_site()
+    _forget_respondent()
+    return redirect(current_app.config["CHORUS_QUICK_EXIT_URL"], 303)
+
+
 # --- calm pages for everything that isn't a normal step ---------------------------------
+
+
+@bp.errorhandler(CrossSite)
+def cross_site(exc: CrossSite):
+    return _render("respond/unavailable.html", None, 403, kind="cross_site")
 
 
 @bp.errorhandler(Unavailable)

@@ -1,7 +1,9 @@
 /* Progressive enhancement only: every page works without this file.
    - Quick exit: Shift pressed three times within 5 seconds (as GOV.UK's
      "Exit this page"), or the exit link, hides the page at once and replaces
-     the history entry so Back doesn't return here.
+     the history entry so Back doesn't return here. The link goes to /s/exit,
+     which ends the session on the server before sending the person on, so
+     earlier pages (no-store) find it ended when Back fetches them again.
    - "Prefer not to say" checkboxes clear the other choices, and vice versa.
    - Error summaries and notices take focus so screen readers announce them.
    - The submit button can't be pressed twice (the server copes anyway).

@@ -239,6 +239,7 @@ def test_quick_exit_with_javascript(open_survey_live, live_server, new_context, 
 
     # Opened directly in a tab of its own: after the exit, Back only finds the
     # blank page the tab opened with.
+    _start_small(p)
     tab = p.page.context.new_page()
     tab.goto(section_url)
     expect(tab.get_by_role("heading", level=1)).to_have_text("About you")
@@ -249,6 +250,7 @@ def test_quick_exit_with_javascript(open_survey_live, live_server, new_context, 
     assert "/s/" not in tab.url
 
     # The link with JavaScript: also replaces the history entry.
+    _start_small(p)
     tab2 = p.page.context.new_page()
     tab2.goto(section_url)
     tab2.get_by_role("link", name="Leave this page quickly").click()
@@ -265,7 +267,7 @@ def test_quick_exit_without_javascript_is_a_plain_link(
     page = p.page
     _start_small(p)
     link = page.get_by_role("link", name="Leave this page quickly")
-    expect(link).to_have_attribute("href", live_server.exit_url)
+    expect(link).to_have_attribute("href", "/s/exit")  # through the server, to the exit URL
     expect(link).to_have_attribute("rel", re.compile(r"\bnoreferrer\b"))
     expect(page.locator(".quick-exit__hint")).to_be_hidden()
     # Shift does nothing without JavaScript; the link does.
@@ -275,6 +277,67 @@ def test_quick_exit_without_javascript_is_a_plain_link(
     link.click()
     page.wait_for_url(live_server.exit_url)
     p.check("Chorus")
+
+
+UNSAVED_WORDS = "periwinkle-harbour-3310 typed, not saved"
+SAVED_NUMBER = "17"
+
+
+def _answer_then_type_without_saving(p: Person) -> None:
+    """Save the first page, then type on the second without saving it."""
+    _start_small(p)
+    p.type("How many apps?", SAVED_NUMBER)
+    p.press("Save and continue", "Encrypted messaging")
+    p.press("Continue to this section", "Encrypted messaging")
+    p.type("What should change?", UNSAVED_WORDS)
+
+
+def _nothing_answered_on(page: Page) -> None:
+    """Neither the typed words nor the saved answer are anywhere on the page."""
+    page.wait_for_load_state("load")
+    values = page.evaluate(
+        "() => [...document.querySelectorAll('input, textarea')].map(e => e.value).join(' ')"
+    )
+    for shown in (page.content(), values):
+        assert UNSAVED_WORDS not in shown
+        assert f'value="{SAVED_NUMBER}"' not in shown and SAVED_NUMBER not in values
+
+
+def test_back_after_shift_three_times_shows_no_answers(
+    open_survey_live, live_server, person: Person
+):
+    open_survey_live(small_survey_document())
+    p = person
+    page = p.page
+    _answer_then_type_without_saving(p)
+    for _ in range(3):
+        page.keyboard.press("Shift")
+    page.wait_for_url(live_server.exit_url)
+    page.go_back()
+    _nothing_answered_on(page)
+    if "/section/" in page.url:
+        expect(p.h1).to_have_text("Your session has ended")
+    # Every earlier page, too.
+    while page.go_back() is not None:
+        _nothing_answered_on(page)
+
+
+def test_back_after_the_exit_link_without_javascript_shows_no_answers(
+    open_survey_live, live_server, nojs_person: Person
+):
+    open_survey_live(small_survey_document())
+    p = nojs_person
+    page = p.page
+    _answer_then_type_without_saving(p)
+    page.get_by_role("link", name="Leave this page quickly").click()
+    page.wait_for_url(live_server.exit_url)
+    page.go_back()
+    assert "/section/e2ee" in page.url
+    expect(p.h1).to_have_text("Your session has ended")
+    p.check()
+    _nothing_answered_on(page)
+    while page.go_back() is not None:
+        _nothing_answered_on(page)
 
 
 def _tab_to(page: Page, predicate_js: str, limit: int = 40) -> None:

@@ -1060,3 +1060,9 @@ sections:
     definition = load_definition_text(text.replace("0x10", "16"), "types.yaml")
     assert definition.invite_only is True and definition.min_report_n == 25
     assert definition.question("q").min == -3 and definition.question("q").max == 16
+
+
+def test_exit_is_not_a_survey_slug():
+    # /s/exit is the quick exit: a survey there would be unreachable.
+    text = json.dumps(minimal(slug="exit"))
+    assert problems_of_text(text, "exit.json") == ['slug: "exit" is reserved; choose another']

@@ -1,0 +1,97 @@
+"""Quick exit goes through the server: it forgets the respondent's session first,
+so Back after leaving finds "your session has ended", never the answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from survey.i18n import MESSAGES
+
+from ..admin.test_auth import make_user, sign_in
+from ..conftest import Respondent, page_text
+
+SECRET_WORDS = "cobalt-lantern-5521 is private"
+EXIT = "/s/exit"
+
+
+def answered(r: Respondent) -> None:
+    r.start()
+    r.answer("you", {"age_band": "adult", "apps": "3"})
+    r.answer("you", {"age_band": "adult", "apps": "3", "adult_only": SECRET_WORDS})
+    r.section("you")
+    assert SECRET_WORDS in r.last_html
+
+
+def test_every_respondent_page_links_to_the_exit_route(respondent: Respondent):
+    r = respondent
+    r.get("/s/small")
+    assert f'href="{EXIT}"' in r.last_html
+    r.start()
+    r.section("you")
+    assert f'href="{EXIT}"' in r.last_html
+
+
+def test_exit_forgets_the_draft_and_leaves_without_a_trace(app, respondent: Respondent):
+    r = respondent
+    answered(r)
+    left = r.client.get(EXIT)
+    assert left.status_code in (302, 303)
+    assert left.location == app.config["CHORUS_QUICK_EXIT_URL"]
+    assert left.headers["Cache-Control"] == "no-store"
+    assert left.headers["Referrer-Policy"] == "no-referrer"
+    # Back: the section is fetched again (no-store) and the session is gone.
+    back = r.section("you")
+    assert back.status_code == 200
+    assert "Your session has ended" in r.last_html
+    assert SECRET_WORDS not in r.last_html
+    assert r.client.get_cookie("chorus") is None
+
+
+def test_exit_keeps_a_staff_sign_in(client, make_open_survey):
+    make_open_survey()
+    make_user()
+    sign_in(client)
+    assert client.get("/staff/").status_code == 200
+    r = Respondent(client, "small")
+    answered(r)
+    client.get(EXIT)
+    r.section("you")
+    assert "Your session has ended" in r.last_html
+    assert client.get("/staff/").status_code == 200
+
+
+def test_exit_without_a_session_sets_no_cookie(app, client):
+    left = client.get(EXIT)
+    assert left.status_code in (302, 303)
+    assert left.location == app.config["CHORUS_QUICK_EXIT_URL"]
+    assert "Set-Cookie" not in left.headers
+
+
+def test_exit_from_another_site_changes_nothing(respondent: Respondent):
+    r = respondent
+    answered(r)
+    refused = r.client.get(EXIT, headers={"Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code == 403
+    assert "Set-Cookie" not in refused.headers
+    r.section("you")
+    assert SECRET_WORDS in r.last_html
+
+
+def test_exit_after_submitting_forgets_the_receipt(respondent: Respondent):
+    r = respondent
+    r.start()
+    r.answer("you", {"age_band": "under_18"})
+    r.submit()
+    code = r.receipt_code()
+    r.client.get(EXIT)
+    page = page_text(r.client.get("/s/small/receipt"))
+    assert code not in page
+
+
+@pytest.mark.parametrize("language", sorted(MESSAGES))
+def test_the_hint_says_what_leaving_costs_in_every_language(respondent: Respondent, language):
+    note = MESSAGES[language]["quick_exit_note"]
+    assert note and (language == "en" or note != MESSAGES["en"]["quick_exit_note"])
+    r = respondent
+    r.get(f"/s/small?lang={language}")
+    assert note in r.last_html
