@@ -122,7 +122,9 @@ def test_two_people_racing_with_one_invite_store_one_response(app, invited):
                 person.client.post("/s/oracle/submit", data={"csrf_token": token}).status_code
             )
 
-    threads = [threading.Thread(target=send, args=pair) for pair in zip(people, tokens, strict=True)]
+    threads = [
+        threading.Thread(target=send, args=pair) for pair in zip(people, tokens, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -9,6 +9,8 @@ invites used. The xmin/ctid parts need PostgreSQL; the rest runs everywhere.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from sqlalchemy import text
 
@@ -78,7 +80,7 @@ def invited(make_open_survey):
 
 
 def test_submissions_wait_in_an_inbox_that_links_to_nothing(app, invited, monkeypatch):
-    survey, recovery, codes = invited
+    _survey, recovery, codes = invited
     receipts = []
     for step, code in enumerate(codes):
         staff_action(step)
@@ -91,7 +93,9 @@ def test_submissions_wait_in_an_inbox_that_links_to_nothing(app, invited, monkey
     inbox = rows("SELECT * FROM response_inbox")
     assert len(inbox) == RESPONDENTS
     # ...and no inbox column holds an invite lookup or a receipt lookup in the clear.
-    cells = [bytes(c) if isinstance(c, bytes | memoryview) else str(c).encode() for r in inbox for c in r]
+    cells = [
+        bytes(c) if isinstance(c, bytes | memoryview) else str(c).encode() for r in inbox for c in r
+    ]
     secrets_in_clear = [lookup("invite", c).encode() for c in codes] + [
         lookup("receipt", c).encode() for c in receipts
     ]
@@ -117,7 +121,7 @@ def test_submissions_wait_in_an_inbox_that_links_to_nothing(app, invited, monkey
 
 def test_postgres_cannot_link_order_or_date_responses(app, invited, monkeypatch):
     postgres_only(app)
-    survey, _, codes = invited
+    _survey, _, codes = invited
     receipts = []
     for step, code in enumerate(codes):
         staff_action(step)
@@ -141,11 +145,11 @@ def test_postgres_cannot_link_order_or_date_responses(app, invited, monkeypatch)
     assert by_ctid != [lookup("receipt", c) for c in receipts]
     # No response is dated between two of the staff actions around the submissions.
     [xmin] = [int(x) for x in response_xmins]
-    assert not any(a < xmin < b for a, b in zip(audit_xmins, audit_xmins[1:], strict=False))
+    assert not any(a < xmin < b for a, b in itertools.pairwise(audit_xmins))
 
 
 def test_closing_flushes_everything_at_once(app, invited):
-    survey, _, codes = invited
+    _survey, _, codes = invited
     for code in codes[:3]:
         respond(app, "linked", code)
     assert rows("SELECT count(*) FROM responses")[0][0] == 0
@@ -158,7 +162,7 @@ def test_closing_flushes_everything_at_once(app, invited):
 
 
 def test_withdrawal_works_in_the_inbox_and_after_the_flush(app, invited, monkeypatch):
-    survey, _, codes = invited
+    _survey, _, codes = invited
     early, late = respond(app, "linked", codes[0]), respond(app, "linked", codes[1])
     client = app.test_client()
     withdrawn = client.post("/s/linked/withdraw", data={"code": early, "step": "confirm"})
@@ -177,7 +181,7 @@ def test_withdrawal_works_in_the_inbox_and_after_the_flush(app, invited, monkeyp
 
 
 def test_cli_count_and_export_include_the_inbox(app, invited, tmp_path):
-    survey, recovery, codes = invited
+    _survey, recovery, codes = invited
     for code in codes[:2]:
         respond(app, "linked", code)
     runner = app.test_cli_runner()
