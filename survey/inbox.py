@@ -40,6 +40,11 @@ from survey.models import InboxEntry, InviteCode, Response, Survey, db, iso_week
 BOX_KEY_PURPOSE = "chorus-inbox/1"
 TAG_KEY_PURPOSE = "chorus-inbox-tag/1"
 
+# Every box is padded to at least this size: sealed answers come in size buckets
+# (crypto.PAD_BUCKETS), and a box as big as its answers would tell which stored
+# response an inbox entry became. Nearly all answers fit well under this.
+BOX_MIN_BYTES = 16384
+
 _shuffler = secrets.SystemRandom()
 
 
@@ -81,14 +86,14 @@ def _seal_letter(survey_id: int, entry_id: str, letter: _Letter) -> bytes:
         "receipt_lookup": letter.receipt_lookup,
         "invite_lookup": letter.invite_lookup,
     }
-    return crypto.encrypt(
-        app_subkey(BOX_KEY_PURPOSE), crypto.canonical_json(document), _aad(survey_id, entry_id)
-    )
+    # Spaces after the JSON (still valid JSON), then the usual size buckets.
+    plain = crypto.pad(crypto.canonical_json(document).ljust(BOX_MIN_BYTES - 4, b" "))
+    return crypto.encrypt(app_subkey(BOX_KEY_PURPOSE), plain, _aad(survey_id, entry_id))
 
 
 def _open(entry: InboxEntry) -> _Letter:
     plain = crypto.decrypt(app_subkey(BOX_KEY_PURPOSE), entry.box, _aad(entry.survey_id, entry.id))
-    document = json.loads(plain)
+    document = json.loads(crypto.unpad(plain))
     response = None
     if document["response_id"] is not None:
         response = SealedResponse(

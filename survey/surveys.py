@@ -238,11 +238,12 @@ def open_survey(survey: Survey) -> None:
 
 
 def close_survey(survey: Survey) -> None:
-    """Close a survey; the answers waiting in its inbox are stored with it, in
-    the same transaction (see survey/inbox.py)."""
+    """Close a survey, then store every answer waiting in its inbox in one
+    shuffled batch (see survey/inbox.py; the daily job catches any late one)."""
     if survey.status != SurveyStatus.OPEN.value:
         raise SurveyError(f'"{survey.slug}" is {survey.status}, not open.')
     survey.status = SurveyStatus.CLOSED.value
+    db.session.commit()
     inbox.flush_inbox(survey, everything=True)
 
 
@@ -252,6 +253,7 @@ def archive_survey(survey: Survey) -> None:
         raise SurveyError(f'"{survey.slug}" is {survey.status}: close it before archiving.')
     survey.status = SurveyStatus.ARCHIVED.value
     survey.recovery_check = None
+    db.session.commit()
     inbox.flush_inbox(survey, everything=True)
 
 

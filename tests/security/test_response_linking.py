@@ -10,10 +10,12 @@ invites used. The xmin/ctid parts need PostgreSQL; the rest runs everywhere.
 from __future__ import annotations
 
 import itertools
+import os
 
 import pytest
 from sqlalchemy import text
 
+from admin.frame import answers_frame
 from survey import crypto
 from survey.events import announce
 from survey.models import db
@@ -104,6 +106,7 @@ def test_submissions_wait_in_an_inbox_that_links_to_nothing(app, invited, monkey
     assert response_count(find_survey("linked")) == RESPONDENTS
     key = unwrap_with_recovery_code(find_survey("linked"), recovery)
     assert len(responses_frame(find_survey("linked"), key)) == RESPONDENTS
+    assert len(answers_frame(find_survey("linked"), key, workers=1)) == RESPONDENTS
 
     next_week(monkeypatch)
     run_daily_job(app)
@@ -171,7 +174,8 @@ def test_withdrawal_works_in_the_inbox_and_after_the_flush(app, invited, monkeyp
     next_week(monkeypatch)
     run_daily_job(app)
     assert rows("SELECT count(*) FROM responses")[0][0] == 1
-    # A withdrawn response's invite stays spent only if it went through the flush.
+    # The withdrawn response's invite stays spent, as it always did.
+    assert rows("SELECT count(*) FROM invite_codes WHERE used")[0][0] == 2
     found = client.post("/s/linked/withdraw", data={"code": late})
     assert found.status_code == 200
     client.post("/s/linked/withdraw", data={"code": late, "step": "confirm"})
@@ -193,3 +197,16 @@ def test_cli_count_and_export_include_the_inbox(app, invited, tmp_path):
     )
     assert exported.exit_code == 0, exported.output
     assert len(out.read_text().splitlines()) == 1 + 2
+
+
+def test_an_inbox_entry_is_as_big_as_any_other(app, invited):
+    """Its size must not tell which stored response (sealed in a size bucket) it became."""
+    from survey import inbox
+
+    survey, _, _ = invited
+    for n, size in enumerate((1024, 2048, 8192)):
+        waiting = inbox.SealedResponse(f"{n:032x}", "2026-W01", 1, os.urandom(size))
+        inbox.post(survey, waiting, lookup("receipt", f"receipt {n}"), None)
+    db.session.commit()
+    box_sizes = {len(bytes(b)) for (b,) in rows("SELECT box FROM response_inbox")}
+    assert len(box_sizes) == 1
