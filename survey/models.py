@@ -186,7 +186,9 @@ class Draft(db.Model):
 
 
 class InviteCode(db.Model):
-    """A single-use invite. Marked used; never linked to the response it let in."""
+    """A single-use invite. Marked used by the weekly flush of the response inbox,
+    together with a whole week's responses in random order (survey/inbox.py):
+    never linked to the response it let in."""
 
     __tablename__ = "invite_codes"
     __table_args__ = {"sqlite_with_rowid": False}
