@@ -1,11 +1,10 @@
 """Retention: after a survey's `retain_until` day, what respondents left is deleted.
 
 Responses (stored or waiting in the inbox), drafts and invite codes of an
-expired survey go; the survey itself
-(its definition, keys and published reports, which are aggregates) stays, so
-the consultation's outcome outlives the raw answers. Each survey is purged in
-one transaction together with its audit entry: a purge is never half done nor
-done without a record.
+expired survey go; the survey itself (its definition, keys and published
+reports, which are aggregates) stays, so the consultation's outcome outlives
+the raw answers. Each survey is purged in one transaction together with its
+audit entry: a purge is never half done nor done without a record.
 """
 
 from __future__ import annotations
