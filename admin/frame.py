@@ -34,6 +34,7 @@ from sqlalchemy import select
 
 from survey import crypto
 from survey.definition import SurveyDefinition
+from survey.inbox import waiting_responses
 from survey.models import Response, Survey, db
 from survey.surveys import definition_of, response_count
 
@@ -166,6 +167,10 @@ def _rows(survey: Survey) -> Iterator[list[tuple[str, int, str, bytes]]]:
     )
     for partition in result.partitions(BATCH):
         yield [tuple(row) for row in partition]  # type: ignore[misc]
+    # This week's answers, still in the inbox, are responses too.
+    waiting = [(r.id, r.format_version, r.week, r.sealed) for r in waiting_responses(survey)]
+    if waiting:
+        yield waiting
 
 
 def answers_frame(survey: Survey, private_key: bytes, workers: int | None = None) -> pd.DataFrame:

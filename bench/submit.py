@@ -10,7 +10,7 @@ Chorus: N respondents each start a session and answer every section through the
 Flask test client (content warnings passed, branching followed, CSRF tokens
 included). None of that is timed: only each POST /s/<slug>/submit is, which is
 the whole submit path (CSRF check, session, draft decrypt, final answers,
-sealing, one transaction). Each must answer 302 to the receipt page, and the
+sealing, one transaction into the inbox). Each must answer 302 to the receipt page, and the
 survey must end with exactly N responses.
 
 Floor: a bare Flask app with its own SQLAlchemy engine on the same database and
@@ -71,7 +71,8 @@ from survey import create_app
 from survey.answers import OTHER_VALUE, PNTS_VALUE, other_field, pnts_field
 from survey.config import PROJECT_ROOT
 from survey.definition import Question, Section, SurveyDefinition, load_definition_text
-from survey.models import Response, Role, db
+from survey.inbox import sealed_responses
+from survey.models import Role, Survey, db
 from survey.surveys import import_definition, open_survey, prepare_keys
 from survey.synthetic import FREE_TEXT, SHORT_TEXT
 
@@ -354,12 +355,10 @@ class Series:
 
 
 def sealed_sizes(app: Flask, survey_id: int) -> list[int]:
+    """Sizes of the survey's sealed answers, stored or still in the inbox."""
     with app.app_context():
-        return list(
-            db.session.scalars(
-                select(func.length(Response.sealed)).where(Response.survey_id == survey_id)
-            )
-        )
+        survey = db.session.get(Survey, survey_id)
+        return [len(response.sealed) for response in sealed_responses(survey)]
 
 
 def run_database(kind: str, n: int, server_url: str, seed: int) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from survey.config import INSTANCE_DIR
 from survey.definition import DefinitionError, load_definition_text
 from survey.events import announce, cli_actor
 from survey.models import Survey, SurveyStatus, User, db
-from survey.retention import purge_expired
+from survey.retention import flush_inboxes, purge_expired
 from survey.spreadsheet import frame_csv
 from survey.surveys import (
     SurveyError,
@@ -341,9 +341,10 @@ def demo_command(slug: str, target: int, custodian: str) -> None:
 )
 @with_appcontext
 def purge_command(today: str | None) -> None:
-    """Delete the responses, drafts and invite codes of every survey whose
-    retention date has passed. Surveys and published reports stay. Safe to run
-    again (from cron, say): what is gone is not counted twice."""
+    """Store last week's answers from the inbox (in shuffled batches), then delete
+    the responses, drafts and invite codes of every survey whose retention date
+    has passed. Surveys and published reports stay. Run it daily (from cron, say);
+    safe to run again: what is gone is not counted twice."""
     if today is None:
         day = datetime.now(UTC).date()
     else:
@@ -353,6 +354,7 @@ def purge_command(today: str | None) -> None:
             raise click.BadParameter(
                 f"{today!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-25.", param_hint="--today"
             ) from None
+    flush_inboxes()
     purged = purge_expired(day, cli_actor())
     if not purged:
         click.echo("Nothing to purge.")

@@ -144,6 +144,28 @@ class Response(db.Model):
     receipt_lookup: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class InboxEntry(db.Model):
+    """A submitted response waiting for the weekly flush (see survey/inbox.py).
+
+    `box` holds the response (id, sealed answers, receipt and invite lookups)
+    encrypted under a sub-key of the app's secret key, which the database never
+    holds; the two tags are keyed hashes under another such sub-key, so that a
+    spent invite and a receipt can be found without being readable. Nothing
+    here links the entry to its invite or to the response row it becomes.
+    """
+
+    __tablename__ = "response_inbox"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), index=True)
+    week: Mapped[str] = mapped_column(String(8), default=iso_week)
+    invite_tag: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # None once the response is withdrawn and only its spent invite is left.
+    receipt_tag: Mapped[str | None] = mapped_column(String(64), unique=True)
+    box: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Draft(db.Model):
     """Answers in progress, encrypted under a key the server does not keep.
 
@@ -164,7 +186,9 @@ class Draft(db.Model):
 
 
 class InviteCode(db.Model):
-    """A single-use invite. Marked used; never linked to the response it let in."""
+    """A single-use invite. Marked used by the weekly flush of the response inbox,
+    together with a whole week's responses in random order (survey/inbox.py):
+    never linked to the response it let in."""
 
     __tablename__ = "invite_codes"
     __table_args__ = {"sqlite_with_rowid": False}

@@ -525,10 +525,10 @@ def submit_answers(slug: str):
             return redirect(url_for("respond.receipt", slug=survey.slug))
         raise SessionEnded(survey) from None
     except InviteUsed:
+        # Rendered before the session ends, so it speaks the respondent's language.
+        page = _render("respond/unavailable.html", survey, 409, kind="invite_used")
         _forget_respondent()
-        return _render(
-            "respond/landing.html", survey, 409, invite_error="invite_not_found", started=False
-        )
+        return page
     _finish_session(survey, receipt)
     return redirect(url_for("respond.receipt", slug=survey.slug))
 

@@ -3,9 +3,10 @@
 A draft lives in the `drafts` table encrypted under a key the server does not
 keep: at first a random key held only in the respondent's session cookie; once
 they ask for a resume code, a key derived from that code. Submitting seals the
-final answers to the survey's public key, deletes the draft and, for invite-only
-surveys, marks the invite used — all in one transaction, so a double click or a
-refresh stores exactly one response.
+final answers to the survey's public key, deletes the draft and puts the response
+in the inbox (survey/inbox.py), where it waits for the weekly flush that stores
+it and marks its invite used — all in one transaction, so a double click or a
+refresh stores exactly one response, and one invite lets in one.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from survey import crypto
+from survey import crypto, inbox
 from survey.config import scrypt_cost
 from survey.definition import (
     NOT_SHOWN,
@@ -32,7 +33,7 @@ from survey.definition import (
     visible_sections_and_answers,
 )
 from survey.models import Draft, InviteCode, Response, Survey, db, iso_week, random_id
-from survey.surveys import definition_of, lookup_secret, seal_answers
+from survey.surveys import RESPONSE_FORMAT_VERSION, definition_of, lookup_secret, seal_answers
 
 
 class CodeNotFound(Exception):
@@ -44,7 +45,7 @@ class DraftGone(Exception):
 
 
 class InviteUsed(Exception):
-    """The invite that let this person in was used by someone else meanwhile."""
+    """The invite that let this person in has already been used to send answers."""
 
 
 @dataclass
@@ -84,12 +85,17 @@ def _draft_aad(survey: Survey, draft_id: str) -> bytes:
 
 
 def invite_lookup_if_valid(survey: Survey, typed: str) -> str:
-    """The lookup of an unused invite code for this survey, or CodeNotFound."""
+    """The lookup of an invite code issued for this survey, or CodeNotFound.
+
+    Used or not makes no difference here (the same answer, the same reads): who
+    holds the list of codes must not learn who has responded. A used invite is
+    refused at submit, when the answers would be stored.
+    """
     if not crypto.is_well_formed_code(typed):
         raise CodeNotFound
     lookup = crypto.code_lookup(lookup_secret(), "invite", typed)
     invite = db.session.get(InviteCode, lookup)
-    if invite is None or invite.survey_id != survey.id or invite.used:
+    if invite is None or invite.survey_id != survey.id:
         raise CodeNotFound
     return lookup
 
@@ -242,15 +248,23 @@ def final_answers(definition: SurveyDefinition, state: DraftState) -> dict[str, 
 
 
 def submit(survey: Survey, handle: DraftHandle, state: DraftState, receipt_code: str) -> None:
-    """Seal the draft's final answers and store them as one response.
+    """Seal the draft's final answers and put them in the inbox as one response.
 
     `state` is the draft as the caller just loaded it with `handle`. Raises
     DraftGone if the draft has meanwhile been submitted (the caller checks
-    `receipt_exists`), and InviteUsed if the invite was spent elsewhere.
+    `receipt_exists`), and InviteUsed if the invite has already let answers in
+    (then the draft is deleted and nothing is stored).
     """
+    # Last week's inbox is stored first, in its own transaction (survey/inbox.py).
+    inbox.flush_if_due(survey)
     answers = final_answers(definition_of(survey), state)
     response_id = random_id()
-    sealed = seal_answers(survey, response_id, answers)
+    response = inbox.SealedResponse(
+        id=response_id,
+        week=iso_week(),
+        format_version=RESPONSE_FORMAT_VERSION,
+        sealed=seal_answers(survey, response_id, answers),
+    )
     receipt_lookup = crypto.code_lookup(lookup_secret(), "receipt", receipt_code)
     try:
         deleted = db.session.execute(
@@ -258,30 +272,25 @@ def submit(survey: Survey, handle: DraftHandle, state: DraftState, receipt_code:
         ).rowcount
         if deleted != 1:
             raise DraftGone
-        if state.invite_lookup:
-            spent = db.session.execute(
-                update(InviteCode)
-                .where(InviteCode.lookup == state.invite_lookup, InviteCode.used.is_(False))
-                .values(used=True)
-            ).rowcount
-            if spent != 1:
-                raise InviteUsed
-        db.session.add(
-            Response(
-                id=response_id,
-                survey_id=survey.id,
-                sealed=sealed,
-                receipt_lookup=receipt_lookup,
-            )
-        )
+        if state.invite_lookup and inbox.invite_spent(state.invite_lookup):
+            raise InviteUsed
+        inbox.post(survey, response, receipt_lookup, state.invite_lookup)
         db.session.commit()
-    except (DraftGone, InviteUsed):
+    except DraftGone:
         db.session.rollback()
         raise
+    except InviteUsed:
+        db.session.commit()  # the draft's deletion: these answers can't be sent
+        raise
     except IntegrityError:
-        # The same receipt already stored: another request of this session won.
+        # A unique tag refused the entry: the same receipt (another request of
+        # this session won) or the same invite (someone else sent first).
         db.session.rollback()
-        raise DraftGone from None
+        if inbox.receipt_held(survey, receipt_lookup):
+            raise DraftGone from None
+        db.session.execute(delete(Draft).where(Draft.id == handle.draft_id))
+        db.session.commit()
+        raise InviteUsed from None
 
 
 def store_response(survey: Survey, answers: dict[str, dict[str, Any]]) -> str:
@@ -304,12 +313,7 @@ def store_response(survey: Survey, answers: dict[str, dict[str, Any]]) -> str:
 
 def receipt_exists(survey: Survey, receipt_code: str) -> bool:
     lookup = crypto.code_lookup(lookup_secret(), "receipt", receipt_code)
-    found = db.session.scalar(
-        select(Response.id).where(
-            Response.receipt_lookup == lookup, Response.survey_id == survey.id
-        )
-    )
-    return found is not None
+    return inbox.receipt_held(survey, lookup)
 
 
 def withdrawal_open(survey: Survey) -> bool:
@@ -327,9 +331,7 @@ def withdraw(survey: Survey, typed: str) -> None:
     if not crypto.is_well_formed_code(typed):
         raise CodeNotFound
     lookup = crypto.code_lookup(lookup_secret(), "receipt", typed)
-    deleted = db.session.execute(
-        delete(Response).where(Response.receipt_lookup == lookup, Response.survey_id == survey.id)
-    ).rowcount
+    deleted = inbox.delete_by_receipt(survey, lookup)
     db.session.commit()
     if deleted != 1:
         raise CodeNotFound

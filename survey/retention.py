@@ -1,10 +1,10 @@
 """Retention: after a survey's `retain_until` day, what respondents left is deleted.
 
-Responses, drafts and invite codes of an expired survey go; the survey itself
-(its definition, keys and published reports, which are aggregates) stays, so
-the consultation's outcome outlives the raw answers. Each survey is purged in
-one transaction together with its audit entry: a purge is never half done nor
-done without a record.
+Responses (stored or waiting in the inbox), drafts and invite codes of an
+expired survey go; the survey itself (its definition, keys and published
+reports, which are aggregates) stays, so the consultation's outcome outlives
+the raw answers. Each survey is purged in one transaction together with its
+audit entry: a purge is never half done nor done without a record.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlalchemy import delete, func, select
 
+from survey import inbox
 from survey.events import announce
 from survey.models import Draft, InviteCode, Response, Survey, db
 
@@ -51,12 +52,13 @@ def purge_expired(today: date, actor: str) -> list[Purged]:
     purged = []
     for survey_id, slug in expired:
         counts = {
-            "responses": _count(Response, survey_id),
+            "responses": inbox.response_count(db.session.get(Survey, survey_id)),
             "drafts": _count(Draft, survey_id),
             "invites": _count(InviteCode, survey_id),
         }
         if not any(counts.values()):
             continue
+        inbox.delete_all(survey_id)
         for model in (Response, Draft, InviteCode):
             db.session.execute(delete(model).where(model.survey_id == survey_id))
         # The audit log commits what is pending with its entry: both or neither.
@@ -64,3 +66,9 @@ def purge_expired(today: date, actor: str) -> list[Purged]:
         db.session.commit()
         purged.append(Purged(slug, **counts))
     return purged
+
+
+def flush_inboxes() -> int:
+    """The daily job's other half: store every survey's answers of past weeks
+    (all of them for a survey no longer open) in shuffled weekly batches."""
+    return inbox.flush_every_survey()

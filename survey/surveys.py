@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, select
 
-from survey import crypto
+from survey import crypto, inbox
 from survey.config import app_subkey
 from survey.definition import (
     ANSWER_STATES,
@@ -238,10 +238,13 @@ def open_survey(survey: Survey) -> None:
 
 
 def close_survey(survey: Survey) -> None:
+    """Close a survey, then store every answer waiting in its inbox in one
+    shuffled batch (see survey/inbox.py; the daily job catches any late one)."""
     if survey.status != SurveyStatus.OPEN.value:
         raise SurveyError(f'"{survey.slug}" is {survey.status}, not open.')
     survey.status = SurveyStatus.CLOSED.value
     db.session.commit()
+    inbox.flush_inbox(survey, everything=True)
 
 
 def archive_survey(survey: Survey) -> None:
@@ -251,6 +254,7 @@ def archive_survey(survey: Survey) -> None:
     survey.status = SurveyStatus.ARCHIVED.value
     survey.recovery_check = None
     db.session.commit()
+    inbox.flush_inbox(survey, everything=True)
 
 
 # --- reading the key back ---------------------------------------------------------------
@@ -312,9 +316,8 @@ def _checked(survey: Survey, private_key: bytes) -> bytes:
 
 
 def response_count(survey: Survey) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Response).where(Response.survey_id == survey.id)
-    )
+    """Responses stored and waiting in the inbox: every answer sent counts."""
+    return inbox.response_count(survey)
 
 
 def seal_answers(survey: Survey, response_id: str, answers: dict[str, Any]) -> bytes:
@@ -326,7 +329,9 @@ def seal_answers(survey: Survey, response_id: str, answers: dict[str, Any]) -> b
     return crypto.seal(survey.public_key, crypto.canonical_json(document), aad)
 
 
-def open_response(survey: Survey, private_key: bytes, response: Response) -> dict[str, Any]:
+def open_response(
+    survey: Survey, private_key: bytes, response: Response | inbox.SealedResponse
+) -> dict[str, Any]:
     aad = crypto.response_aad(survey.id, response.id, response.format_version)
     document = json.loads(crypto.open_sealed(private_key, response.sealed, aad))
     return document["answers"]
@@ -334,10 +339,7 @@ def open_response(survey: Survey, private_key: bytes, response: Response) -> dic
 
 def decrypted_responses(survey: Survey, private_key: bytes) -> Iterator[tuple[str, dict]]:
     """(week, answers) for every response, in a random-id order that says nothing."""
-    rows = db.session.scalars(
-        select(Response).where(Response.survey_id == survey.id).order_by(Response.id)
-    )
-    for response in rows:
+    for response in inbox.sealed_responses(survey):
         yield response.week, open_response(survey, private_key, response)
 
 
@@ -404,7 +406,12 @@ def create_invite_codes(survey: Survey, count: int) -> list[str]:
 
 
 def invite_counts(survey: Survey) -> tuple[int, int]:
-    """(issued, used) invite codes for a survey."""
+    """(issued, used) invite codes for a survey.
+
+    An invite is marked used only by the weekly flush of the inbox (or at
+    close), so this count moves once a week, for the whole week's responses:
+    no one can watch it to see a single person respond.
+    """
     rows = db.session.execute(
         select(InviteCode.used, func.count())
         .where(InviteCode.survey_id == survey.id)

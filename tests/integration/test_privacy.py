@@ -151,8 +151,13 @@ def test_security_headers_on_respondent_pages(client, make_open_survey):
 def test_response_table_has_nothing_but_a_sealed_box(app, make_open_survey):
     make_open_survey()
     walk(app, {"REMOTE_ADDR": CLIENT_ADDRESS})
-    from survey.models import Response
+    from survey.models import InboxEntry, Response
+    from survey.surveys import close_survey, find_survey
 
+    # Waiting in the inbox for the weekly flush: encrypted too.
+    [waiting] = db.session.scalars(select(InboxEntry)).all()
+    assert SECRET_ANSWER.encode() not in waiting.box
+    close_survey(find_survey("small"))  # stores the inbox
     [row] = db.session.scalars(select(Response)).all()
     assert row.sealed[0] == 1 and len(row.sealed) > 1024
     assert SECRET_ANSWER.encode() not in row.sealed

@@ -9,12 +9,12 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from survey.models import AuditEntry, Draft, InviteCode, Response, Survey, db
+from survey.models import AuditEntry, Draft, InboxEntry, InviteCode, Response, Survey, db
 from survey.retention import Purged, purge_expired
 from survey.surveys import create_invite_codes
 from survey.synthetic import add_synthetic_responses
 
-from ..conftest import small_survey_document
+from ..conftest import Respondent, small_survey_document
 
 
 def count(model, survey) -> int:
@@ -111,3 +111,33 @@ def test_purge_expired_returns_counts(app, surveys):
 def test_nothing_to_purge_on_an_empty_database(app):
     result = app.test_cli_runner().invoke(args=["purge", "--today", "2026-11-25"])
     assert result.exit_code == 0 and result.output.strip() == "Nothing to purge."
+
+
+def waiting(survey) -> int:
+    return count(InboxEntry, survey)
+
+
+def send_one(app, slug: str) -> None:
+    r = Respondent(app.test_client(), slug)
+    r.start()
+    r.answer("you", {"age_band": "under_18"})
+    assert r.submit().status_code == 302
+
+
+def test_purge_deletes_answers_still_in_the_inbox(app, surveys):
+    send_one(app, "expired")
+    assert waiting(surveys["expired"]) == 1
+    result = app.test_cli_runner().invoke(args=["purge", "--today", "2026-11-25"])
+    assert 'Purged "expired": 4 responses, 2 drafts, 4 invite codes.' in result.output
+    assert waiting(surveys["expired"]) == 0 and count(Response, surveys["expired"]) == 0
+
+
+def test_the_daily_purge_stores_last_weeks_inbox(app, surveys, monkeypatch):
+    import survey.inbox
+
+    send_one(app, "forever")
+    app.test_cli_runner().invoke(args=["purge", "--today", "2026-11-01"])
+    assert waiting(surveys["forever"]) == 1  # this week's answers wait for the week's end
+    monkeypatch.setattr(survey.inbox, "iso_week", lambda day=None: "2999-W01")
+    app.test_cli_runner().invoke(args=["purge", "--today", "2026-11-01"])
+    assert waiting(surveys["forever"]) == 0 and count(Response, surveys["forever"]) == 4

@@ -380,17 +380,27 @@ def test_invite_only_survey(app, make_open_survey):
     assert r.start(invite_code="").status_code == 422 and "Enter the invite code" in r.last_html
     assert r.start(invite_code="nonsense").status_code == 422 and "look like a code" in r.last_html
     assert r.start(invite_code="ABCD-EFGH-JKMN-PQRS").status_code == 422
-    assert "already been used" in r.last_html
+    assert "couldn't find that invite code" in r.last_html
     assert r.start(invite_code=code.lower()).status_code == 302
     r.answer("you", {"age_band": "under_18"})
     r.submit()
     assert response_count(find_survey("invited")) == 1
+    # The invite is marked used by the weekly flush (here: closing), not at submit.
+    close_survey(find_survey("invited"))
     invites = db.session.scalars(select(InviteCode)).all()
     assert sorted(i.used for i in invites) == [False, True]
     # The used row holds nothing but its lookup, survey and flag: no link to the response.
     assert set(InviteCode.__table__.columns.keys()) == {"lookup", "survey_id", "used"}
+    survey = find_survey("invited")
+    survey.status = "open"
+    db.session.commit()
+    # A used code starts like any other (no oracle), and is refused at submit.
     again = Respondent(app.test_client(), "invited")
-    assert again.start(invite_code=code).status_code == 422
+    assert again.start(invite_code=code).status_code == 302
+    again.answer("you", {"age_band": "under_18"})
+    assert again.submit().status_code == 409
+    assert "already been used to send answers" in again.last_html
+    assert response_count(find_survey("invited")) == 1
 
 
 def test_an_invite_used_twice_concurrently_lets_only_one_through(app, make_open_survey):
@@ -402,7 +412,7 @@ def test_an_invite_used_twice_concurrently_lets_only_one_through(app, make_open_
     b.start(invite_code=code)  # both started before either submitted
     assert a.submit().status_code == 302
     refused = b.submit()
-    assert refused.status_code == 409 and "already been used" in b.last_html
+    assert refused.status_code == 409 and "already been used to send answers" in b.last_html
     assert response_count(find_survey("invited")) == 1
 
 
@@ -457,6 +467,7 @@ def test_responses_have_random_ids_and_only_a_week(client, make_open_survey):
         complete_small_survey(r)
         r.submit()
         client.delete_cookie("chorus")
+    close_survey(find_survey("small"))  # stores the inbox, as the weekly flush does
     rows = db.session.scalars(select(Response)).all()
     assert len(rows) == 3
     assert len({row.id for row in rows}) == 3

@@ -1,0 +1,312 @@
+"""The response inbox: submitted answers wait here, encrypted, until the week ends.
+
+On PostgreSQL every row carries the id of the transaction that wrote it (`xmin`)
+and sits at a physical place (`ctid`) that follows the order of insertion. If
+submitting wrote the response and spent the invite together, the two rows would
+share an `xmin` (linking the response to its invite), the responses would lie in
+the order people sent them, and the audit log's transactions would date each one
+between two staff actions.
+
+So a submission only adds an inbox entry whose contents (the response's id,
+sealed answers, receipt and invite lookups) are encrypted under a sub-key of the
+app's secret key, which the database never holds; the invite and receipt are
+findable only through keyed tags under another sub-key. Once a week (at the first
+submission of a new week, and in the daily `chorus purge`), and when a survey
+closes, `flush_inbox` moves every entry of earlier weeks in ONE transaction: the
+responses are inserted in a random order and their invites marked used in one
+UPDATE. A batch then shares one `xmin`, its order is random, and it is dated only
+by the flush.
+
+Every reader of responses goes through `sealed_responses` and `response_count`
+here, so answers waiting in the inbox are responses like any other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from survey import crypto
+from survey.config import app_subkey
+from survey.models import InboxEntry, InviteCode, Response, Survey, db, iso_week, random_id
+
+BOX_KEY_PURPOSE = "chorus-inbox/1"
+TAG_KEY_PURPOSE = "chorus-inbox-tag/1"
+
+# Every box is padded to at least this size: sealed answers come in size buckets
+# (crypto.PAD_BUCKETS), and a box as big as its answers would tell which stored
+# response an inbox entry became. Nearly all answers fit well under this.
+BOX_MIN_BYTES = 16384
+
+_shuffler = secrets.SystemRandom()
+
+
+@dataclass(frozen=True)
+class SealedResponse:
+    """One response as every reader sees it, wherever it is stored now."""
+
+    id: str
+    week: str
+    format_version: int
+    sealed: bytes
+
+
+@dataclass(frozen=True)
+class _Letter:
+    """An inbox entry opened. A withdrawn entry keeps only its invite, so that
+    the invite is still spent at the flush: `response` is then None."""
+
+    response: SealedResponse | None
+    receipt_lookup: str | None
+    invite_lookup: str | None
+
+
+def tag(lookup: str) -> str:
+    """The keyed tag under which the inbox finds an invite or receipt lookup."""
+    return hmac.new(app_subkey(TAG_KEY_PURPOSE), lookup.encode(), hashlib.sha256).hexdigest()
+
+
+def _aad(survey_id: int, entry_id: str) -> bytes:
+    return crypto.wrap_aad(survey_id, f"inbox:{entry_id}")
+
+
+def _seal_letter(survey_id: int, entry_id: str, letter: _Letter) -> bytes:
+    response = letter.response
+    document = {
+        "response_id": response.id if response else None,
+        "format_version": response.format_version if response else None,
+        "sealed": crypto.b64(response.sealed) if response else None,
+        "receipt_lookup": letter.receipt_lookup,
+        "invite_lookup": letter.invite_lookup,
+    }
+    # Spaces after the JSON (still valid JSON), then the usual size buckets.
+    plain = crypto.pad(crypto.canonical_json(document).ljust(BOX_MIN_BYTES - 4, b" "))
+    return crypto.encrypt(app_subkey(BOX_KEY_PURPOSE), plain, _aad(survey_id, entry_id))
+
+
+def _open(entry: InboxEntry) -> _Letter:
+    plain = crypto.decrypt(app_subkey(BOX_KEY_PURPOSE), entry.box, _aad(entry.survey_id, entry.id))
+    document = json.loads(crypto.unpad(plain))
+    response = None
+    if document["response_id"] is not None:
+        response = SealedResponse(
+            id=document["response_id"],
+            week=entry.week,
+            format_version=document["format_version"],
+            sealed=crypto.unb64(document["sealed"]),
+        )
+    return _Letter(response, document["receipt_lookup"], document["invite_lookup"])
+
+
+# --- submitting ----------------------------------------------------------------------
+
+
+def post(
+    survey: Survey, response: SealedResponse, receipt_lookup: str, invite_lookup: str | None
+) -> None:
+    """Add a submitted response to the inbox (the caller commits).
+
+    The unique tags refuse a second entry for the same invite or receipt with
+    an IntegrityError at flush or commit.
+    """
+    entry_id = random_id()
+    letter = _Letter(response, receipt_lookup, invite_lookup)
+    db.session.add(
+        InboxEntry(
+            id=entry_id,
+            survey_id=survey.id,
+            week=response.week,
+            invite_tag=tag(invite_lookup) if invite_lookup else None,
+            receipt_tag=tag(receipt_lookup),
+            box=_seal_letter(survey.id, entry_id, letter),
+        )
+    )
+
+
+def invite_spent(invite_lookup: str) -> bool:
+    """Whether an invite has let answers in: marked used, or waiting in the inbox."""
+    if db.session.scalar(select(InviteCode.used).where(InviteCode.lookup == invite_lookup)):
+        return True
+    waiting = db.session.scalar(
+        select(InboxEntry.id).where(InboxEntry.invite_tag == tag(invite_lookup))
+    )
+    return waiting is not None
+
+
+# --- reading, counting, withdrawing -----------------------------------------------------
+
+
+def _waiting(survey: Survey) -> list[InboxEntry]:
+    return list(
+        db.session.scalars(
+            select(InboxEntry)
+            .where(InboxEntry.survey_id == survey.id, InboxEntry.receipt_tag.is_not(None))
+            .order_by(InboxEntry.id)
+        )
+    )
+
+
+def waiting_responses(survey: Survey) -> list[SealedResponse]:
+    """The survey's responses still in the inbox (a week's worth at most)."""
+    letters = (_open(entry) for entry in _waiting(survey))
+    return [letter.response for letter in letters if letter.response is not None]
+
+
+def sealed_responses(survey: Survey) -> Iterator[SealedResponse]:
+    """Every response of the survey, stored or waiting, in an order that says nothing."""
+    rows = db.session.execute(
+        select(Response.id, Response.week, Response.format_version, Response.sealed)
+        .where(Response.survey_id == survey.id)
+        .order_by(Response.id)
+    )
+    for response_id, week, format_version, sealed in rows:
+        yield SealedResponse(response_id, week, format_version, sealed)
+    yield from waiting_responses(survey)
+
+
+def response_count(survey: Survey) -> int:
+    stored = db.session.scalar(
+        select(func.count()).select_from(Response).where(Response.survey_id == survey.id)
+    )
+    waiting = db.session.scalar(
+        select(func.count())
+        .select_from(InboxEntry)
+        .where(InboxEntry.survey_id == survey.id, InboxEntry.receipt_tag.is_not(None))
+    )
+    return (stored or 0) + (waiting or 0)
+
+
+def receipt_held(survey: Survey, receipt_lookup: str) -> bool:
+    """Whether a response of this survey, stored or waiting, has this receipt."""
+    stored = db.session.scalar(
+        select(Response.id).where(
+            Response.receipt_lookup == receipt_lookup, Response.survey_id == survey.id
+        )
+    )
+    if stored is not None:
+        return True
+    waiting = db.session.scalar(
+        select(InboxEntry.id).where(
+            InboxEntry.receipt_tag == tag(receipt_lookup), InboxEntry.survey_id == survey.id
+        )
+    )
+    return waiting is not None
+
+
+def delete_by_receipt(survey: Survey, receipt_lookup: str) -> int:
+    """Delete the response with this receipt wherever it is (the caller commits).
+
+    In the inbox, an entry that spent an invite keeps only that invite (its
+    answers and receipt are gone), so the invite is still marked used at the
+    flush, as it would have been had the response been stored already.
+    """
+    deleted = db.session.execute(
+        delete(Response).where(
+            Response.receipt_lookup == receipt_lookup, Response.survey_id == survey.id
+        )
+    ).rowcount
+    entry = db.session.scalar(
+        select(InboxEntry).where(
+            InboxEntry.receipt_tag == tag(receipt_lookup), InboxEntry.survey_id == survey.id
+        )
+    )
+    if entry is None:
+        return deleted or 0
+    letter = _open(entry)
+    if letter.invite_lookup is None:
+        db.session.delete(entry)
+    else:
+        entry.receipt_tag = None
+        entry.box = _seal_letter(survey.id, entry.id, _Letter(None, None, letter.invite_lookup))
+    return (deleted or 0) + 1
+
+
+def delete_all(survey_id: int) -> int:
+    """Delete a survey's inbox (retention); returns how many responses it held."""
+    waiting = db.session.scalar(
+        select(func.count())
+        .select_from(InboxEntry)
+        .where(InboxEntry.survey_id == survey_id, InboxEntry.receipt_tag.is_not(None))
+    )
+    db.session.execute(delete(InboxEntry).where(InboxEntry.survey_id == survey_id))
+    return waiting or 0
+
+
+# --- the weekly flush ----------------------------------------------------------------------
+
+
+def _due(survey: Survey, everything: bool):
+    query = select(InboxEntry).where(InboxEntry.survey_id == survey.id)
+    if not everything:
+        # ISO week strings of the same width sort like the weeks they name.
+        query = query.where(InboxEntry.week < iso_week())
+    return query
+
+
+def flush_inbox(survey: Survey, *, everything: bool = False) -> int:
+    """Move the inbox entries of weeks before this one (all of them with
+    `everything`, when the survey closes) into `responses`, in ONE transaction
+    and a random order, and mark their invites used. Commits what is pending
+    with it. Returns how many responses were written.
+    """
+    entries = list(db.session.scalars(_due(survey, everything).with_for_update()))
+    if not entries:
+        db.session.commit()
+        return 0
+    letters = [_open(entry) for entry in entries]
+    responses = [
+        {
+            "id": letter.response.id,
+            "survey_id": survey.id,
+            "week": letter.response.week,
+            "format_version": letter.response.format_version,
+            "sealed": letter.response.sealed,
+            "receipt_lookup": letter.receipt_lookup,
+        }
+        for letter in letters
+        if letter.response is not None
+    ]
+    _shuffler.shuffle(responses)
+    invites = sorted(letter.invite_lookup for letter in letters if letter.invite_lookup)
+    try:
+        for response in responses:
+            # One INSERT each, in the shuffled order: that is the physical order.
+            db.session.execute(Response.__table__.insert().values(**response))
+        if invites:
+            db.session.execute(
+                update(InviteCode).where(InviteCode.lookup.in_(invites)).values(used=True)
+            )
+        db.session.execute(delete(InboxEntry).where(InboxEntry.id.in_([e.id for e in entries])))
+        db.session.commit()
+    except IntegrityError:
+        # Another process flushed the same entries first.
+        db.session.rollback()
+        return 0
+    return len(responses)
+
+
+def flush_if_due(survey: Survey) -> int:
+    """Flush when the survey has entries of an earlier week (a cheap check first)."""
+    due = db.session.scalar(
+        _due(survey, everything=False).with_only_columns(InboxEntry.id).limit(1)
+    )
+    return flush_inbox(survey) if due is not None else 0
+
+
+def flush_every_survey() -> int:
+    """The daily job: flush every survey's past weeks, and everything of a
+    survey that no longer takes answers."""
+    survey_ids = db.session.scalars(select(InboxEntry.survey_id).distinct()).all()
+    flushed = 0
+    for survey_id in survey_ids:
+        survey = db.session.get(Survey, survey_id)
+        if survey is not None:
+            flushed += flush_inbox(survey, everything=not survey.is_open)
+    return flushed
