@@ -33,7 +33,7 @@ from flask import (
 from flask.cli import with_appcontext
 from flask_login import LoginManager, current_user, login_user, logout_user
 from markupsafe import Markup
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from admin.access import allow, guard, staff_member
@@ -260,6 +260,40 @@ def _lock(user: User, now: datetime) -> None:
     announce("user.locked", "system:sign-in-throttle", user.email)
 
 
+def _count_wrong_password(
+    email: str, throttle: SignInThrottle | None, user: User | None, now: datetime
+) -> None:
+    """One more wrong password for this email (commits); the fifth locks its account.
+
+    The count goes up in the database itself, so attempts sent at once all count.
+    """
+    lookup = _throttle_lookup(email)
+    if throttle is None:
+        db.session.add(SignInThrottle(lookup=lookup, failures=1, updated_at=now))
+        failures = 1
+    else:
+        db.session.execute(
+            update(SignInThrottle)
+            .where(SignInThrottle.lookup == lookup)
+            .values(failures=SignInThrottle.failures + 1, updated_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        failures = db.session.scalar(
+            select(SignInThrottle.failures).where(SignInThrottle.lookup == lookup)
+        )
+    if failures is not None and failures >= MAX_FAILED_LOGINS:
+        db.session.execute(
+            update(SignInThrottle).where(SignInThrottle.lookup == lookup).values(failures=0),
+            execution_options={"synchronize_session": False},
+        )
+        if user is not None and not is_locked(user, now):
+            _lock(user, now)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same new email's first failure, twice at once
+        db.session.rollback()
+
+
 def check_password(email: str, password: str) -> User | None:
     """The user if the password is right and the account isn't locked.
 
@@ -278,19 +312,7 @@ def check_password(email: str, password: str) -> User | None:
     except (VerificationError, InvalidHashError):
         correct = False
     if user is None or is_locked(user, now) or not correct or not user.active:
-        if throttle is None:
-            throttle = SignInThrottle(lookup=_throttle_lookup(email), failures=0)
-            db.session.add(throttle)
-        throttle.failures += 1
-        throttle.updated_at = now
-        if throttle.failures >= MAX_FAILED_LOGINS:
-            throttle.failures = 0
-            if user is not None and not is_locked(user, now):
-                _lock(user, now)
-        try:
-            db.session.commit()
-        except IntegrityError:  # the same unknown email's first failure, twice at once
-            db.session.rollback()
+        _count_wrong_password(email, throttle, user, now)
         return None
     if throttle is not None:
         db.session.delete(throttle)
@@ -384,14 +406,24 @@ def check_sign_in_code(user: User, typed: str) -> bool:
     now = datetime.now(UTC)
     if is_locked(user, now):
         return False
-    if check_second_factor(user, typed):
+    # The attempt counts before its code is checked, in the database itself, so
+    # guesses sent at once can't all be checked before any of them is counted.
+    db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_second_factors=User.failed_second_factors + 1),
+        execution_options={"synchronize_session": False},
+    )
+    attempt = db.session.scalar(select(User.failed_second_factors).where(User.id == user.id))
+    user.failed_second_factors = attempt
+    if attempt <= MAX_FAILED_SECOND_FACTORS and check_second_factor(user, typed):
         user.failed_second_factors = 0
         db.session.commit()
         return True
-    user.failed_second_factors += 1
-    if user.failed_second_factors >= MAX_FAILED_SECOND_FACTORS:
+    if attempt >= MAX_FAILED_SECOND_FACTORS:
         user.failed_second_factors = 0
-        _lock(user, now)
+        if not is_locked(user, now):
+            _lock(user, now)
     db.session.commit()
     return False
 
@@ -444,10 +476,10 @@ def sign_in_notice(reason: str) -> str | None:
     if reason == "session":
         idle, absolute = staff_session_limits()
         return (
-            "You have been signed out: a session ends after "
-            f"{int(idle.total_seconds() // 60)} minutes without use, and "
-            f"{int(absolute.total_seconds() // 3600)} hours after signing in. "
-            "Please sign in again."
+            "You have been signed out. A session ends after "
+            f"{int(idle.total_seconds() // 60)} minutes without use, "
+            f"{int(absolute.total_seconds() // 3600)} hours after signing in, "
+            "at sign-out, and when the password changes. Please sign in again."
         )
     if reason == "codes":
         return "That was too many wrong codes. Please sign in again with your password."

@@ -149,3 +149,16 @@ def test_wrong_backup_codes_count_the_same(limited, secret):
         type_code(client, "ABCD-EFGH-JKMN-PQRS")
     assert not pending(client)
     assert account().failed_second_factors == 3
+
+
+def test_a_guess_past_the_limit_is_not_even_checked(limited, secret):
+    """Guesses sent at once each take their place in the count before their code is
+    checked: one that finds five already counted is refused, right or not."""
+    user = account()
+    user.failed_second_factors = 5  # five guesses in flight, counted, not yet locked
+    db.session.commit()
+    client = limited.test_client()
+    assert type_password(client).location.endswith("/staff/login/code")
+    type_code(client, pyotp.TOTP(secret).now())
+    assert not signed_in(client)
+    assert account().locked_until is not None
