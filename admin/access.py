@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, current_app, redirect, request, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
 from survey.models import Role, Survey, User
@@ -60,7 +60,9 @@ def guard():
         return None
     if not current_user.is_authenticated:
         if request.method == "GET":
-            return redirect(url_for("staff.login"))
+            # A session that lapsed or was ended is told so on the sign-in page.
+            ended = {"ended": "session"} if g.get("staff_session_ended") else {}
+            return redirect(url_for("staff.login", **ended))
         abort(401)
     if request.endpoint not in ENROLMENT_ENDPOINTS:
         if current_user.must_change_password:

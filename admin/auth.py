@@ -6,6 +6,8 @@ turns everyone else away.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 import sys
@@ -21,6 +23,7 @@ from flask import (
     Blueprint,
     Flask,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -30,7 +33,8 @@ from flask import (
 from flask.cli import with_appcontext
 from flask_login import LoginManager, current_user, login_user, logout_user
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from admin.access import allow, guard, staff_member
 from admin.keys import (
@@ -42,13 +46,17 @@ from admin.keys import (
 from survey import crypto
 from survey.config import INSTANCE_DIR, app_subkey
 from survey.events import announce, cli_actor
-from survey.models import Organisation, Role, User, db
+from survey.models import Organisation, Role, SignInThrottle, StaffSession, User, db
+from survey.retention import delete_lapsed_sign_ins, staff_session_limits
 from survey.surveys import lookup_secret
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 login_manager = LoginManager()
 
 MAX_FAILED_LOGINS = 5
+MAX_FAILED_SECOND_FACTORS = 5
+# Wrong codes after one password before the password must be typed again.
+MAX_CODES_PER_PASSWORD = 3
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 BACKUP_CODES = 10
@@ -129,14 +137,94 @@ def create_user(email: str, roles: list[Role], password: str, organisation: str 
     return user
 
 
+# --- staff sessions ---------------------------------------------------------------------
+#
+# A signed-in browser holds a random token in its (signed) cookie; the server keeps
+# a row named by an HMAC of it. Deleting the row signs that browser out, whatever
+# copies of its cookie exist.
+
+STAFF_SESSION_KEY = "staff_session"
+# last_seen_at is written at most this often, not on every request.
+SEEN_EVERY = timedelta(minutes=1)
+# What Flask-Login keeps in the session besides our token.
+FLASK_LOGIN_KEYS = ("_user_id", "_fresh", "_id")
+
+
+def _staff_session_id(token: str) -> str:
+    key = app_subkey("chorus-staff-session/1")
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def start_staff_session(user: User) -> None:
+    """A new server-side session for this browser (the caller commits)."""
+    token = secrets.token_urlsafe(32)  # 256 bits, only ever in the cookie
+    db.session.add(StaffSession(id=_staff_session_id(token), user_id=user.id))
+    session[STAFF_SESSION_KEY] = token
+
+
+def end_staff_session() -> None:
+    """Sign this browser out on the server: its row goes (commits)."""
+    token = session.pop(STAFF_SESSION_KEY, None)
+    if isinstance(token, str):
+        db.session.execute(delete(StaffSession).where(StaffSession.id == _staff_session_id(token)))
+        db.session.commit()
+
+
+def end_all_staff_sessions(user: User) -> None:
+    """Sign the account out everywhere (the caller commits).
+
+    Every session row goes, and the session version moves on, so a sign-in
+    waiting for its second factor can't finish either.
+    """
+    user.session_version += 1
+    db.session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+
+
+def _staff_session_alive(user: User) -> bool:
+    """Whether this browser's session is on the server, within its limits; a lapsed
+    one is deleted, and a live one marked as seen (at most once a minute)."""
+    token = session.get(STAFF_SESSION_KEY)
+    if not isinstance(token, str):
+        return False
+    row = db.session.get(StaffSession, _staff_session_id(token))
+    if row is None or row.user_id != user.id:
+        return False
+    now = datetime.now(UTC)
+    idle, absolute = staff_session_limits()
+    last_seen = _aware(row.last_seen_at)
+    if now - last_seen > idle or now - _aware(row.created_at) > absolute:
+        db.session.delete(row)
+        db.session.commit()
+        return False
+    if now - last_seen >= SEEN_EVERY:
+        row.last_seen_at = now
+        db.session.commit()
+    return True
+
+
+def _forget_ended_session() -> None:
+    """This browser's staff session has ended: nothing of it stays usable here."""
+    lock_everything()  # survey keys unlocked in it end with it
+    session.pop(STAFF_SESSION_KEY, None)
+    for key in FLASK_LOGIN_KEYS:
+        session.pop(key, None)
+    g.staff_session_ended = True  # the guard says so on the way to the sign-in page
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """Sessions name the user and their session version: a password change ends them."""
+    """The signed-in user, while their session lives on the server.
+
+    The id names the user and their session version; the session's own token
+    must find a live row of theirs in `staff_sessions`.
+    """
     uid, _, version = user_id.partition(":")
-    if not uid.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(User, int(uid))
+    user = db.session.get(User, int(uid)) if uid.isdigit() and version.isdigit() else None
     if user is None or not user.active or user.session_version != int(version):
+        _forget_ended_session()
+        return None
+    if not _staff_session_alive(user):
+        _forget_ended_session()
         return None
     return user
 
@@ -149,14 +237,73 @@ SIGN_IN_REFUSED = (
 )
 
 
+def _throttle_lookup(email: str) -> str:
+    """HMAC of the normalised email: an unknown email is never stored in the clear."""
+    key = app_subkey("chorus-sign-in-throttle/1")
+    return hmac.new(key, normalise_email(email).encode(), hashlib.sha256).hexdigest()
+
+
+def forget_wrong_passwords(email: str) -> None:
+    """Clear the wrong-password count for an email (the caller commits)."""
+    db.session.execute(
+        delete(SignInThrottle).where(SignInThrottle.lookup == _throttle_lookup(email))
+    )
+
+
+def is_locked(user: User, now: datetime) -> bool:
+    return user.locked_until is not None and _aware(user.locked_until) > now
+
+
+def _lock(user: User, now: datetime) -> None:
+    user.locked_until = now + LOCKOUT
+    # Whoever typed the wrong passwords or codes may not be the account's owner.
+    announce("user.locked", "system:sign-in-throttle", user.email)
+
+
+def _count_wrong_password(
+    email: str, throttle: SignInThrottle | None, user: User | None, now: datetime
+) -> None:
+    """One more wrong password for this email (commits); the fifth locks its account.
+
+    The count goes up in the database itself, so attempts sent at once all count.
+    """
+    lookup = _throttle_lookup(email)
+    if throttle is None:
+        db.session.add(SignInThrottle(lookup=lookup, failures=1, updated_at=now))
+        failures = 1
+    else:
+        db.session.execute(
+            update(SignInThrottle)
+            .where(SignInThrottle.lookup == lookup)
+            .values(failures=SignInThrottle.failures + 1, updated_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        failures = db.session.scalar(
+            select(SignInThrottle.failures).where(SignInThrottle.lookup == lookup)
+        )
+    if failures is not None and failures >= MAX_FAILED_LOGINS:
+        db.session.execute(
+            update(SignInThrottle).where(SignInThrottle.lookup == lookup).values(failures=0),
+            execution_options={"synchronize_session": False},
+        )
+        if user is not None and not is_locked(user, now):
+            _lock(user, now)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same new email's first failure, twice at once
+        db.session.rollback()
+
+
 def check_password(email: str, password: str) -> User | None:
     """The user if the password is right and the account isn't locked.
 
-    Every refusal costs the same argon2 work and says the same thing, so the
-    answer doesn't tell whether an account exists or is locked.
+    Every refusal costs the same argon2 work, the same database write (the
+    email's throttle row, which unknown emails get too) and says the same thing,
+    so neither the answer nor its cost tells whether an account exists or is locked.
     """
     hasher = password_hasher()
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    throttle = db.session.get(SignInThrottle, _throttle_lookup(email))
     now = datetime.now(UTC)
     stored = user.password_hash if user else _dummy_hash(hasher)
     try:
@@ -164,20 +311,11 @@ def check_password(email: str, password: str) -> User | None:
         correct = user is not None
     except (VerificationError, InvalidHashError):
         correct = False
-    if user is None:
+    if user is None or is_locked(user, now) or not correct or not user.active:
+        _count_wrong_password(email, throttle, user, now)
         return None
-    locked = user.locked_until is not None and _aware(user.locked_until) > now
-    if locked or not correct or not user.active:
-        if not locked:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.locked_until = now + LOCKOUT
-                user.failed_logins = 0
-                # Whoever typed the wrong passwords may not be the account's owner.
-                announce("user.locked", "system:sign-in-throttle", user.email)
-        db.session.commit()
-        return None
-    user.failed_logins = 0
+    if throttle is not None:
+        db.session.delete(throttle)
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     # An analyst made before custody existed, or given the role since, gets a key now;
@@ -258,6 +396,49 @@ def check_second_factor(user: User, typed: str) -> bool:
     return False
 
 
+def check_sign_in_code(user: User, typed: str) -> bool:
+    """The second factor at sign-in, counted against the account.
+
+    Five wrong codes (TOTP or backup) lock the account as wrong passwords do,
+    wherever they come from; only a right code resets the count. A locked
+    account's code is refused, right or not.
+    """
+    now = datetime.now(UTC)
+    if is_locked(user, now):
+        return False
+    # The attempt counts before its code is checked, in the database itself, so
+    # guesses sent at once can't all be checked before any of them is counted.
+    db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_second_factors=User.failed_second_factors + 1),
+        execution_options={"synchronize_session": False},
+    )
+    attempt = db.session.scalar(select(User.failed_second_factors).where(User.id == user.id))
+    user.failed_second_factors = attempt
+    if attempt <= MAX_FAILED_SECOND_FACTORS and check_second_factor(user, typed):
+        user.failed_second_factors = 0
+        db.session.commit()
+        return True
+    if attempt >= MAX_FAILED_SECOND_FACTORS:
+        user.failed_second_factors = 0
+        if not is_locked(user, now):
+            _lock(user, now)
+    db.session.commit()
+    return False
+
+
+def _pending_sign_in_spent(user: User, pending: dict[str, Any]) -> bool:
+    """Whether a sign-in waiting for its code must start again from the password.
+
+    The count lives on the account, not in the cookie (which could be replayed):
+    three wrong codes since this password, a lock, or a reset count end it.
+    """
+    since = int(pending.get("f", 0))
+    wrong = user.failed_second_factors - since
+    return wrong < 0 or wrong >= MAX_CODES_PER_PASSWORD or is_locked(user, datetime.now(UTC))
+
+
 def confirm_totp(user: User, typed: str) -> list[str] | None:
     """Confirm enrolment with a first code; returns new backup codes (shown once)."""
     if user.totp_secret_sealed is None or not check_second_factor(user, typed):
@@ -282,15 +463,34 @@ def qr_svg(uri: str) -> Markup:
 def _finish_sign_in(user: User) -> Any:
     lock_everything()  # an earlier sign-in's unlocks in this browser end here
     session.clear()  # nothing from before sign-in (a respondent's draft key) carries over
-    login_user(user)
+    delete_lapsed_sign_ins(datetime.now(UTC))  # everyone's, while we are here
+    start_staff_session(user)
+    login_user(user)  # never remember=True: no cookie outlives the server's session
+    db.session.commit()
     announce("user.sign_in", user.email, user.email)
     return redirect(url_for("staff.home"))
+
+
+def sign_in_notice(reason: str) -> str | None:
+    """What the sign-in page says about why the person is there again."""
+    if reason == "session":
+        idle, absolute = staff_session_limits()
+        return (
+            "You have been signed out. A session ends after "
+            f"{int(idle.total_seconds() // 60)} minutes without use, "
+            f"{int(absolute.total_seconds() // 3600)} hours after signing in, "
+            "at sign-out, and when the password changes. Please sign in again."
+        )
+    if reason == "codes":
+        return "That was too many wrong codes. Please sign in again with your password."
+    return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("staff.home"))
+    notice = sign_in_notice(request.args.get("ended", ""))
     error = None
     email = ""
     if request.method == "POST":
@@ -303,12 +503,15 @@ def login():
                 "uid": user.id,
                 "v": user.session_version,
                 "until": int(datetime.now(UTC).timestamp()) + PENDING_2FA_SECONDS,
+                # Wrong codes so far: the ones typed after this password count.
+                "f": user.failed_second_factors,
             }
             return redirect(url_for("staff.second_factor"))
         else:
             return _finish_sign_in(user)
     status = 422 if error else 200
-    return render_template("admin/login.html", error=error, email=email), status
+    page = render_template("admin/login.html", error=error, email=email, notice=notice)
+    return page, status
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -319,10 +522,16 @@ def second_factor():
     if user is None or expired or user.session_version != pending.get("v") or not user.active:
         session.pop("pending_2fa", None)
         return redirect(url_for("staff.login"))
+    if _pending_sign_in_spent(user, pending):
+        session.pop("pending_2fa", None)
+        return redirect(url_for("staff.login", ended="codes"))
     error = None
     if request.method == "POST":
-        if check_second_factor(user, request.form.get("code", "")[:64]):
+        if check_sign_in_code(user, request.form.get("code", "")[:64]):
             return _finish_sign_in(user)
+        if _pending_sign_in_spent(user, pending):
+            session.pop("pending_2fa", None)
+            return redirect(url_for("staff.login", ended="codes"))
         error = "That code isn't right. Codes change every 30 seconds; each works once."
     status = 422 if error else 200
     return render_template("admin/second_factor.html", error=error), status
@@ -333,6 +542,7 @@ def second_factor():
 def logout():
     announce("user.sign_out", current_user.email, current_user.email)
     lock_everything()
+    end_staff_session()
     logout_user()
     session.clear()
     return redirect(url_for("staff.login"))
@@ -388,10 +598,12 @@ def change_password():
             user.password_hash = hash_password(new)
             rewrap_custodian_key(user, current, new)
             user.must_change_password = False
-            user.session_version += 1  # ends every other session of this account
+            end_all_staff_sessions(user)  # every other session of this account ends
+            session.pop(STAFF_SESSION_KEY, None)
+            start_staff_session(user)  # and this one goes on under a new token
+            login_user(user)
             db.session.commit()
             announce("user.password_changed", user.email, user.email)
-            login_user(user)
             return redirect(url_for("staff.home"))
     status = 422 if error else 200
     return render_template("admin/password.html", error=error), status

@@ -40,6 +40,8 @@ from admin.access import allow
 from admin.auth import (
     AccountError,
     create_user,
+    end_all_staff_sessions,
+    forget_wrong_passwords,
     generate_password,
     hash_password,
     normalise_email,
@@ -207,7 +209,7 @@ def set_active(user: User, active: bool, actor: str) -> None:
         return
     user.active = active
     if not active:
-        user.session_version += 1  # every open session ends now
+        end_all_staff_sessions(user)  # every open session ends now
     db.session.commit()
     announce("user.reactivated" if active else "user.deactivated", actor, user.email)
 
@@ -226,9 +228,10 @@ def reset_password(user: User, actor: str, password: str | None = None) -> Passw
         raise AccountError(problem)
     user.password_hash = hash_password(password)
     user.must_change_password = True
-    user.session_version += 1
-    user.failed_logins = 0
+    end_all_staff_sessions(user)
+    user.failed_second_factors = 0
     user.locked_until = None
+    forget_wrong_passwords(user.email)
     lost: list[str] = []
     if user.has_role(Role.ANALYST) or user.custodian_public_key is not None:
         lost = reset_custodian_key(user, password)
@@ -247,15 +250,16 @@ def reset_two_factor(user: User, actor: str) -> None:
     user.totp_secret_sealed = None
     user.totp_confirmed = False
     user.backup_code_lookups = ""
-    user.session_version += 1
+    end_all_staff_sessions(user)
     db.session.commit()
     announce("user.2fa_reset", actor, user.email)
 
 
 def unlock(user: User, actor: str) -> None:
     """Lift a lockout after too many wrong passwords, before its 15 minutes are up."""
-    user.failed_logins = 0
+    user.failed_second_factors = 0
     user.locked_until = None
+    forget_wrong_passwords(user.email)
     db.session.commit()
     announce("user.unlocked", actor, user.email)
 

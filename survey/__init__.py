@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, render_template, request, url_for
@@ -12,7 +13,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from survey import privacy
-from survey.config import PROJECT_ROOT, settings_from_env
+from survey.config import PROJECT_ROOT, ConfigError, argon2_floor_problem, settings_from_env
 from survey.i18n import translate
 from survey.models import db
 from survey.session_cookie import EncryptedCookieSessionInterface
@@ -49,6 +50,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     if config:
         app.config.update(config)
+    # Cheap password hashing only for tests, which say so in the config they pass
+    # here: TESTING is never read from the environment, so no deployment can.
+    testing = bool(config and config.get("TESTING"))
+    problem = argon2_floor_problem(app.config)
+    if problem and not testing:
+        raise ConfigError(problem)
+    # The session cookie ends with the browser (it is never made permanent), and
+    # Flask refuses one signed longer ago than a staff session may last.
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(
+        hours=app.config["CHORUS_STAFF_SESSION_HOURS"]
+    )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)

@@ -18,7 +18,7 @@ from survey.config import INSTANCE_DIR
 from survey.definition import DefinitionError, load_definition_text
 from survey.events import announce, cli_actor
 from survey.models import Survey, SurveyStatus, User, db
-from survey.retention import flush_inboxes, purge_expired
+from survey.retention import delete_lapsed_sign_ins, flush_inboxes, purge_expired
 from survey.spreadsheet import frame_csv
 from survey.surveys import (
     SurveyError,
@@ -355,6 +355,9 @@ def purge_command(today: str | None) -> None:
                 f"{today!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-25.", param_hint="--today"
             ) from None
     flush_inboxes()
+    lapsed = delete_lapsed_sign_ins(datetime.now(UTC))
+    if lapsed:
+        click.echo(f"Deleted {lapsed} lapsed staff sessions.")
     purged = purge_expired(day, cli_actor())
     if not purged:
         click.echo("Nothing to purge.")

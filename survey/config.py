@@ -101,8 +101,30 @@ def settings_from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         "CHORUS_ARGON2_TIME_COST": _int(env, "CHORUS_ARGON2_TIME_COST", 3, 1),
         "CHORUS_ARGON2_MEMORY_KIB": _int(env, "CHORUS_ARGON2_MEMORY_KIB", 65536, 8),
         "CHORUS_UNLOCK_IDLE_MINUTES": _int(env, "CHORUS_UNLOCK_IDLE_MINUTES", 15, 1),
+        "CHORUS_STAFF_IDLE_MINUTES": _int(env, "CHORUS_STAFF_IDLE_MINUTES", 30, 1),
+        "CHORUS_STAFF_SESSION_HOURS": _int(env, "CHORUS_STAFF_SESSION_HOURS", 12, 1),
         "CHORUS_LOG_LEVEL": env.get("CHORUS_LOG_LEVEL", "INFO").upper(),
     }
+
+
+# OWASP's Password Storage Cheat Sheet: argon2id with at least 19 MiB and 2 passes,
+# or one of its equivalent pairs trading memory for passes (parallelism 1).
+# Minimum memory in KiB, by time cost; 5 passes or more need 7 MiB.
+ARGON2_MIN_MEMORY_KIB = {1: 47104, 2: 19456, 3: 12288, 4: 9216, 5: 7168}
+
+
+def argon2_floor_problem(config: dict[str, Any]) -> str | None:
+    """Why the argon2id settings are below OWASP's floor, or None when they aren't."""
+    time_cost = int(config["CHORUS_ARGON2_TIME_COST"])
+    memory_kib = int(config["CHORUS_ARGON2_MEMORY_KIB"])
+    needed = ARGON2_MIN_MEMORY_KIB[min(max(time_cost, 1), 5)]
+    if memory_kib >= needed:
+        return None
+    return (
+        f"CHORUS_ARGON2_MEMORY_KIB={memory_kib} is below the safe floor: with "
+        f"CHORUS_ARGON2_TIME_COST={time_cost} use at least {needed} KiB "
+        "(OWASP's minimum for argon2id is 19456 KiB with a time cost of 2)."
+    )
 
 
 def scrypt_cost(config: dict[str, Any]) -> ScryptCost:

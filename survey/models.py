@@ -251,9 +251,12 @@ class User(db.Model):
     totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     backup_code_lookups: Mapped[str] = mapped_column(Text, default="")
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    # Wrong second-factor codes since the last right one: five lock the account
+    # (wrong passwords are counted per email in `sign_in_throttles`).
+    failed_second_factors: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Bumped when the password changes, so every other session ends.
+    # Bumped when the password changes, so every other session ends (with the
+    # account's rows in `staff_sessions`) and a pending sign-in can't finish.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     # A key custodian's own X25519 key pair: survey keys are sealed to the public
     # key; the private key is stored only encrypted under argon2id(password, salt).
@@ -269,6 +272,7 @@ class User(db.Model):
     key_grants: Mapped[list[SurveyKeyWrap]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
+    staff_sessions: Mapped[list[StaffSession]] = relationship(cascade="all, delete-orphan")
 
     @property
     def role_set(self) -> frozenset[Role]:
@@ -294,6 +298,37 @@ class User(db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
+
+
+class StaffSession(db.Model):
+    """One signed-in browser of a member of staff; deleting the row signs it out.
+
+    The random token lives only in that browser's cookie; `id` is an HMAC of it,
+    so the table alone can't be turned back into a working cookie.
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Written at most once a minute, not on every request.
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SignInThrottle(db.Model):
+    """Wrong passwords typed for one email, whether or not it has an account.
+
+    `lookup` is an HMAC of the normalised email, so an email nobody has an
+    account for is never stored in the clear; and a wrong password costs the
+    same database write for an unknown email as for a real account.
+    """
+
+    __tablename__ = "sign_in_throttles"
+
+    lookup: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditEntry(db.Model):

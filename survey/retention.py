@@ -5,18 +5,33 @@ expired survey go; the survey itself (its definition, keys and published
 reports, which are aggregates) stays, so the consultation's outcome outlives
 the raw answers. Each survey is purged in one transaction together with its
 audit entry: a purge is never half done nor done without a record.
+
+Staff sign-ins that have lapsed go too: staff sessions past their idle or
+absolute limit, and wrong-password counts nobody has added to for a day.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from flask import current_app
+from sqlalchemy import delete, func, or_, select
 
 from survey import inbox
 from survey.events import announce
-from survey.models import Draft, InviteCode, Response, Survey, db
+from survey.models import (
+    Draft,
+    InviteCode,
+    Response,
+    SignInThrottle,
+    StaffSession,
+    Survey,
+    db,
+)
+
+# A wrong-password count nobody has added to for this long is forgotten.
+THROTTLE_MEMORY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -72,3 +87,34 @@ def flush_inboxes() -> int:
     """The daily job's other half: store every survey's answers of past weeks
     (all of them for a survey no longer open) in shuffled weekly batches."""
     return inbox.flush_every_survey()
+
+
+def staff_session_limits() -> tuple[timedelta, timedelta]:
+    """How long a staff session may sit idle, and how long it may last at all."""
+    config = current_app.config
+    return (
+        timedelta(minutes=int(config["CHORUS_STAFF_IDLE_MINUTES"])),
+        timedelta(hours=int(config["CHORUS_STAFF_SESSION_HOURS"])),
+    )
+
+
+def delete_lapsed_sign_ins(now: datetime) -> int:
+    """Delete lapsed staff sessions and forgotten wrong-password counts; commits.
+
+    Returns how many staff sessions went.
+    """
+    idle, absolute = staff_session_limits()
+    # The database compares the times: rows loaded from SQLite have no time zone.
+    in_sql = {"synchronize_session": False}
+    lapsed = db.session.execute(
+        delete(StaffSession).where(
+            or_(StaffSession.last_seen_at < now - idle, StaffSession.created_at < now - absolute)
+        ),
+        execution_options=in_sql,
+    )
+    db.session.execute(
+        delete(SignInThrottle).where(SignInThrottle.updated_at < now - THROTTLE_MEMORY),
+        execution_options=in_sql,
+    )
+    db.session.commit()
+    return lapsed.rowcount or 0

@@ -240,7 +240,7 @@ def test_reset_password_of_a_custodian_loses_grants_and_says_which(app, admin, m
     sign_in(theirs, CUSTODIAN_EMAIL, CUSTODIAN_PASSWORD)  # a session (before 2FA)
     assert theirs.get("/staff/2fa").status_code == 200
     custodian = account(CUSTODIAN_EMAIL)
-    custodian.failed_logins = 3
+    custodian.failed_second_factors = 3
     custodian.locked_until = datetime.now(UTC) + timedelta(minutes=10)
     db.session.commit()
 
@@ -263,7 +263,7 @@ def test_reset_password_of_a_custodian_loses_grants_and_says_which(app, admin, m
 
     custodian = account(CUSTODIAN_EMAIL)
     assert custodian.must_change_password and custodian.locked_until is None
-    assert custodian.failed_logins == 0
+    assert custodian.failed_second_factors == 0
     assert custodian.custodian_public_key not in (None, old_public_key)
     assert (
         db.session.scalars(select(SurveyKeyWrap).where(SurveyKeyWrap.user_id == custodian.id)).all()
