@@ -443,11 +443,11 @@ def restore_history(survey: Survey, limit: int = 20) -> list[RestoreEvent]:
 
 def grant(survey: Survey, granter: User, grantee: User) -> None:
     """An unlocked custodian seals the survey's key to another analyst."""
-    if grantee.id == granter.id:
-        raise SurveyError("You can't give the key to yourself: choose another analyst.")
     private_key = unlocked_key(survey, granter)
     if private_key is None:
         raise SurveyError("Unlock the survey first: granting needs its key.")
+    if grantee.id == granter.id:
+        raise SurveyError("You can't give the key to yourself: choose another analyst.")
     grant_key(survey, private_key, grantee)
     db.session.commit()
     announce("custody.grant", granter.email, survey.slug, to=grantee.email)

@@ -313,3 +313,15 @@ def test_only_the_surveys_custodians_touch_its_report_draft(app):
         response = custodian.open(path, method=method, data=sent)
         assert response.status_code in {200, 302, 422}, (method, path, response.status_code)
     assert "report.draft_edit" in audit_actions()
+
+
+def test_the_command_line_records_no_opener_and_audits_its_operator(app):
+    import_definition(parse_definition(small_survey_document()))
+    custodian_user()
+    runner = app.test_cli_runner()
+    opened = runner.invoke(args=["survey", "open", "small", "--custodian", CUSTODIAN_EMAIL])
+    assert opened.exit_code == 0, opened.output
+    assert find_survey("small").opened_by_id is None
+    db.session.expire_all()
+    made = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "survey.keys_made"))
+    assert made.actor.startswith("cli")
