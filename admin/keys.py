@@ -8,7 +8,8 @@ passwords and serves the custody pages).
 
 An admin who resets a password can't know the old one, so the analyst's old
 private key is gone for good: their grants are deleted and they get a new key.
-Another custodian, or the recovery code, grants the surveys again.
+Another custodian, or the recovery code with a second person's approval (see
+"restoring with the recovery code" below), grants the surveys again.
 """
 
 from __future__ import annotations
