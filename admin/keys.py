@@ -8,11 +8,13 @@ passwords and serves the custody pages).
 
 An admin who resets a password can't know the old one, so the analyst's old
 private key is gone for good: their grants are deleted and they get a new key.
-Another custodian, or the recovery code, grants the surveys again.
+Another custodian, or the recovery code with a second person's approval (see
+"restoring with the recovery code" below), grants the surveys again.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -39,7 +41,7 @@ from admin.access import allow, staff_member, survey_or_404
 from survey import crypto
 from survey.config import password_cost
 from survey.events import announce
-from survey.models import Role, Survey, SurveyKeyWrap, SurveyStatus, User, db
+from survey.models import AuditEntry, Role, Survey, SurveyKeyWrap, SurveyStatus, User, db
 from survey.surveys import (
     SurveyError,
     can_be_custodian,
@@ -48,7 +50,9 @@ from survey.surveys import (
     custodian_wrap,
     custodians_of,
     grant_key,
+    is_opener,
     key_sheet_groups,
+    pending_restore,
     prepare_keys,
     unwrap_with_password,
     unwrap_with_recovery_code,
@@ -334,14 +338,108 @@ def unlock(survey: Survey, user: User, password: str) -> None:
     announce("custody.unlock", user.email, survey.slug)
 
 
-def restore_with_recovery_code(survey: Survey, user: User, recovery_code: str) -> None:
-    """Grant the survey's key to this analyst from the recovery code, and unlock it."""
+# --- restoring with the recovery code: a second person approves ---------------------------
+#
+# The recovery code opens the survey's key on its own, and whoever opened the
+# survey has seen it. So an analyst who types it gets a grant that is made at
+# once (the server holds the key only now, while it has the code) but pending:
+# it opens nothing until an admin who is neither the analyst nor the survey's
+# opener approves it. Refusing deletes it. Every step is audited, and the
+# survey's custodians see the requests and their outcome on its key page.
+
+RESTORE_ACTIONS = (
+    "custody.restore_requested",
+    "custody.restore_approved",
+    "custody.restore_refused",
+)
+
+
+def request_restore(survey: Survey, user: User, recovery_code: str) -> None:
+    """A pending grant of the survey's key to this analyst, made from the recovery code."""
+    if is_opener(survey, user):
+        raise SurveyError(
+            "You opened this survey and saw its recovery code, so you can't also restore "
+            "access with it: another analyst must."
+        )
+    if pending_restore(survey, user) is not None:
+        raise SurveyError("Your restore is already waiting for an admin's approval.")
+    if custodian_wrap(survey, user) is not None:
+        raise SurveyError("You already hold this survey's key: unlock it with your password.")
     private_key = unwrap_with_recovery_code(survey, recovery_code)
-    if custodian_wrap(survey, user) is None:
-        grant_key(survey, private_key, user)
-        db.session.commit()
-    keep_unlocked(survey, user, private_key)
-    announce("custody.restore", user.email, survey.slug)
+    grant_key(survey, private_key, user, pending=True)
+    del private_key
+    db.session.commit()
+    announce("custody.restore_requested", user.email, survey.slug)
+
+
+def pending_restores() -> list[SurveyKeyWrap]:
+    """Every restore waiting for an admin's approval, oldest first."""
+    return list(
+        db.session.scalars(
+            select(SurveyKeyWrap)
+            .where(SurveyKeyWrap.pending.is_(True))
+            .options(joinedload(SurveyKeyWrap.survey), joinedload(SurveyKeyWrap.user))
+            .order_by(SurveyKeyWrap.id)
+        )
+    )
+
+
+def _may_decide(wrap: SurveyKeyWrap, admin: User) -> None:
+    """SurveyError unless this admin is a second person for this restore."""
+    if not wrap.pending:
+        raise SurveyError("That restore has already been decided.")
+    if wrap.user_id == admin.id:
+        raise SurveyError("You can't decide your own restore: another admin must.")
+    if is_opener(wrap.survey, admin):
+        raise SurveyError(
+            "You opened this survey and saw its recovery code, so another admin must decide."
+        )
+
+
+def approve_restore(wrap: SurveyKeyWrap, admin: User) -> None:
+    """A second person agrees: the pending grant becomes an ordinary one."""
+    _may_decide(wrap, admin)
+    wrap.pending = False
+    db.session.commit()
+    holder = wrap.user.email if wrap.user else ""
+    announce("custody.restore_approved", admin.email, wrap.survey.slug, holder=holder)
+
+
+def refuse_restore(wrap: SurveyKeyWrap, admin: User) -> None:
+    """A second person says no: the pending grant is deleted."""
+    _may_decide(wrap, admin)
+    survey = wrap.survey
+    holder = wrap.user.email if wrap.user else ""
+    survey.key_wraps.remove(wrap)
+    db.session.commit()
+    announce("custody.restore_refused", admin.email, survey.slug, holder=holder)
+
+
+class RestoreEvent(NamedTuple):
+    at: datetime
+    text: str
+
+
+def restore_history(survey: Survey, limit: int = 20) -> list[RestoreEvent]:
+    """The survey's restore requests and their outcomes, newest first, as the
+    audit log recorded them."""
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.target == survey.slug, AuditEntry.action.in_(RESTORE_ACTIONS))
+        .order_by(AuditEntry.id.desc())
+        .limit(limit)
+    )
+    events = []
+    for entry in entries:
+        holder = json.loads(entry.details or "{}").get("holder", "")
+        if entry.action == "custody.restore_requested":
+            text = f"{entry.actor} asked to restore access with the recovery code"
+        elif entry.action == "custody.restore_approved":
+            text = f"{holder}'s restore approved by {entry.actor}"
+        else:
+            text = f"{holder}'s restore refused by {entry.actor}"
+        events.append(RestoreEvent(entry.at, text))
+    return events
 
 
 def grant(survey: Survey, granter: User, grantee: User) -> None:
@@ -349,6 +447,8 @@ def grant(survey: Survey, granter: User, grantee: User) -> None:
     private_key = unlocked_key(survey, granter)
     if private_key is None:
         raise SurveyError("Unlock the survey first: granting needs its key.")
+    if grantee.id == granter.id:
+        raise SurveyError("You can't give the key to yourself: choose another analyst.")
     grant_key(survey, private_key, grantee)
     db.session.commit()
     announce("custody.grant", granter.email, survey.slug, to=grantee.email)
@@ -405,7 +505,7 @@ def open_survey(slug: str):
             error = "Confirm that you understand what losing the key sheet means."
         else:
             try:
-                code = prepare_keys(survey, custodians)
+                code = prepare_keys(survey, custodians, opener=staff_member())
             except SurveyError as exc:
                 error = str(exc)
             else:
@@ -421,12 +521,19 @@ def open_survey(slug: str):
     page = render_template(
         "admin/keys/open.html",
         survey=survey,
-        analysts=[(u, can_be_custodian(u)) for u in eligible_custodians()],
+        analysts=[(u, _why_not_custodian(u)) for u in eligible_custodians()],
         chosen=chosen,
         understood=request.form.get("understood") == "yes",
         error=error,
     )
     return page, 422 if error else 200
+
+
+def _why_not_custodian(user: User) -> str | None:
+    """Why this analyst can't be chosen on the opening page, or None when they can."""
+    if user.id == staff_member().id:
+        return "you are opening it and will see the recovery code"
+    return can_be_custodian(user)
 
 
 @bp.route("/<slug>/open/confirm", methods=["GET", "POST"])
@@ -458,8 +565,11 @@ def _custody_page(survey: Survey, error: str | None = None, error_field: str = "
     me = staff_member()
     holds = custodian_wrap(survey, me) is not None
     holders = custodians_of(survey)
+    waiting = {w.user_id for w in survey.key_wraps if w.pending}
     grantees = [
-        u for u in eligible_custodians() if u not in holders and can_be_custodian(u) is None
+        u
+        for u in eligible_custodians()
+        if u not in holders and u.id not in waiting and can_be_custodian(u) is None
     ]
     page = render_template(
         "admin/keys/custody.html",
@@ -468,6 +578,10 @@ def _custody_page(survey: Survey, error: str | None = None, error_field: str = "
         holds=holds,
         is_analyst=me.has_role(Role.ANALYST),
         unlocked=holds and unlocked_key(survey, me) is not None,
+        my_restore=pending_restore(survey, me),
+        opener=is_opener(survey, me),
+        restores=[w for w in survey.key_wraps if w.pending],
+        history=restore_history(survey) if holds or me.has_role(Role.ADMIN) else [],
         grantees=grantees,
         idle_minutes=current_app.config["CHORUS_UNLOCK_IDLE_MINUTES"],
         error=error,
@@ -541,9 +655,65 @@ def revoke_from(slug: str):
 @allow(Role.ANALYST)
 def restore(slug: str):
     code = request.form.get("recovery_code", "")[:200]
-    return _act(
-        slug, "recovery_code", lambda survey, me: restore_with_recovery_code(survey, me, code)
+    return _act(slug, "recovery_code", lambda survey, me: request_restore(survey, me, code))
+
+
+# The admins' page of restores waiting for a second person. Its own prefix: under
+# /staff/surveys/ a fixed name would hide a survey of the same slug.
+restores_bp = Blueprint("restores", __name__, url_prefix="/staff/restores")
+
+
+def _restores_page(error: str | None = None, status: int = 200):
+    me = staff_member()
+    page = render_template(
+        "admin/keys/restores.html",
+        restores=[(w, _why_not_decide(w, me)) for w in pending_restores()],
+        error=error,
+        error_field="restores",
     )
+    return page, status
+
+
+def _why_not_decide(wrap: SurveyKeyWrap, admin: User) -> str | None:
+    try:
+        _may_decide(wrap, admin)
+    except SurveyError as exc:
+        return str(exc)
+    return None
+
+
+@restores_bp.get("/")
+@allow(Role.ADMIN)
+def restores():
+    """Restores with the recovery code waiting for an admin's approval."""
+    return _restores_page()
+
+
+def _decide(decision: Callable[[SurveyKeyWrap, User], None]):
+    value = request.form.get("restore_id", "")
+    wrap = (
+        db.session.get(SurveyKeyWrap, int(value)) if value.isdigit() and len(value) < 10 else None
+    )
+    if wrap is None or not wrap.pending:
+        return _restores_page("Choose a restore from the list.", 422)
+    try:
+        decision(wrap, staff_member())
+    except SurveyError as exc:
+        db.session.rollback()
+        return _restores_page(str(exc), 409)
+    return redirect(url_for("restores.restores"))
+
+
+@restores_bp.post("/approve")
+@allow(Role.ADMIN)
+def approve():
+    return _decide(approve_restore)
+
+
+@restores_bp.post("/refuse")
+@allow(Role.ADMIN)
+def refuse():
+    return _decide(refuse_restore)
 
 
 def init_app(app: Flask) -> None:
@@ -552,3 +722,4 @@ def init_app(app: Flask) -> None:
         RedisUnlockStore(redis_url) if redis_url else MemoryUnlockStore()
     )
     app.register_blueprint(bp)
+    app.register_blueprint(restores_bp)

@@ -171,10 +171,16 @@ def change_roles(
 ) -> list[str]:
     """Set an account's roles and organisation; returns surveys whose grants were lost.
 
+    Nobody adds a role to their own account (an admin who made themselves an
+    analyst could be granted survey keys), nor removes their own admin role.
     Losing the analyst role deletes the analyst's key and every grant sealed to it:
     a former analyst must not keep the means to read answers.
     """
     roles = _roles_from(role_names)
+    if actor == user.email and not set(roles) <= user.role_set:
+        raise FormProblem(
+            "You can't give yourself a role: ask another admin to do it.", "role-admin"
+        )
     organisation = _organisation_for(roles, organisation_id)
     if actor == user.email and user.has_role(Role.ADMIN) and Role.ADMIN not in roles:
         raise FormProblem(

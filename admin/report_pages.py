@@ -1,14 +1,15 @@
 """The analyst's report pages: write findings, choose limitations and rounding,
 preview the report with its disclosure control applied, and publish it.
 
-Views only translate between HTTP and admin/reports.py.
+Views only translate between HTTP and admin/reports.py. Only the survey's
+custodians (analysts holding a grant of its key) reach any of them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from admin.access import allow, staff_member, survey_or_404
@@ -34,10 +35,19 @@ from admin.tables import counted_questions
 from survey.definition import SurveyDefinition, localize
 from survey.events import announce
 from survey.models import Organisation, Role, Survey, db
-from survey.surveys import definition_of
+from survey.surveys import custodian_wrap, definition_of
 
 bp = Blueprint("reports", __name__, url_prefix="/staff/surveys")
 ANALYSTS = (Role.ANALYST,)
+
+
+def custodians_survey(slug: str) -> Survey:
+    """The survey a report URL names, for one of its custodians only (403 for
+    anyone else): a report draft is the custodians' work on answers they read."""
+    survey = survey_or_404(slug)
+    if custodian_wrap(survey, staff_member()) is None:
+        abort(403)
+    return survey
 
 
 def _tx(definition: SurveyDefinition):
@@ -49,7 +59,7 @@ def _tx(definition: SurveyDefinition):
 @allow(*ANALYSTS)
 def report(slug: str):
     """The draft's findings and settings, and the versions already published."""
-    survey = survey_or_404(slug)
+    survey = custodians_survey(slug)
     definition = definition_of(survey)
     draft = draft_for(survey)
     return render_template(
@@ -65,7 +75,7 @@ def report(slug: str):
 @bp.route("/<slug>/report/settings", methods=["GET", "POST"])
 @allow(*ANALYSTS)
 def settings(slug: str):
-    survey = survey_or_404(slug)
+    survey = custodians_survey(slug)
     draft = draft_for(survey)
     error = None
     if request.method == "POST":
@@ -123,7 +133,7 @@ def _finding_page(survey: Survey, finding: FindingDraft, new: bool, error: str |
 @bp.route("/<slug>/report/findings/new", methods=["GET", "POST"])
 @allow(*ANALYSTS)
 def new_finding(slug: str):
-    survey = survey_or_404(slug)
+    survey = custodians_survey(slug)
     draft = draft_for(survey)
     if request.method == "GET":
         suggested = f"f{len(draft.findings) + 1}"
@@ -138,7 +148,7 @@ def new_finding(slug: str):
 @bp.route("/<slug>/report/findings/<finding_id>", methods=["GET", "POST"])
 @allow(*ANALYSTS)
 def edit_finding(slug: str, finding_id: str):
-    survey = survey_or_404(slug)
+    survey = custodians_survey(slug)
     draft = draft_for(survey)
     existing = draft.finding(finding_id)
     if existing is None:
@@ -162,7 +172,7 @@ def _save_finding(survey: Survey, draft: DraftReport, finding: FindingDraft, new
 @bp.post("/<slug>/report/findings/<finding_id>/delete")
 @allow(*ANALYSTS)
 def delete_finding(slug: str, finding_id: str):
-    survey = survey_or_404(slug)
+    survey = custodians_survey(slug)
     draft = draft_for(survey)
     existing = draft.finding(finding_id)
     if existing is not None:
@@ -175,7 +185,7 @@ def delete_finding(slug: str, finding_id: str):
 @bp.post("/<slug>/report/findings/<finding_id>/move")
 @allow(*ANALYSTS)
 def move_finding(slug: str, finding_id: str):
-    survey = survey_or_404(slug)
+    survey = custodians_survey(slug)
     draft = draft_for(survey)
     existing = draft.finding(finding_id)
     if existing is not None:
@@ -191,7 +201,7 @@ def move_finding(slug: str, finding_id: str):
 @allow(*ANALYSTS)
 def preview(slug: str):
     """The next version as companies would read it, disclosure control applied."""
-    survey = survey_or_404(slug)
+    survey = custodians_survey(slug)
     frame = analysis_frame(survey, staff_member())
     if frame is None:
         return redirect(url_for("keys.custody", slug=slug))
@@ -209,7 +219,7 @@ def preview(slug: str):
 @allow(*ANALYSTS)
 def publish_report(slug: str):
     """Choose the organisations and publish a frozen version."""
-    survey = survey_or_404(slug)
+    survey = custodians_survey(slug)
     frame = analysis_frame(survey, staff_member())
     if frame is None:
         return redirect(url_for("keys.custody", slug=slug))

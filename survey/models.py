@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -91,6 +92,9 @@ class Survey(db.Model):
     previous_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("surveys.id", ondelete="SET NULL")
     )
+    # Who made the keys and saw the key sheet (its recovery code): they can't hold
+    # the key, restore with the code, or approve a restore. None from the CLI.
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     key_wraps: Mapped[list[SurveyKeyWrap]] = relationship(
         back_populates="survey", cascade="all, delete-orphan"
@@ -107,7 +111,9 @@ class SurveyKeyWrap(db.Model):
     `holder` is "recovery" for the recovery code, or "custodian:<user id>" for an
     analyst, whose wrap is sealed to their own X25519 key (`user_id` set, so that
     deleting the account or resetting its password removes it). Without any wrap
-    the answers can never be read again.
+    the answers can never be read again. A `pending` wrap was made from the
+    recovery code and opens nothing until an admin other than its holder and the
+    survey's opener approves it.
     """
 
     __tablename__ = "survey_key_wraps"
@@ -121,6 +127,7 @@ class SurveyKeyWrap(db.Model):
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     survey: Mapped[Survey] = relationship(back_populates="key_wraps")
     user: Mapped[User | None] = relationship(back_populates="key_grants")

@@ -100,14 +100,39 @@ def custodian_holder(user: User) -> str:
     return f"{CUSTODIAN_PREFIX}{user.id}"
 
 
-def custodian_wrap(survey: Survey, user: User) -> SurveyKeyWrap | None:
-    """The user's grant of this survey's key, if they hold one."""
+# Said wherever the opener is refused the key: they have seen the recovery code.
+OPENER_CANT_HOLD_KEY = (
+    "The person who opens a survey sees its recovery code, so someone else must hold its key."
+)
+
+
+def _wrap_for(survey: Survey, user: User) -> SurveyKeyWrap | None:
     return next((w for w in survey.key_wraps if w.user_id == user.id), None)
+
+
+def custodian_wrap(survey: Survey, user: User) -> SurveyKeyWrap | None:
+    """The user's grant of this survey's key, if they hold one (a restore still
+    waiting for approval is not a grant)."""
+    wrap = _wrap_for(survey, user)
+    return wrap if wrap is not None and not wrap.pending else None
+
+
+def pending_restore(survey: Survey, user: User) -> SurveyKeyWrap | None:
+    """The user's restore with the recovery code, while it waits for approval."""
+    wrap = _wrap_for(survey, user)
+    return wrap if wrap is not None and wrap.pending else None
+
+
+def is_opener(survey: Survey, user: User) -> bool:
+    """Whether this person made the survey's keys and so saw its recovery code."""
+    return survey.opened_by_id is not None and survey.opened_by_id == user.id
 
 
 def custodians_of(survey: Survey) -> list[User]:
     """The people holding a grant of the survey's key, by email."""
-    return sorted((w.user for w in survey.key_wraps if w.user), key=lambda u: u.email)
+    return sorted(
+        (w.user for w in survey.key_wraps if w.user and not w.pending), key=lambda u: u.email
+    )
 
 
 def can_be_custodian(user: User) -> str | None:
@@ -121,11 +146,20 @@ def can_be_custodian(user: User) -> str | None:
     return None
 
 
-def grant_key(survey: Survey, private_key: bytes, user: User) -> None:
-    """Seal the survey's private key to a custodian's own public key (no commit)."""
+def grant_key(survey: Survey, private_key: bytes, user: User, *, pending: bool = False) -> None:
+    """Seal the survey's private key to a custodian's own public key (no commit).
+
+    A `pending` grant (a restore with the recovery code) opens nothing until an
+    admin approves it.
+    """
     problem = can_be_custodian(user)
     if problem:
         raise SurveyError(problem)
+    if pending_restore(survey, user) is not None:
+        raise SurveyError(
+            f"{user.email} has asked to restore access with the recovery code: "
+            "an admin must approve or refuse that first."
+        )
     if custodian_wrap(survey, user) is not None:
         raise SurveyError(f"{user.email} already holds this survey's key.")
     assert user.custodian_public_key is not None
@@ -135,6 +169,7 @@ def grant_key(survey: Survey, private_key: bytes, user: User) -> None:
             holder=holder,
             salt=b"",
             user=user,
+            pending=pending,
             wrapped_key=crypto.seal_key(
                 user.custodian_public_key, private_key, crypto.wrap_aad(survey.id, holder)
             ),
@@ -142,13 +177,23 @@ def grant_key(survey: Survey, private_key: bytes, user: User) -> None:
     )
 
 
-def prepare_keys(survey: Survey, custodians: Sequence[User], *, sheet_check: bool = True) -> str:
+def prepare_keys(
+    survey: Survey,
+    custodians: Sequence[User],
+    *,
+    sheet_check: bool = True,
+    opener: User | None = None,
+) -> str:
     """Make a draft survey's key pair; return its recovery code (shown once).
 
     The private key is sealed to every custodian and wrapped under the recovery
     code, then forgotten. With `sheet_check` the survey can't open until someone
     re-types two groups of the code (`confirm_key_sheet`): proof the sheet was
     kept. Doing this again before opening replaces the keys and the sheet.
+
+    `opener` is the person who will see the code (None from the command line,
+    whose operator the audit log names): they can't be among the custodians,
+    and the survey remembers them so they can't restore with the code either.
     """
     if survey.status != SurveyStatus.DRAFT.value:
         raise SurveyError(f'"{survey.slug}" is {survey.status}: its keys were made when it opened.')
@@ -156,6 +201,8 @@ def prepare_keys(survey: Survey, custodians: Sequence[User], *, sheet_check: boo
         raise SurveyError(
             "Choose at least one key custodian: an analyst who will read the answers."
         )
+    if opener is not None and any(user.id == opener.id for user in custodians):
+        raise SurveyError(OPENER_CANT_HOLD_KEY)
     for user in custodians:
         problem = can_be_custodian(user)
         if problem:
@@ -168,6 +215,7 @@ def prepare_keys(survey: Survey, custodians: Sequence[User], *, sheet_check: boo
     salt = secrets.token_bytes(16)
     wrapping_key = crypto.recovery_wrapping_key(recovery_code, salt)
     survey.public_key = public_key
+    survey.opened_by_id = opener.id if opener is not None else None
     survey.key_wraps.append(
         SurveyKeyWrap(
             holder=RECOVERY_HOLDER,
@@ -293,6 +341,11 @@ def custodian_private_key(user: User, password: str) -> bytes:
 
 def unwrap_with_password(survey: Survey, user: User, password: str) -> bytes:
     """The survey's private key through a custodian's grant; SurveyError if it can't."""
+    if pending_restore(survey, user) is not None:
+        raise SurveyError(
+            f"{user.email}'s restore of \"{survey.slug}\" is waiting for an admin's approval: "
+            "it opens nothing until then."
+        )
     wrap = custodian_wrap(survey, user)
     if wrap is None:
         raise SurveyError(f'{user.email} holds no key for "{survey.slug}".')

@@ -440,9 +440,24 @@ def test_admin_reset_loses_grants_which_a_custodian_or_the_recovery_code_restore
         "/staff/surveys/small/keys",
     )
     assert restored.status_code == 302
+    # The restore waits for a second person: an admin approves it, then it unlocks.
+    assert export_rows(client) is None
+    assert custodians_of(find_survey("small")) == []
+    make_user("admin@example.org", roles=(Role.ADMIN,))
+    admin = app.test_client()
+    sign_in_enrolled(admin, "admin@example.org")
+    request_id = db.session.scalar(
+        select(SurveyKeyWrap.id).where(SurveyKeyWrap.user_id == custodian_user().id)
+    )
+    approved = post(
+        admin, "/staff/restores/approve", {"restore_id": request_id}, "/staff/restores/"
+    )
+    assert approved.status_code == 302
+    assert unlock(client, "small", "another reset pass").status_code == 302
     assert export_rows(client) is not None  # restored and unlocked
     assert [u.email for u in custodians_of(find_survey("small"))] == [CUSTODIAN_EMAIL]
-    assert "custody.restore" in audit_actions()
+    assert "custody.restore_requested" in audit_actions()
+    assert "custody.restore_approved" in audit_actions()
 
 
 def test_facilitators_see_custodians_but_cant_unlock(app, make_open_survey):
