@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import DateTime, bindparam, select, text
+from sqlalchemy import DateTime, bindparam, text
 
 from admin.audit import GENESIS, record, verify
 from survey import create_app
 from survey.crypto import canonical_json
 from survey.models import AuditEntry, db
 
+from ..admin.test_audit import rows as stored_rows
 from ..conftest import base_config
 
 
@@ -35,21 +36,6 @@ def old_sha256(prev_hash: str, at: datetime, actor, action, target, details) -> 
         }
     )
     return hashlib.sha256(prev_hash.encode("ascii") + content).hexdigest()
-
-
-def stored_rows() -> list:
-    return db.session.execute(
-        select(
-            AuditEntry.id,
-            AuditEntry.at,
-            AuditEntry.actor,
-            AuditEntry.action,
-            AuditEntry.target,
-            AuditEntry.details,
-            AuditEntry.prev_hash,
-            AuditEntry.entry_hash,
-        ).order_by(AuditEntry.id)
-    ).all()
 
 
 def rewrite_from(victim_id: int, new_details: str) -> None:
