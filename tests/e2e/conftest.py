@@ -41,7 +41,9 @@ from .helpers import (
 from .relay import SourceAddressRelay
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TIMEOUT_MS = 10_000
+# An upper bound, not a wait: publishing renders a PDF and opens a process pool, which
+# took over 10 s on a 2-core machine busy with other work.
+DEFAULT_TIMEOUT_MS = 30_000
 SERVER_START_SECONDS = 20
 
 
