@@ -2,19 +2,35 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# Reinstall whenever the ranges or the pins change.
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
 DEMO := CHORUS_DEMO=1
 
-.PHONY: install demo test lint format bench
+.PHONY: install lock demo test lint format bench
 
-$(STAMP): pyproject.toml
+## install: the exact versions in requirements.lock, each checked against its hashes, then the
+## project itself (editable, its dependencies already there); pip check fails if a pin no longer
+## meets pyproject.toml's ranges (re-lock with `make lock`)
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip check
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## lock: re-pin requirements.lock (Python 3.11, Linux x86_64) from pyproject.toml's ranges and its
+## test and dev extras, with every file's hash. Pins already in the file are kept; to move them
+## to the newest releases the ranges allow, add --upgrade (or --upgrade-package NAME).
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip pip-tools==7.6.2
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --no-emit-index-url --no-emit-find-links --extra test --extra dev \
+	  --output-file requirements.lock pyproject.toml
 
 ## demo: migrate SQLite in instance/, load the demo survey and 300 synthetic responses, serve :5000
 demo: $(STAMP)
