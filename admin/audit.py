@@ -1,8 +1,8 @@
 """The audit log: an append-only, hash-chained record of every staff action.
 
-DESIGN.md ("Staff security") asks for a log of what staff did that nobody can
-quietly rewrite. Each entry's hash covers its own content and the hash of the
-entry before it, so changing, removing or reordering an entry breaks the chain
+README.md "What is stored, and what is not" promises a log of what staff did that
+nobody can quietly rewrite. Each entry's hash covers its own content and the hash
+of the entry before it, so changing, removing or reordering an entry breaks the chain
 where it happened; `verify` walks the chain and names every such place. Removing
 the *last* entries leaves a shorter chain that is still valid, so whoever keeps
 an eye on the log notes its head hash somewhere else and passes it back as

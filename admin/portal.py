@@ -5,7 +5,8 @@ A company reader sees only published versions addressed to their own
 organisation; anything else (another company's report, a version not addressed
 to them, an id that names nothing) is a 404, so the portal never hints that a
 report exists. Answers are append-only rows: the newest per finding is the
-current answer, the older ones are its history ("status over time", DESIGN.md).
+current answer, the older ones are its history ("status over time"; README.md
+"Analysis and reports").
 Staff (facilitators, analysts, admins) see every organisation's answers.
 
 The operations are plain functions that take models; the views below only

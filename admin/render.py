@@ -1,4 +1,4 @@
-"""Rendering a published report (`chorus-report/1`, see report-format.md): HTML, PDF,
+"""Rendering a published report (`chorus-report/1`, see docs/report-format.md): HTML, PDF,
 SVG charts and table exports.
 
 Everything here is a function of the frozen report document alone, never of the

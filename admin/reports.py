@@ -1,7 +1,7 @@
 """Impact reports: from an unlocked survey's answers to a `chorus-report/1` document.
 
 `build_report` turns the analysis frame and the analyst's draft (findings, their
-narrative, limitations) into the document of ../shared/report-format.md. Every
+narrative, limitations) into the document of docs/report-format.md. Every
 number in it has been through admin/sdc.py, and every table is protected
 together with the tables it is linked to:
 
@@ -334,8 +334,8 @@ class ReportTables:
             return self._entries[question.id]
         counts = question_counts(self.frame, question, self.language, self.language)
         # How many answered, declined, skipped or never saw the question are bases,
-        # not answers: published as they are (as in report-format.md's example), and
-        # known exactly to the attacker of every linked table below.
+        # not answers: published as they are (see docs/report-format.md "Disclosure
+        # control"), and known exactly to the attacker of every linked table below.
         base = [counts.answered, counts.prefer_not_to_say, counts.skipped, counts.not_shown]
         answered, pnts, skipped, not_shown = (sdc.rounded(n, self.disclosure) for n in base)
         if question.type == "multi_choice":
@@ -558,7 +558,8 @@ def publish(
     """Freeze a new version: its document, HTML and PDF, addressed to `organisations`.
 
     Published versions never change; a new one links to the one before. The first
-    publication ends withdrawal for the survey's respondents (DESIGN.md).
+    publication ends withdrawal for the survey's respondents (README.md "Analysis and
+    reports").
     """
     if not organisations:
         raise ReportError("Choose at least one organisation to address the report to.")

@@ -3,7 +3,7 @@
 Survivors answer Chorus anonymously, and companies read the reports; a count of 2
 in "under 18 / oppose" could point at a person someone knows. This module decides,
 for each table in a report, which counts can be shown (`chorus-report/1` in
-report-format.md is the contract) and refuses report versions that could be
+docs/report-format.md is the contract) and refuses report versions that could be
 differenced against earlier ones.
 
 The model of the attacker: they know everything published (every shown count, and
@@ -592,7 +592,7 @@ def differencing_problem(
     published version's (`previous_respondents[0]` is version 1) by 1 to k−1 is
     refused, unless the report is rounded: rounding hides most small changes.
     (Rounding blunts differencing rather than ruling it out; that is the design's
-    choice, see DESIGN.md.)
+    choice, see docs/report-format.md "Disclosure control".)
     """
     if disclosure.rounding:
         return None

@@ -3,7 +3,7 @@
 An answer entry is `{"value": ...}` or `{"state": "prefer_not_to_say"}`; a
 question left blank has no entry (it becomes "skipped" at submit). A long text
 with `quote_consent` also records `"quote_consent": true/false` in its entry. Values follow
-survey-format.md: a choice value, a list of values, a number, a string, with
+docs/survey-format.md: a choice value, a list of values, a number, a string, with
 `{"other": "text"}` for the "Other" box.
 
 Nothing here is an error for a person who skips: only impossible values (too

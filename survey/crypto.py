@@ -1,10 +1,10 @@
 """All of Chorus's cryptography: sealing answers, wrapping keys, codes for people.
 
-Threat model (DESIGN.md "Encryption"): whoever gets the database, a backup, a log
-or the disk learns nothing about any answer. So answers are sealed to the
-survey's X25519 public key before anything is written, and the matching private
-key only ever exists wrapped (under a recovery code here, under custodians' keys
-in the staff side).
+Threat model (README.md "What is stored, and what is not"): whoever gets the
+database, a backup, a log or the disk learns nothing about any answer. So answers
+are sealed to the survey's X25519 public key before anything is written, and the
+matching private key only ever exists wrapped (under a recovery code here, under
+custodians' keys in the staff side).
 
 Formats are versioned by their first byte so that a later change can be read
 beside data sealed today.

@@ -1,6 +1,6 @@
 """The `chorus-survey/1` survey definition: parse, validate, model, export.
 
-The contract is ../shared/survey-format.md. Validation collects every problem
+The contract is docs/survey-format.md. Validation collects every problem
 with the path where it is (`sections[1].questions[0].options[2].value: duplicate
 value "often"`) so a facilitator can fix a file in one go. A valid definition
 becomes frozen dataclasses that the respondent pages and the CLI read, and

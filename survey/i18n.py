@@ -1,6 +1,6 @@
 """The app's own words on respondent pages, in every language it speaks.
 
-Survey texts carry their own translations (survey-format.md); these are the
+Survey texts carry their own translations (docs/survey-format.md); these are the
 buttons, notices and messages around them. A survey in a language not listed
 here shows its own texts with this chrome in English.
 """

@@ -215,7 +215,7 @@ class Role(enum.StrEnum):
     COMPANY = "company"
 
 
-# Roles that must use two-factor sign-in (DESIGN.md "Staff security").
+# Roles that must use two-factor sign-in (README.md "Staff accounts").
 ROLES_NEEDING_2FA = frozenset({Role.ADMIN, Role.ANALYST})
 
 

@@ -374,7 +374,8 @@ def response_count(survey: Survey) -> int:
 
 
 def seal_answers(survey: Survey, response_id: str, answers: dict[str, Any]) -> bytes:
-    """The sealed box for one response's answers (see DESIGN.md "Encryption")."""
+    """The sealed box for one response's answers (see README.md "What is stored, and
+    what is not")."""
     if survey.public_key is None:
         raise SurveyError(f'"{survey.slug}" has no key: open it first.')
     document = {"format": "chorus-answers/1", "answers": answers}

@@ -693,7 +693,7 @@ def test_field_names():
 
 
 def _colliding_definition() -> SurveyDefinition:
-    return parse_definition(  # ids may contain "__" (survey-format.md)
+    return parse_definition(  # ids may contain "__" (docs/survey-format.md)
         {
             "format": "chorus-survey/1",
             "slug": "collide",

@@ -406,7 +406,7 @@ def test_code_lengths_carry_enough_bits():
     assert PERSON_CODE_CHARS == 16
     assert PERSON_CODE_CHARS * bits_per_char >= 80
     assert RECOVERY_CODE_CHARS == 28
-    assert RECOVERY_CODE_CHARS * bits_per_char >= 128  # DESIGN.md: recovery code ≥ 128 bits
+    assert RECOVERY_CODE_CHARS * bits_per_char >= 128  # 140 bits: README.md "Key custody"
 
 
 def test_generated_person_code_format():

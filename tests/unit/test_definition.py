@@ -1,4 +1,4 @@
-"""survey.definition: the `chorus-survey/1` contract (../shared/survey-format.md).
+"""survey.definition: the `chorus-survey/1` contract (docs/survey-format.md).
 
 Two corpora live in tests/definitions/:
 - valid/*.json|yaml: each parses, and import → export → import is identical;
@@ -211,10 +211,11 @@ def test_multi_language_definition():
 
 
 def test_contract_example_differs_from_the_document_only_by_its_option_value():
-    """survey-format.md's example uses "18_plus", which its own value pattern refuses.
+    """The contract's example once used "18_plus", which its own value pattern refuses.
 
     The corpus keeps the verbatim example as invalid/contract-example-verbatim.json and
-    a fixed copy ("age_18_plus") as valid/contract-example.json.
+    a fixed copy ("age_18_plus") as valid/contract-example.json (see
+    docs/survey-format.md "Where Chorus settles the contract").
     """
     verbatim = (INVALID_DIR / "contract-example-verbatim.json").read_text(encoding="utf-8")
     fixed = (VALID_DIR / "contract-example.json").read_text(encoding="utf-8")
