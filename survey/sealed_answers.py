@@ -137,12 +137,13 @@ def export_row(week: str, answers: dict[str, Any], questions: Sequence[Question]
     """
     row: list[Any] = [week]
     for question in questions:
+        names = columns_of(question)
         entry = answers.get(question.id, {"state": "not_shown"})
         cell, other = _export_cell(entry)
         row.append(cell)
-        if question.other:
+        if names.other is not None:
             row.append(other)
-        if question.quote_consent:
+        if names.quote_consent is not None:
             consent = entry.get("quote_consent")
             row.append(None if consent is None else ("yes" if consent else "no"))
     return row
@@ -190,6 +191,6 @@ def export_rows(survey: Survey, private_key: bytes) -> list[list[Any]]:
 
 def responses_csv(survey: Survey, private_key: bytes) -> tuple[str, int]:
     """Every response as CSV text (cells made safe for spreadsheets), and how many."""
-    questions = list(definition_of(survey).answerable_questions())
-    rows = export_rows_of(questions, decrypted_responses(survey, private_key))
-    return rows_csv(export_header(questions), rows), len(rows)
+    rows = export_rows(survey, private_key)
+    header = export_header(list(definition_of(survey).answerable_questions()))
+    return rows_csv(header, rows), len(rows)
