@@ -19,8 +19,8 @@ from admin.tables import counted_questions, question_counts, weekly_counts
 from survey.definition import localize
 from survey.events import announce
 from survey.models import Role, Survey, User
-from survey.spreadsheet import frame_csv
-from survey.surveys import definition_of, response_count, responses_frame
+from survey.sealed_answers import responses_csv
+from survey.surveys import definition_of, response_count
 
 bp = Blueprint("analysis", __name__, url_prefix="/staff/surveys")
 
@@ -101,9 +101,9 @@ def export_csv(slug: str):
     private_key = unlocked_key(survey, me)
     if private_key is None:
         return redirect(url_for("keys.custody", slug=slug))
-    frame = responses_frame(survey, private_key)
-    announce("responses.export", me.email, slug, rows=len(frame), key="unlocked in browser")
-    return attachment(frame_csv(frame), "text/csv", f"{slug}-responses.csv")
+    text, count = responses_csv(survey, private_key)
+    announce("responses.export", me.email, slug, rows=count, key="unlocked in browser")
+    return attachment(text, "text/csv", f"{slug}-responses.csv")
 
 
 def init_app(app: Flask) -> None:

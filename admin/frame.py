@@ -7,20 +7,21 @@ booleans, floats; text only where people wrote text), so that neither the pipe
 nor the parent holds 100,000 dictionaries. Nothing is written to disk: batches
 and the key travel through the pool's pipes.
 
-Columns, for every answerable question `q`:
+Responses are opened by survey/sealed_answers.py, which also names the
+columns (`columns_of`), the same names as the CSV export's. For every
+answerable question `q`:
 - `q.state`: answered, prefer_not_to_say, skipped or not_shown (categorical);
 - single choice: `q` (categorical over the option values and "other");
 - multi choice: `q=value` (bool) for each option, and `q=other` when it has one;
 - scale and number: `q` (float, NaN when not answered);
 - text: `q` (str or None);
-- `q.other` for the "Other" text, `q.quote_consent` (bool or None) for long texts
-  that ask for it;
+- `q_other` for the "Other" text, `q_quote_consent` (bool or None) for long
+  texts that ask for it;
 plus `week` (categorical ISO week).
 """
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
@@ -30,16 +31,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
 
-from survey import crypto
 from survey.definition import SurveyDefinition
-from survey.inbox import waiting_responses
-from survey.models import Response, Survey, db
+from survey.inbox import SealedResponse, sealed_batches
+from survey.models import Survey
+from survey.sealed_answers import OTHER, QuestionColumns, columns_of, open_batch
 from survey.surveys import definition_of, response_count
 
 STATES = ("answered", "prefer_not_to_say", "skipped", "not_shown")
-OTHER = "other"
 # Below this many responses a pool costs more than it saves.
 INLINE_BELOW = 4000
 BATCH = 2500
@@ -53,7 +52,7 @@ class QuestionPlan:
     type: str
     options: tuple[str, ...]
     other: bool
-    quote_consent: bool
+    columns: QuestionColumns
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -62,7 +61,7 @@ class QuestionPlan:
 
 def plan_for(definition: SurveyDefinition) -> tuple[QuestionPlan, ...]:
     return tuple(
-        QuestionPlan(q.id, q.type, q.option_values(), bool(q.other), bool(q.quote_consent))
+        QuestionPlan(q.id, q.type, q.option_values(), bool(q.other), columns_of(q))
         for q in definition.answerable_questions()
     )
 
@@ -70,18 +69,15 @@ def plan_for(definition: SurveyDefinition) -> tuple[QuestionPlan, ...]:
 # --- in the workers ------------------------------------------------------------------------
 
 
-def open_batch(
+def batch_columns(
     private_key: bytes,
     survey_id: int,
     plan: tuple[QuestionPlan, ...],
-    rows: Sequence[tuple[str, int, str, bytes]],
+    batch: Sequence[SealedResponse],
 ) -> dict[str, Any]:
-    """Decrypt a batch of (id, format version, week, sealed) rows into columns."""
-    answers = []
-    for response_id, format_version, _, sealed in rows:
-        aad = crypto.response_aad(survey_id, response_id, format_version)
-        answers.append(json.loads(crypto.open_sealed(private_key, sealed, aad))["answers"])
-    columns: dict[str, Any] = {"week": [week for _, _, week, _ in rows]}
+    """Decrypt a batch of sealed responses into columns."""
+    answers = open_batch(private_key, survey_id, batch)
+    columns: dict[str, Any] = {"week": [response.week for response in batch]}
     for question in plan:
         columns.update(_question_columns(question, [a.get(question.id) for a in answers]))
     return columns
@@ -104,7 +100,8 @@ def _question_columns(question: QuestionPlan, entries: list[dict | None]) -> dic
             values[row] = entry["value"]
         else:
             state[row] = _STATE_CODES.get(entry.get("state"), _SKIPPED)
-    out: dict[str, Any] = {f"{question.id}.state": state}
+    names = question.columns
+    out: dict[str, Any] = {names.state: state}
     other_text: list[str | None] | None = [None] * n if question.other else None
     kind = question.type
     if kind == "single_choice":
@@ -119,7 +116,7 @@ def _question_columns(question: QuestionPlan, entries: list[dict | None]) -> dic
                     other_text[row] = value.get("other")
             else:
                 codes[row] = index.get(value, -1)
-        out[question.id] = codes
+        out[names.value] = codes
     elif kind == "multi_choice":
         index = {value: i for i, value in enumerate(question.categories)}
         options: list[int] = []
@@ -139,38 +136,22 @@ def _question_columns(question: QuestionPlan, entries: list[dict | None]) -> dic
         chosen = np.zeros((len(question.categories), n), dtype=bool)
         chosen[options, rows] = True
         for i, value in enumerate(question.categories):
-            out[f"{question.id}={value}"] = chosen[i]
+            out[names.choice(value)] = chosen[i]
     elif kind in ("scale", "number"):
-        out[question.id] = np.array([np.nan if v is None else v for v in values], dtype=float)
+        out[names.value] = np.array([np.nan if v is None else v for v in values], dtype=float)
     else:
-        out[question.id] = values
-        if question.quote_consent:
-            out[f"{question.id}.quote_consent"] = [
+        out[names.value] = values
+        if names.quote_consent is not None:
+            out[names.quote_consent] = [
                 None if v is None else bool(entry.get("quote_consent", False))
                 for v, entry in zip(values, entries, strict=True)
             ]
-    if other_text is not None:
-        out[f"{question.id}.other"] = other_text
+    if names.other is not None and other_text is not None:
+        out[names.other] = other_text
     return out
 
 
 # --- in the app ------------------------------------------------------------------------------
-
-
-def _rows(survey: Survey) -> Iterator[list[tuple[str, int, str, bytes]]]:
-    """The survey's sealed rows in batches, streamed (ordered by random id)."""
-    result = db.session.execute(
-        select(Response.id, Response.format_version, Response.week, Response.sealed)
-        .where(Response.survey_id == survey.id)
-        .order_by(Response.id)
-        .execution_options(yield_per=BATCH)
-    )
-    for partition in result.partitions(BATCH):
-        yield [tuple(row) for row in partition]  # type: ignore[misc]
-    # This week's answers, still in the inbox, are responses too.
-    waiting = [(r.id, r.format_version, r.week, r.sealed) for r in waiting_responses(survey)]
-    if waiting:
-        yield waiting
 
 
 def answers_frame(survey: Survey, private_key: bytes, workers: int | None = None) -> pd.DataFrame:
@@ -181,9 +162,11 @@ def answers_frame(survey: Survey, private_key: bytes, workers: int | None = None
     plan = plan_for(definition_of(survey))
     workers = workers or os.cpu_count() or 1
     if workers == 1 or response_count(survey) < INLINE_BELOW:
-        parts = [open_batch(private_key, survey.id, plan, rows) for rows in _rows(survey)]
+        parts = [
+            batch_columns(private_key, survey.id, plan, b) for b in sealed_batches(survey, BATCH)
+        ]
     else:
-        parts = _open_in_pool(private_key, survey.id, plan, _rows(survey), workers)
+        parts = _open_in_pool(private_key, survey.id, plan, sealed_batches(survey, BATCH), workers)
     return _frame(plan, parts)
 
 
@@ -191,7 +174,7 @@ def _open_in_pool(
     private_key: bytes,
     survey_id: int,
     plan: tuple[QuestionPlan, ...],
-    batches: Iterator[list[tuple[str, int, str, bytes]]],
+    batches: Iterator[list[SealedResponse]],
     workers: int,
 ) -> list[dict[str, Any]]:
     """Decrypt batches in `workers` processes, reading only a few batches ahead."""
@@ -199,37 +182,36 @@ def _open_in_pool(
     context = multiprocessing.get_context("spawn")
     submitted: list[Future] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for rows in batches:
+        for batch in batches:
             waiting = [f for f in submitted if not f.done()]
             if len(waiting) >= 2 * workers:
                 wait(waiting, return_when=FIRST_COMPLETED)
-            submitted.append(pool.submit(open_batch, private_key, survey_id, plan, rows))
+            submitted.append(pool.submit(batch_columns, private_key, survey_id, plan, batch))
         return [future.result() for future in submitted]
 
 
 def _frame(plan: tuple[QuestionPlan, ...], parts: list[dict[str, Any]]) -> pd.DataFrame:
     if not parts:
-        parts = [open_batch(b"", 0, plan, [])]
+        parts = [batch_columns(b"", 0, plan, [])]
     data: dict[str, Any] = {
         "week": pd.Categorical([w for part in parts for w in part["week"]]),
     }
     for question in plan:
-        key = f"{question.id}.state"
-        state = np.concatenate([part[key] for part in parts])
-        data[key] = pd.Categorical.from_codes(state, STATES)
+        names = question.columns
+        state = np.concatenate([part[names.state] for part in parts])
+        data[names.state] = pd.Categorical.from_codes(state, STATES)
         if question.type == "single_choice":
-            codes = np.concatenate([part[question.id] for part in parts])
-            data[question.id] = pd.Categorical.from_codes(codes, question.categories)
+            codes = np.concatenate([part[names.value] for part in parts])
+            data[names.value] = pd.Categorical.from_codes(codes, question.categories)
         elif question.type == "multi_choice":
             for value in question.categories:
-                name = f"{question.id}={value}"
+                name = names.choice(value)
                 data[name] = np.concatenate([part[name] for part in parts])
         elif question.type in ("scale", "number"):
-            data[question.id] = np.concatenate([part[question.id] for part in parts])
+            data[names.value] = np.concatenate([part[names.value] for part in parts])
         else:
-            data[question.id] = [t for part in parts for t in part[question.id]]
-        for extra in (".other", ".quote_consent"):
-            name = question.id + extra
-            if name in parts[0]:
+            data[names.value] = [t for part in parts for t in part[names.value]]
+        for name in (names.other, names.quote_consent):
+            if name is not None and name in parts[0]:
                 data[name] = [v for part in parts for v in part[name]]
     return pd.DataFrame(data)

@@ -50,6 +50,7 @@ from survey.models import (
     iso_week,
     utcnow,
 )
+from survey.sealed_answers import columns_of
 from survey.surveys import definition_of, find_survey
 
 FORMAT = "chorus-report/1"
@@ -383,15 +384,16 @@ class ReportTables:
     def _membership_columns(self, question: Question) -> list[np.ndarray]:
         """A boolean per respondent for each category, then one for "no answer"."""
         frame = self.frame
+        names = columns_of(question)
         columns = []
         for value, _ in categories(question, self.language, self.language):
             if question.type == "multi_choice":
-                columns.append(frame[f"{question.id}={value}"].to_numpy(dtype=bool))
+                columns.append(frame[names.choice(value)].to_numpy(dtype=bool))
             elif question.type == "scale":
-                columns.append((frame[question.id] == float(value)).to_numpy())
+                columns.append((frame[names.value] == float(value)).to_numpy())
             else:
-                columns.append((frame[question.id] == value).to_numpy(dtype=bool))
-        columns.append((frame[f"{question.id}.state"] != "answered").to_numpy(dtype=bool))
+                columns.append((frame[names.value] == value).to_numpy(dtype=bool))
+        columns.append((frame[names.state] != "answered").to_numpy(dtype=bool))
         return columns
 
     def _margins(self, question: Question) -> list[int | None]:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from admin.frame import OTHER
 from survey.definition import Question, SurveyDefinition, localize
 from survey.i18n import translate
+from survey.sealed_answers import OTHER, columns_of
 
 # Question types whose answers are counted into categories.
 COUNTED_TYPES = ("single_choice", "multi_choice", "scale")
@@ -72,17 +72,18 @@ def categories(question: Question, language: str, default: str) -> tuple[tuple[s
 
 def _membership(frame: pd.DataFrame, question: Question, value: str) -> np.ndarray:
     """A boolean per response: did they answer `question` with `value`?"""
+    names = columns_of(question)
     if question.type == "multi_choice":
-        return frame[f"{question.id}={value}"].to_numpy(dtype=bool)
+        return frame[names.choice(value)].to_numpy(dtype=bool)
     if question.type == "scale":
-        return (frame[question.id] == float(value)).to_numpy()
-    return (frame[question.id] == value).to_numpy(dtype=bool)
+        return (frame[names.value] == float(value)).to_numpy()
+    return (frame[names.value] == value).to_numpy(dtype=bool)
 
 
 def question_counts(
     frame: pd.DataFrame, question: Question, language: str, default: str
 ) -> QuestionCounts:
-    states = frame[f"{question.id}.state"].value_counts()
+    states = frame[columns_of(question).state].value_counts()
     pairs = categories(question, language, default)
     counts = tuple(int(_membership(frame, question, value).sum()) for value, _ in pairs)
     return QuestionCounts(
@@ -102,7 +103,8 @@ def breakdown(
 ) -> Breakdown:
     """`question` broken down by a `group_by` question (for a multi-choice `by`,
     a person is in every row they chose)."""
-    both = (frame[f"{question.id}.state"] == "answered") & (frame[f"{by.id}.state"] == "answered")
+    answered = frame[columns_of(question).state] == "answered"
+    both = answered & (frame[columns_of(by).state] == "answered")
     subset = frame[both.to_numpy()]
     row_pairs = categories(by, language, default)
     column_pairs = categories(question, language, default)

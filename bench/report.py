@@ -13,8 +13,9 @@ each broken down by the three group_by questions (nine linked tables protected
 by linear programs).
 
 Floor: the least any report must do with the same data: open the same sealed
-boxes (X25519 + HKDF + AES-GCM, then JSON) in a pool of the same size, and count
-the values of every column of the same frame with pandas.
+boxes (X25519 + HKDF + AES-GCM, then JSON, by survey/sealed_answers.py) in a pool
+of the same size, and count the values of every column of the same frame with
+pandas.
 
 Rounds alternate (Chorus, floor, floor, Chorus, ...) and the best of each is
 compared. Peak RSS is this process's and its workers' largest. This is a report,
@@ -38,12 +39,14 @@ from pathlib import Path
 import flask_migrate
 
 from admin.auth import create_user
-from admin.frame import _rows, answers_frame
+from admin.frame import BATCH, answers_frame
 from admin.reports import DraftReport, FindingDraft, Published, build_report
-from survey import create_app, crypto
+from survey import create_app
 from survey.cli import TEMPLATE_NAME, bundled_template_text
 from survey.definition import load_definition_text
+from survey.inbox import sealed_batches
 from survey.models import Role, db
+from survey.sealed_answers import open_batch
 from survey.surveys import (
     find_survey,
     import_definition,
@@ -133,18 +136,16 @@ def chorus(survey, key: bytes, workers: int):
     return frame, document
 
 
-def _open_only(private_key: bytes, survey_id: int, rows) -> int:
-    for response_id, format_version, _, sealed in rows:
-        aad = crypto.response_aad(survey_id, response_id, format_version)
-        json.loads(crypto.open_sealed(private_key, sealed, aad))
-    return len(rows)
+def _open_only(private_key: bytes, survey_id: int, batch) -> int:
+    return len(open_batch(private_key, survey_id, batch))
 
 
 def floor(survey, key: bytes, workers: int, frame) -> int:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        batches = sealed_batches(survey, BATCH)
         opened = sum(
-            f.result() for f in [pool.submit(_open_only, key, survey.id, b) for b in _rows(survey)]
+            f.result() for f in [pool.submit(_open_only, key, survey.id, b) for b in batches]
         )
     for column in frame.columns:
         frame[column].value_counts(dropna=False)

@@ -19,7 +19,7 @@ from survey.definition import DefinitionError, load_definition_text
 from survey.events import announce, cli_actor
 from survey.models import Survey, SurveyStatus, User, db
 from survey.retention import delete_lapsed_sign_ins, flush_inboxes, purge_expired
-from survey.spreadsheet import frame_csv
+from survey.sealed_answers import responses_csv
 from survey.surveys import (
     SurveyError,
     close_survey,
@@ -33,7 +33,6 @@ from survey.surveys import (
     open_survey,
     prepare_keys,
     response_count,
-    responses_frame,
     unwrap_with_password,
     unwrap_with_recovery_code,
 )
@@ -264,10 +263,10 @@ def export_responses_command(slug: str, out: Path, custodian: str | None) -> Non
     """
     survey = _survey_or_fail(slug)
     private_key, key = survey_key_from_stdin(survey, custodian)
-    frame = responses_frame(survey, private_key)
-    out.write_text(frame_csv(frame), encoding="utf-8")
-    announce("responses.export", cli_actor(), slug, rows=len(frame), key=key)
-    click.echo(f"Wrote {len(frame)} responses to {out}", err=True)
+    text, count = responses_csv(survey, private_key)
+    out.write_text(text, encoding="utf-8")
+    announce("responses.export", cli_actor(), slug, rows=count, key=key)
+    click.echo(f"Wrote {count} responses to {out}", err=True)
 
 
 @click.group("invites")

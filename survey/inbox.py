@@ -17,8 +17,9 @@ responses are inserted in a random order and their invites marked used in one
 UPDATE. A batch then shares one `xmin`, its order is random, and it is dated only
 by the flush.
 
-Every reader of responses goes through `sealed_responses` and `response_count`
-here, so answers waiting in the inbox are responses like any other.
+Every reader of responses goes through `sealed_responses` (or `sealed_batches`)
+and `response_count` here, so answers waiting in the inbox are responses like
+any other.
 """
 
 from __future__ import annotations
@@ -169,6 +170,22 @@ def sealed_responses(survey: Survey) -> Iterator[SealedResponse]:
     for response_id, week, format_version, sealed in rows:
         yield SealedResponse(response_id, week, format_version, sealed)
     yield from waiting_responses(survey)
+
+
+def sealed_batches(survey: Survey, size: int) -> Iterator[list[SealedResponse]]:
+    """The same responses as `sealed_responses`, streamed in lists of at most `size`."""
+    rows = db.session.execute(
+        select(Response.id, Response.week, Response.format_version, Response.sealed)
+        .where(Response.survey_id == survey.id)
+        .order_by(Response.id)
+        .execution_options(yield_per=size)
+    )
+    for partition in rows.partitions(size):
+        yield [SealedResponse(*row) for row in partition]
+    # This week's answers, still in the inbox, are responses too.
+    waiting = waiting_responses(survey)
+    for start in range(0, len(waiting), size):
+        yield waiting[start : start + size]
 
 
 def response_count(survey: Survey) -> int:

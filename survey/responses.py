@@ -33,7 +33,8 @@ from survey.definition import (
     visible_sections_and_answers,
 )
 from survey.models import Draft, InviteCode, Response, Survey, db, iso_week, random_id
-from survey.surveys import RESPONSE_FORMAT_VERSION, definition_of, lookup_secret, seal_answers
+from survey.sealed_answers import FORMAT_VERSION, seal_answers
+from survey.surveys import definition_of, lookup_secret
 
 
 class CodeNotFound(Exception):
@@ -262,7 +263,7 @@ def submit(survey: Survey, handle: DraftHandle, state: DraftState, receipt_code:
     response = inbox.SealedResponse(
         id=response_id,
         week=iso_week(),
-        format_version=RESPONSE_FORMAT_VERSION,
+        format_version=FORMAT_VERSION,
         sealed=seal_answers(survey, response_id, answers),
     )
     receipt_lookup = crypto.code_lookup(lookup_secret(), "receipt", receipt_code)

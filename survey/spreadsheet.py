@@ -14,9 +14,10 @@ Every CSV and XLSX writer in Chorus puts its cells through `safe_cell`.
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable, Sequence
 from typing import Any
-
-import pandas as pd
 
 # What a spreadsheet may read as the start of a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -52,7 +53,14 @@ def protect_xlsx_cell(cell: Any) -> None:
             cell.quotePrefix = True
 
 
-def frame_csv(frame: pd.DataFrame) -> str:
-    """A data frame as CSV text (header row, no index), every cell through `safe_cell`."""
-    safe = frame.map(safe_cell).rename(columns=safe_cell)
-    return safe.to_csv(index=False)
+def rows_csv(header: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV text: a header row, then `rows`, every cell through `safe_cell`.
+
+    None is an empty cell, numbers are written as Python writes them, and lines
+    end with "\n".
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(safe_row(header))
+    writer.writerows(safe_row(row) for row in rows)
+    return out.getvalue()

@@ -9,17 +9,14 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any
 
-import pandas as pd
 from sqlalchemy import func, select
 
 from survey import crypto, inbox
 from survey.config import app_subkey
 from survey.definition import (
-    ANSWER_STATES,
     SLUG_RE,
     SurveyDefinition,
     localize,
@@ -27,7 +24,6 @@ from survey.definition import (
 )
 from survey.models import (
     InviteCode,
-    Response,
     Role,
     Survey,
     SurveyKeyWrap,
@@ -37,7 +33,6 @@ from survey.models import (
 )
 
 RECOVERY_HOLDER = "recovery"
-RESPONSE_FORMAT_VERSION = 1
 
 
 class SurveyError(Exception):
@@ -371,78 +366,6 @@ def _checked(survey: Survey, private_key: bytes) -> bytes:
 def response_count(survey: Survey) -> int:
     """Responses stored and waiting in the inbox: every answer sent counts."""
     return inbox.response_count(survey)
-
-
-def seal_answers(survey: Survey, response_id: str, answers: dict[str, Any]) -> bytes:
-    """The sealed box for one response's answers (see README.md "What is stored, and
-    what is not")."""
-    if survey.public_key is None:
-        raise SurveyError(f'"{survey.slug}" has no key: open it first.')
-    document = {"format": "chorus-answers/1", "answers": answers}
-    aad = crypto.response_aad(survey.id, response_id, RESPONSE_FORMAT_VERSION)
-    return crypto.seal(survey.public_key, crypto.canonical_json(document), aad)
-
-
-def open_response(
-    survey: Survey, private_key: bytes, response: Response | inbox.SealedResponse
-) -> dict[str, Any]:
-    aad = crypto.response_aad(survey.id, response.id, response.format_version)
-    document = json.loads(crypto.open_sealed(private_key, response.sealed, aad))
-    return document["answers"]
-
-
-def decrypted_responses(survey: Survey, private_key: bytes) -> Iterator[tuple[str, dict]]:
-    """(week, answers) for every response, in a random-id order that says nothing."""
-    for response in inbox.sealed_responses(survey):
-        yield response.week, open_response(survey, private_key, response)
-
-
-def responses_frame(survey: Survey, private_key: bytes) -> pd.DataFrame:
-    """One row per response, one column per question (plus "Other" text columns).
-
-    Cells hold the value; several choices are joined with ";"; the three
-    non-answers are written as [prefer_not_to_say], [skipped] and [not_shown],
-    which no option value can look like. Long texts that ask for quote consent
-    get a `<id>_quote_consent` column (yes/no).
-    """
-    definition = definition_of(survey)
-    questions = list(definition.answerable_questions())
-    columns = ["week"]
-    for q in questions:
-        columns.append(q.id)
-        if q.other:
-            columns.append(f"{q.id}_other")
-        if q.quote_consent:
-            columns.append(f"{q.id}_quote_consent")
-    records = []
-    for week, answers in decrypted_responses(survey, private_key):
-        record: dict[str, Any] = {"week": week}
-        for q in questions:
-            entry = answers.get(q.id, {"state": "not_shown"})
-            cell, other = _export_cell(entry)
-            record[q.id] = cell
-            if q.other:
-                record[f"{q.id}_other"] = other
-            if q.quote_consent:
-                consent = entry.get("quote_consent")
-                record[f"{q.id}_quote_consent"] = (
-                    None if consent is None else ("yes" if consent else "no")
-                )
-        records.append(record)
-    return pd.DataFrame.from_records(records, columns=columns)
-
-
-def _export_cell(entry: dict[str, Any]) -> tuple[Any, str | None]:
-    if "state" in entry:
-        state = entry["state"]
-        return (f"[{state}]" if state in ANSWER_STATES else "[unknown]"), None
-    value = entry["value"]
-    items = value if isinstance(value, list) else [value]
-    other = next((i["other"] for i in items if isinstance(i, dict)), None)
-    plain = ["other" if isinstance(i, dict) else i for i in items]
-    if isinstance(value, list):
-        return ";".join(plain), other
-    return plain[0], other
 
 
 def create_invite_codes(survey: Survey, count: int) -> list[str]:

@@ -43,8 +43,8 @@ def test_one_known_response_becomes_typed_columns(app, make_open_survey):
     assert row["apps"] == 12.0
     assert row["harm_scale.state"] == "prefer_not_to_say" and math.isnan(row["harm_scale"])
     assert row["wanted=report"] and row["wanted=other"] and not row["wanted=detect"]
-    assert row["wanted.other"] == "Faster help"
-    assert row["story"] == "Words" and bool(row["story.quote_consent"])
+    assert row["wanted_other"] == "Faster help"
+    assert row["story"] == "Words" and bool(row["story_quote_consent"])
     assert row["felt_safe.state"] == "skipped"
     assert row["week"].count("-W") == 1
     assert list(answers["age_band"].cat.categories) == ["under_18", "adult"]

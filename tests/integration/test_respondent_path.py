@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from survey import crypto
 from survey.models import Draft, InviteCode, Response, db
+from survey.sealed_answers import decrypted_responses
 from survey.surveys import (
     close_survey,
     create_invite_codes,
-    decrypted_responses,
     find_survey,
     response_count,
     unwrap_with_recovery_code,

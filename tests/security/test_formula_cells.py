@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from admin import render
 from admin.portal import answer_finding, answers_csv
 from survey.models import Organisation, db
-from survey.spreadsheet import frame_csv, safe_cell
+from survey.spreadsheet import rows_csv, safe_cell
 
 from ..admin.test_auth import csrf, make_user, sign_in_enrolled
 from ..admin.test_publish import unlocked_analyst
@@ -111,11 +111,9 @@ def test_safe_cell(value, expected):
     assert safe_cell(value) == expected
 
 
-def test_frame_csv_keeps_numbers_and_neutralises_text():
-    import pandas as pd
-
-    frame = pd.DataFrame({"n": [-3, 4], "mixed": [-1, "-1"], "t": ["=1", "ok"]})
-    rows = list(csv.reader(io.StringIO(frame_csv(frame))))
+def test_rows_csv_keeps_numbers_and_neutralises_text():
+    text = rows_csv(["n", "mixed", "t"], [[-3, -1, "=1"], [4, "-1", "ok"]])
+    rows = list(csv.reader(io.StringIO(text)))
     assert rows == [["n", "mixed", "t"], ["-3", "-1", "'=1"], ["4", "'-1", "ok"]]
 
 
