@@ -1,6 +1,6 @@
 """Sealed answers (`chorus-answers/1`): the one module that seals and opens them.
 
-A response's answers are stored only as a sealed box (DESIGN.md "Encryption"):
+A response's answers are stored only as a sealed box (README.md "What is stored, and what is not"):
 the document `{"format": "chorus-answers/1", "answers": {...}}` as canonical
 JSON, padded to a size bucket, sealed to the survey's X25519 public key
 (ephemeral X25519 → HKDF-SHA256 → AES-256-GCM, `survey/crypto.py`) with the

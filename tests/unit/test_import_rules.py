@@ -1,4 +1,4 @@
-"""The import rules of the layout (DESIGN.md "Layout"), checked on every module's syntax tree.
+"""The import rules of the layout (README.md "Layout"), checked on every module's syntax tree.
 
 - Nothing under survey/ imports pandas: the core writes plain rows.
 - Nothing under survey/ imports admin/, except the app factory that wires both.
