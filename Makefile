@@ -41,3 +41,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/submit.py
 	$(BIN)/python bench/sdc_bench.py
 	$(BIN)/python bench/report.py --n 100000
+	$(BIN)/python bench/render.py --pdf
