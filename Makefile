@@ -41,9 +41,10 @@ demo: $(STAMP)
 	$(DEMO) $(BIN)/chorus serve --host 127.0.0.1 --port 5000
 
 ## test: the whole suite (SQLite unless TEST_DATABASE_URL is set; browser tests skip without Chromium
-## unless CHORUS_REQUIRE_BROWSER=1)
+## unless CHORUS_REQUIRE_BROWSER=1), then branch coverage of survey/ and admin/ (files not
+## fully covered, and the total; settings in pyproject.toml's [tool.coverage.*])
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --cov --cov-report=term
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -57,3 +58,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/submit.py
 	$(BIN)/python bench/sdc_bench.py
 	$(BIN)/python bench/report.py --n 100000
+	$(BIN)/python bench/render.py --pdf

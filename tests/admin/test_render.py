@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 import subprocess
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -251,15 +250,10 @@ def test_standalone_document_is_complete_and_self_contained(report):
     assert "<link" not in html and "@import" not in html and "url(" not in html
 
 
-def test_html_is_fast_for_thirty_questions(report):
-    big = _thirty_questions(report)
-    # CPU time, not wall time: the machines that run the suite are shared, and a
-    # busy neighbour mustn't fail it. Drawing 31 charts is the cost measured here.
-    started = time.process_time()
-    html = render.standalone_html(big)
-    elapsed = time.process_time() - started
+def test_html_draws_a_chart_for_each_of_thirty_questions(report):
+    # How long this takes is measured by bench/render.py, not asserted here.
+    html = render.standalone_html(_thirty_questions(report))
     assert html.count("<img") == 31
-    assert elapsed < 2.0, f"{elapsed:.2f} s"
 
 
 def _thirty_questions(report: dict[str, Any]) -> dict[str, Any]:
@@ -325,12 +319,9 @@ def test_pdf_fetches_nothing(report):
     assert pdf.startswith(b"%PDF-")
 
 
-def test_pdf_is_fast_for_thirty_questions(report):
-    big = _thirty_questions(report)
-    started = time.process_time()
-    render.report_pdf(big)
-    elapsed = time.process_time() - started
-    assert elapsed < 15.0, f"{elapsed:.2f} s"
+def test_pdf_of_thirty_questions_renders(report):
+    # How long this takes is measured by `bench/render.py --pdf`, not asserted here.
+    assert render.report_pdf(_thirty_questions(report)).startswith(b"%PDF-")
 
 
 # -- Table exports -------------------------------------------------------------

@@ -3,7 +3,6 @@ against an attacker written here, independently of admin/sdc.py's own LP."""
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -346,17 +345,13 @@ def test_rounded_breakdown():
     assert result.percent[1][0] == pytest.approx(round(325 / 350 * 100, 1))
 
 
-def test_a_typical_breakdown_is_fast():
+def test_a_typical_breakdown_is_protected():
+    # How long a breakdown takes is measured by bench/sdc_bench.py, not asserted here.
     table = [[40, 6, 3, 12, 0], [326, 15, 8, 2, 30], [80, 4, 22, 9, 11], [7, 55, 1, 60, 0]]
     rows = [sum(r) for r in table]
     columns = [sum(c) for c in zip(*table, strict=True)]
-    protect_table(table, Disclosure(), rows, columns, sum(rows))  # warm up scipy
-    start = time.perf_counter()
-    for _ in range(5):
-        result = protect_table(table, Disclosure(), rows, columns, sum(rows))
-    elapsed = (time.perf_counter() - start) / 5
+    result = protect_table(table, Disclosure(), rows, columns, sum(rows))
     assert_protected(table, result, Disclosure(), rows, columns, sum(rows))
-    assert elapsed < 0.25  # typically ~20-40 ms; generous so a busy CI box doesn't flake
 
 
 # --- Guards ------------------------------------------------------------------------------
