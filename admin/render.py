@@ -34,7 +34,7 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
 from admin.sdc import SUPPRESSED
-from survey.config import PROJECT_ROOT
+from survey.config import STATIC_DIR, TEMPLATES_DIR
 from survey.spreadsheet import protect_xlsx_cell, safe_row
 
 # The same drawing twice must give the same bytes (tests compare them, caches and
@@ -250,7 +250,7 @@ def _environment() -> jinja2.Environment:
     and the lenient undefined of the site's, so optional keys (a support line's
     hours) read the same in both."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(PROJECT_ROOT / "templates")),
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -283,13 +283,13 @@ _REPORT_SLOT = "/* @report-block"
 def _stylesheet() -> Markup:
     """The standalone stylesheet: its own base and print rules around chorus.css's
     report block, so the site and the download share one set of report rules."""
-    site = (PROJECT_ROOT / "survey" / "static" / "chorus.css").read_text("utf-8")
+    site = (STATIC_DIR / "chorus.css").read_text("utf-8")
     start = site.index(_REPORT_BLOCK)
     # The block runs to the next block header ("/* name */" on a line of its own).
     after = re.search(r"\n/\* [a-z][a-z ]* \*/\n", site[start + len(_REPORT_BLOCK) :])
     end = start + len(_REPORT_BLOCK) + after.start() if after else len(site)
     report_rules = site[start:end]
-    own = (PROJECT_ROOT / "templates" / "report" / "standalone.css").read_text("utf-8")
+    own = (TEMPLATES_DIR / "report" / "standalone.css").read_text("utf-8")
     slot = own.index(_REPORT_SLOT)
     combined = own[:slot] + report_rules + "\n" + own[slot:]
     # Our own files, but a stray "</style" would still end the element early.

@@ -13,15 +13,19 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from survey import privacy
-from survey.config import PROJECT_ROOT, ConfigError, argon2_floor_problem, settings_from_env
+from survey.config import (
+    MIGRATIONS_DIR,
+    TEMPLATES_DIR,
+    ConfigError,
+    argon2_floor_problem,
+    settings_from_env,
+)
 from survey.i18n import translate
 from survey.models import db
 from survey.session_cookie import EncryptedCookieSessionInterface
 
 csrf = CSRFProtect()
 migrate = Migrate()
-
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -30,7 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     No side effects beyond building the object: no migrations, no prompts, no
     network. A missing secret key stops it here with a message saying what to set.
     """
-    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"))
+    app = Flask(__name__, template_folder=str(TEMPLATES_DIR))
     # Encrypted, not only signed: the cookie carries draft keys and unlock handles.
     app.session_interface = EncryptedCookieSessionInterface()
     env_overrides = {}

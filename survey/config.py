@@ -16,8 +16,19 @@ from flask import current_app
 
 from survey.crypto import PasswordCost, ScryptCost, derive_secret
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-INSTANCE_DIR = PROJECT_ROOT / "instance"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+# An installed wheel carries templates/ and migrations/ inside the package
+# (pyproject.toml maps them there); a checkout has them at its top.
+INSTALLED = (PACKAGE_DIR / "templates").is_dir()
+FILES_ROOT = PACKAGE_DIR if INSTALLED else PROJECT_ROOT
+TEMPLATES_DIR = FILES_ROOT / "templates"
+MIGRATIONS_DIR = FILES_ROOT / "migrations"
+STATIC_DIR = PACKAGE_DIR / "static"
+# Local state (the default SQLite database, the demo's secret key and logins):
+# the checkout's instance/, or for an installed package the instance/ of the
+# directory the command runs in, never site-packages.
+INSTANCE_DIR = (Path.cwd() if INSTALLED else PROJECT_ROOT) / "instance"
 DEMO_SECRET_FILE = INSTANCE_DIR / "demo-secret-key"
 
 
