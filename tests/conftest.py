@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,16 @@ from survey.surveys import find_survey, import_definition, open_survey, prepare_
 TEST_SECRET_KEY = "chorus-tests-secret-key-" + "k" * 32
 # Cheap key derivation for tests only, set through config (the code is unchanged).
 CHEAP_SCRYPT = 4
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """End a server the test started: ask, then insist."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 def base_config(database_url: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from flask import Flask
 
 from survey.models import db
 
-from ..conftest import TEST_SECRET_KEY
+from ..conftest import TEST_SECRET_KEY, stop_server
 from .helpers import (
     CHROMIUM,
     CLIENT_ADDRESS,
@@ -132,12 +132,7 @@ def live_server(
         _wait_until_up(server)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_server(process)
         relay.close()
         log.close()
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from ..conftest import TEST_SECRET_KEY
+from ..conftest import TEST_SECRET_KEY, stop_server
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_REPORT = PROJECT_ROOT / "tests" / "reports" / "sample-report.json"
@@ -207,12 +207,7 @@ def test_installed_chorus_migrates_imports_and_serves_from_any_directory(install
             stylesheet = fetch(base_url + "/static/chorus.css")
             assert stylesheet == (PROJECT_ROOT / "survey" / "static" / "chorus.css").read_text()
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(5)
+            stop_server(server)
 
     assert not (workdir / "instance").exists(), "CHORUS_DATABASE_URL was set: no instance/"
 

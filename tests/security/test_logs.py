@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import CSRF_RE, TEST_SECRET_KEY
+from ..conftest import CSRF_RE, TEST_SECRET_KEY, stop_server
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Any clock time: HH:MM, optionally :SS and a fraction of a second.
@@ -106,12 +106,7 @@ def live_server(app, database_url, tmp_path, make_open_survey):
             wait_until_up(base_url, process, log_path)
             yield base_url, log_path
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+            stop_server(process)
 
 
 def free_port() -> int:
