@@ -12,8 +12,6 @@ custodians, the key sheet) is admin/keys.py's business, not this module's.
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import json
 from datetime import UTC, date, datetime
 from typing import Any
@@ -48,7 +46,7 @@ from survey.definition import (
 from survey.events import announce
 from survey.i18n import language_name, translate
 from survey.models import Role, Survey, SurveyStatus, db
-from survey.spreadsheet import safe_cell
+from survey.spreadsheet import rows_csv
 from survey.surveys import (
     SurveyError,
     archive_survey,
@@ -1009,11 +1007,8 @@ def invites(slug: str):
             codes = create_invite_codes(survey, count)
             announce("invites.create", _actor(), survey.slug, count=count)
             if request.form.get("action") == "csv":
-                out = io.StringIO()
-                writer = csv.writer(out, lineterminator="\n")
-                writer.writerow(["invite_code"])
-                writer.writerows([safe_cell(code)] for code in codes)
-                return attachment(out.getvalue(), "text/csv", f"{slug}-invite-codes.csv")
+                body = rows_csv(["invite_code"], ([code] for code in codes))
+                return attachment(body, "text/csv", f"{slug}-invite-codes.csv")
             return render_template("admin/builder/invite_cards.html", survey=survey, codes=codes)
     issued, used = invite_counts(survey)
     return _form_page(

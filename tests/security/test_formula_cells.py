@@ -145,7 +145,7 @@ def test_the_invite_csv_goes_through_the_shared_function(app, make_open_survey, 
         seen.append(value)
         return safe_cell(value)
 
-    monkeypatch.setattr("admin.builder.safe_cell", spy)
+    monkeypatch.setattr("survey.spreadsheet.safe_cell", spy)
     make_user("fac@example.org")
     client = app.test_client()
     sign_in_enrolled(client, "fac@example.org")
