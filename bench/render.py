@@ -7,12 +7,12 @@ grown to 30 questions with distinct numbers, as tests/admin/test_render.py does:
 31 charts (one per question and one for the finding with a severity question).
 Each round shifts the numbers, so no chart comes from the chart cache.
 
-Chorus: admin.render.standalone_html, the downloadable report.html: 31 bar charts
+Chorus: admin.reports.render.standalone_html, the downloadable report.html: 31 bar charts
 drawn by matplotlib as SVG (labels wrapped above their bars, percentages beside
 them, suppressed bars named), base64 data: URIs with alt texts, the Jinja
 templates and the embedded stylesheet. Also shown, not compared: the same call
 again at once, when every chart comes from the cache (a portal page seen twice),
-which is what the templates alone cost. With --pdf, admin.render.report_pdf: that
+which is what the templates alone cost. With --pdf, admin.reports.render.report_pdf: that
 document laid out by WeasyPrint.
 
 Floor: the least any report with the same charts and tables must do, in this
@@ -48,7 +48,7 @@ from typing import Any
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
-from admin import render
+from admin.reports import render
 from survey.config import PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "tests" / "reports" / "sample-report.json"

@@ -6,7 +6,7 @@ Makes (or, with --db pointing at an existing file, reuses) an SQLite database
 holding the bundled "Product-risk consultation" survey (32 questions) and N
 synthetic responses sealed exactly as real ones are.
 
-Chorus: decrypt every response into the analysis frame (admin/frame.py, a pool
+Chorus: decrypt every response into the analysis frame (admin/analysis/frame.py, a pool
 of `--workers` processes, 0 meaning one per core) and build the chorus-report/1
 document: every question's counts through disclosure control, and three findings
 each broken down by the three group_by questions (nine linked tables protected
@@ -38,16 +38,18 @@ from pathlib import Path
 
 import flask_migrate
 
-from admin.auth import create_user
-from admin.frame import BATCH, answers_frame
-from admin.reports import DraftReport, FindingDraft, Published, build_report
+from admin.accounts.sign_in import create_user
+from admin.analysis.frame import BATCH, answers_frame
+from admin.reports.build import Published, build_report
+from admin.reports.draft import DraftReport, FindingDraft
 from survey import create_app
-from survey.cli import TEMPLATE_NAME, bundled_template_text
 from survey.definition import load_definition_text
 from survey.inbox import sealed_batches
 from survey.models import Role, db
 from survey.sealed_answers import open_batch
 from survey.surveys import (
+    TEMPLATE_NAME,
+    bundled_template_text,
     find_survey,
     import_definition,
     open_survey,

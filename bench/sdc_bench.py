@@ -1,4 +1,4 @@
-"""Time admin.sdc on random breakdowns: typical report tables should take < 50 ms."""
+"""Time admin.analysis.sdc on random breakdowns: typical report tables should take < 50 ms."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import random
 import statistics
 import time
 
-from admin.sdc import Disclosure, protect_counts, protect_table
+from admin.analysis.sdc import Disclosure, protect_counts, protect_table
 
 
 def random_table(rng: random.Random, n_rows: int, n_cols: int) -> list[list[int]]:

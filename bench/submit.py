@@ -66,7 +66,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from admin.auth import create_user
+from admin.accounts.sign_in import create_user
 from survey import create_app
 from survey.answers import OTHER_VALUE, PNTS_VALUE, other_field, pnts_field
 from survey.config import PROJECT_ROOT

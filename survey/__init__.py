@@ -71,14 +71,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
 
     import admin
-    from survey import cli, respond
+    from admin import cli as staff_cli
+    from survey import cli, respondent
 
-    app.register_blueprint(respond.bp)
-    csrf.exempt(respond.start)
-    csrf.exempt(respond.withdraw_answers)
+    respondent.init_app(app, csrf)
     admin.init_app(app)
-    privacy.init_app(app, {**respond.RATE_LIMITS, **admin.RATE_LIMITS})
-    cli.init_app(app)
+    privacy.init_app(app, {**respondent.RATE_LIMITS, **admin.RATE_LIMITS})
+    # Every `chorus` command, in one place (order doesn't matter).
+    for command in (*cli.COMMANDS, *staff_cli.COMMANDS):
+        app.cli.add_command(command)
 
     @app.context_processor
     def page_defaults() -> dict[str, Any]:
@@ -131,7 +132,7 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):
         if request.blueprint == "respond":
-            from survey.respond import csrf_failed
+            from survey.respondent.views import csrf_failed
 
             answered = csrf_failed(exc)
             if answered is not None:

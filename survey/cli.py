@@ -1,16 +1,18 @@
-"""`chorus ...`: the command line, for facilitators before the staff pages exist,
-for deployment (`chorus db upgrade`, Flask-Migrate's commands) and for the demo.
+"""The survey side's `chorus` commands: surveys, responses, invites, the demo,
+retention (`chorus purge`) and serving; and the `chorus` console script itself.
+
+With admin/cli.py this is the command-line layer: the only modules that use click.
+The app factory registers both modules' COMMANDS in one place (Flask-Migrate adds
+`chorus db`). Each command calls the same operations the pages call.
 """
 
 from __future__ import annotations
 
 import sys
 from datetime import UTC, date, datetime
-from importlib import resources
 from pathlib import Path
 
 import click
-from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
@@ -21,7 +23,9 @@ from survey.models import Survey, SurveyStatus, User, db
 from survey.retention import delete_lapsed_sign_ins, flush_inboxes, purge_expired
 from survey.sealed_answers import responses_csv
 from survey.surveys import (
+    TEMPLATE_NAME,
     SurveyError,
+    bundled_template_text,
     close_survey,
     confirm_key_sheet,
     create_invite_codes,
@@ -36,13 +40,6 @@ from survey.surveys import (
     unwrap_with_password,
     unwrap_with_recovery_code,
 )
-
-TEMPLATE_NAME = "product-risk-consultation.json"
-
-
-def bundled_template_text() -> str:
-    """The bundled "Product-risk consultation" definition."""
-    return resources.files("survey").joinpath("bundled", TEMPLATE_NAME).read_text("utf-8")
 
 
 def _survey_or_fail(slug: str) -> Survey:
@@ -386,16 +383,15 @@ def serve_command(host: str, port: int) -> None:
     run_simple(host, port, app, threaded=True, request_handler=AddresslessRequestHandler)
 
 
-def init_app(app: Flask) -> None:
-    for command in (
-        survey_group,
-        responses_group,
-        invites_group,
-        demo_command,
-        purge_command,
-        serve_command,
-    ):
-        app.cli.add_command(command)
+# Registered by the app factory, with admin/cli.py's, in one place.
+COMMANDS = (
+    survey_group,
+    responses_group,
+    invites_group,
+    demo_command,
+    purge_command,
+    serve_command,
+)
 
 
 def main() -> None:

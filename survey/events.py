@@ -2,7 +2,7 @@
 
 `survey/` must not import `admin/`, yet the CLI's and the core's staff actions
 (importing, opening, closing, exporting) belong in the audit log that lives in
-admin/audit.py. So the core sends this signal and the app factory connects the
+admin/audit/log.py. So the core sends this signal and the app factory connects the
 audit log to it. Respondent actions are never sent.
 """
 

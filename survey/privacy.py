@@ -44,7 +44,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         # data: for report charts: matplotlib's SVG carries <style> and style
         # attributes, which style-src 'self' blocks when inlined in a page; as an
         # <img> the SVG is a document of its own (no script runs in it, nothing
-        # it loads) and the page keeps its strict style-src (admin/render.py).
+        # it loads) and the page keeps its strict style-src (admin/reports/render.py).
         "img-src 'self' data:",
         "font-src 'self'",
         "connect-src 'self'",

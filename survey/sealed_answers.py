@@ -6,7 +6,7 @@ JSON, padded to a size bucket, sealed to the survey's X25519 public key
 (ephemeral X25519 → HKDF-SHA256 → AES-256-GCM, `survey/crypto.py`) with the
 AAD survey id ‖ response id ‖ format version, so that a box moved to another
 row or survey fails to open. Everything that reads answers (the CSV export, the
-analysis frame in admin/frame.py, the benchmarks) opens them here, and names
+analysis frame in admin/analysis/frame.py, the benchmarks) opens them here, and names
 their columns here.
 
 `answers` maps a question id to its entry: `{"value": ...}` (plus

@@ -11,6 +11,7 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from importlib import resources
 
 from sqlalchemy import func, select
 
@@ -33,6 +34,13 @@ from survey.models import (
 )
 
 RECOVERY_HOLDER = "recovery"
+
+TEMPLATE_NAME = "product-risk-consultation.json"
+
+
+def bundled_template_text() -> str:
+    """The bundled "Product-risk consultation" definition (survey/bundled/)."""
+    return resources.files("survey").joinpath("bundled", TEMPLATE_NAME).read_text("utf-8")
 
 
 class SurveyError(Exception):

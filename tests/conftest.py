@@ -8,16 +8,11 @@ for this run and dropped after it, so runs never see each other's leftovers.
 from __future__ import annotations
 
 import copy
-import functools
-import html
 import json
 import os
-import re
 import secrets
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import flask_migrate
@@ -27,12 +22,23 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 from sqlalchemy.engine import make_url
 
-from admin.auth import create_user
 from survey import create_app
-from survey.cli import bundled_template_text
 from survey.definition import parse_definition
-from survey.models import Organisation, ReportVersion, Role, Survey, User, db
-from survey.surveys import find_survey, import_definition, open_survey, prepare_keys
+from survey.models import Organisation, ReportVersion, Survey, db
+from survey.surveys import (
+    find_survey,
+    import_definition,
+    open_survey,
+    prepare_keys,
+)
+from tests.factories import (
+    REPORT_HTML,
+    Respondent,
+    custodian_user,
+    sample_report,
+    small_survey_document,
+    tiny_pdf,
+)
 
 TEST_SECRET_KEY = "chorus-tests-secret-key-" + "k" * 32
 # Cheap key derivation for tests only, set through config (the code is unchanged).
@@ -134,123 +140,6 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
-def template_document() -> dict[str, Any]:
-    return json.loads(bundled_template_text())
-
-
-SMALL_SURVEY: dict[str, Any] = {
-    "format": "chorus-survey/1",
-    "slug": "small",
-    "title": {"en": "Messaging safety", "es": "Seguridad en la mensajería"},
-    "languages": ["en", "es"],
-    "support": [{"name": "Helpline", "phone": "0800 000 000", "hours": "24/7"}],
-    "sections": [
-        {
-            "id": "you",
-            "title": {"en": "About you", "es": "Sobre ti"},
-            "questions": [
-                {
-                    "id": "age_band",
-                    "type": "single_choice",
-                    "group_by": True,
-                    "text": {"en": "How old are you?", "es": "¿Cuántos años tienes?"},
-                    "options": [
-                        {"value": "under_18", "label": {"en": "Under 18", "es": "Menos de 18"}},
-                        {"value": "adult", "label": {"en": "18 or older", "es": "18 o más"}},
-                    ],
-                },
-                {
-                    "id": "adult_only",
-                    "type": "short_text",
-                    "show_if": {"question": "age_band", "in": ["adult"]},
-                    "text": {"en": "Adults: one word", "es": "Adultos: una palabra"},
-                },
-                {
-                    "id": "apps",
-                    "type": "number",
-                    "min": 0,
-                    "max": 30,
-                    "text": {"en": "How many apps?", "es": "¿Cuántas apps?"},
-                },
-            ],
-        },
-        {
-            "id": "e2ee",
-            "title": {"en": "Encrypted messaging", "es": "Mensajería cifrada"},
-            "content_warning": {"en": "This section mentions abuse.", "es": "Menciona abusos."},
-            "questions": [
-                {
-                    "id": "harm_scale",
-                    "type": "scale",
-                    "text": {"en": "How much harm?", "es": "¿Cuánto daño?"},
-                    "scale": {
-                        "min": 1,
-                        "max": 5,
-                        "min_label": {"en": "None", "es": "Nada"},
-                        "max_label": {"en": "A lot", "es": "Mucho"},
-                    },
-                },
-                {
-                    "id": "wanted",
-                    "type": "multi_choice",
-                    "max_choices": 2,
-                    "other": True,
-                    "text": {"en": "What do you want?", "es": "¿Qué quieres?"},
-                    "options": [
-                        {"value": "detect", "label": {"en": "Detection", "es": "Detección"}},
-                        {"value": "report", "label": {"en": "Reporting", "es": "Denuncias"}},
-                        {"value": "defaults", "label": {"en": "Safe defaults", "es": "Seguro"}},
-                    ],
-                },
-                {
-                    "id": "story",
-                    "type": "long_text",
-                    "quote_consent": True,
-                    "max_length": 200,
-                    "text": {"en": "What should change?", "es": "¿Qué debería cambiar?"},
-                },
-            ],
-        },
-        {
-            "id": "minors",
-            "title": {"en": "Young people", "es": "Jóvenes"},
-            "show_if": {"question": "age_band", "in": ["under_18"]},
-            "questions": [
-                {
-                    "id": "felt_safe",
-                    "type": "single_choice",
-                    "text": {"en": "Did you feel safe?", "es": "¿Te sentiste seguro?"},
-                    "options": [
-                        {"value": "yes", "label": {"en": "Yes", "es": "Sí"}},
-                        {"value": "no", "label": {"en": "No", "es": "No"}},
-                    ],
-                }
-            ],
-        },
-    ],
-}
-
-
-def small_survey_document(**changes: Any) -> dict[str, Any]:
-    document = copy.deepcopy(SMALL_SURVEY)
-    document.update(changes)
-    return document
-
-
-CUSTODIAN_EMAIL = "custodian@example.org"
-CUSTODIAN_PASSWORD = "custodian passphrase 0417"
-
-
-def custodian_user(email: str = CUSTODIAN_EMAIL, password: str = CUSTODIAN_PASSWORD) -> User:
-    """An analyst with a custodian key (made once per test), ready to sign in."""
-    user = db.session.scalar(select(User).where(User.email == email))
-    if user is None:
-        user = create_user(email, [Role.ANALYST], password, None)
-        user.must_change_password = False
-        db.session.commit()
-    return user
-
-
 @pytest.fixture
 def make_open_survey(app: Flask):
     """Import and open a survey from a document, its key held by `custodian_user()`;
@@ -265,78 +154,6 @@ def make_open_survey(app: Flask):
     return make
 
 
-def page_text(response: Any) -> str:
-    """A response's HTML with entities decoded, so assertions read like the page."""
-    return html.unescape(response.get_data(as_text=True))
-
-
-CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-CODE_RE = re.compile(r'class="code-box__code" translate="no">([^<]+)<')
-
-
-@dataclass
-class Respondent:
-    """Walks a survey through the test client as a person would (CSRF included)."""
-
-    client: FlaskClient
-    slug: str
-    last_html: str = ""
-    history: list[str] = field(default_factory=list)
-
-    def get(self, path: str, **kwargs: Any):
-        response = self.client.get(path, **kwargs)
-        self.last_html = page_text(response)
-        self.history.append(self.last_html)
-        return response
-
-    def csrf(self) -> str:
-        match = CSRF_RE.search(self.last_html)
-        assert match, "the last page has no form token"
-        return match.group(1)
-
-    def post(self, path: str, data: dict[str, Any] | None = None, csrf: bool = True, **kwargs: Any):
-        data = dict(data or {})
-        if csrf:
-            data.setdefault("csrf_token", self.csrf())
-        response = self.client.post(path, data=data, **kwargs)
-        self.last_html = page_text(response)
-        self.history.append(self.last_html)
-        return response
-
-    def start(self, invite_code: str | None = None, lang: str = "en"):
-        self.get(f"/s/{self.slug}")
-        data = {"lang": lang}
-        if invite_code is not None:
-            data["invite_code"] = invite_code
-        return self.post(f"/s/{self.slug}/start", data, csrf=False)
-
-    def section(self, section_id: str):
-        return self.get(f"/s/{self.slug}/section/{section_id}")
-
-    def answer(self, section_id: str, answers: dict[str, Any], action: str = "next"):
-        self.section(section_id)
-        return self.post(f"/s/{self.slug}/section/{section_id}", {**answers, "action": action})
-
-    def pass_warning(self, section_id: str, action: str = "continue"):
-        self.section(section_id)
-        return self.post(f"/s/{self.slug}/section/{section_id}/warning", {"action": action})
-
-    def submit(self):
-        self.get(f"/s/{self.slug}/review")
-        return self.post(f"/s/{self.slug}/submit")
-
-    def receipt_code(self) -> str:
-        self.get(f"/s/{self.slug}/receipt")
-        match = CODE_RE.search(self.last_html)
-        assert match, "no receipt code on the page"
-        return match.group(1)
-
-    def shown_code(self) -> str:
-        match = CODE_RE.search(self.last_html)
-        assert match, "no code on the page"
-        return match.group(1)
-
-
 @pytest.fixture
 def respondent(client: FlaskClient, make_open_survey) -> Respondent:
     survey, _ = make_open_survey()
@@ -344,25 +161,6 @@ def respondent(client: FlaskClient, make_open_survey) -> Respondent:
 
 
 # --- published reports ----------------------------------------------------------------
-
-SAMPLE_REPORT = Path(__file__).parent / "reports" / "sample-report.json"
-REPORT_HTML = (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Report</title></head>'
-    "<body><h1>Product-risk consultation</h1><p>A published report.</p></body></html>"
-)
-
-
-def sample_report() -> dict[str, Any]:
-    """The exact `chorus-report/1` document the report builder produces."""
-    return json.loads(SAMPLE_REPORT.read_text("utf-8"))
-
-
-@functools.cache
-def tiny_pdf() -> bytes:
-    """A real (one-page) PDF, made once per run: WeasyPrint takes a moment."""
-    import weasyprint
-
-    return weasyprint.HTML(string=REPORT_HTML).write_pdf()
 
 
 @pytest.fixture

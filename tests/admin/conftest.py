@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from admin.frame import answers_frame
+from admin.analysis.frame import answers_frame
 from survey.definition import parse_definition
 from survey.models import db
 from survey.responses import DraftState, final_answers, store_response
@@ -16,23 +16,7 @@ from survey.surveys import (
     prepare_keys,
     unwrap_with_recovery_code,
 )
-
-from ..conftest import custodian_user, small_survey_document
-
-
-def person(age=None, harm=None, wanted=None, apps=None):
-    """One respondent's final answers for the small survey (None: skipped)."""
-    answers = {}
-    if age:
-        answers["age_band"] = {"state": "prefer_not_to_say"} if age == "pnts" else {"value": age}
-    if harm is not None:
-        answers["harm_scale"] = {"value": harm}
-    if wanted is not None:
-        answers["wanted"] = {"value": wanted}
-    if apps is not None:
-        answers["apps"] = {"value": apps}
-    return answers
-
+from tests.factories import custodian_user, person, small_survey_document
 
 # 60 people. age: 8 under 18 (fewer than k), 50 adults, 2 prefer not to say.
 # harm: 0/12/15/13/20 for 1..5, everyone. wanted (50 answered, 10 skipped):

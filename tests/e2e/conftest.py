@@ -27,9 +27,8 @@ import pytest
 from flask import Flask
 
 from survey.models import db
-
-from ..conftest import TEST_SECRET_KEY, stop_server
-from .helpers import (
+from tests.conftest import TEST_SECRET_KEY, stop_server
+from tests.e2e.helpers import (
     CHROMIUM,
     CLIENT_ADDRESS,
     LAUNCH_ARGS,
@@ -38,7 +37,7 @@ from .helpers import (
     forget_context,
     mark_no_js,
 )
-from .relay import SourceAddressRelay
+from tests.e2e.relay import SourceAddressRelay
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # An upper bound, not a wait: publishing renders a PDF and opens a process pool, which

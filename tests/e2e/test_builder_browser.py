@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from admin.auth import create_user
+from admin.accounts.sign_in import create_user
 from survey.models import Role, db
-
-from . import helpers
-from .helpers import Hands, Person, build_two_language_survey_with_branching
+from tests.e2e import helpers
+from tests.e2e.helpers import Hands, Person, build_two_language_survey_with_branching
 
 EMAIL = "facilitator@example.org"
 PASSWORD = "facilitator passphrase 2026"
@@ -50,8 +49,7 @@ def test_a_facilitator_builds_a_two_language_survey_with_the_keyboard(
 def test_builder_pages_without_javascript(app, live_server, new_context, facilitator):
     from survey.definition import parse_definition
     from survey.surveys import import_definition
-
-    from ..conftest import small_survey_document
+    from tests.factories import small_survey_document
 
     import_definition(parse_definition(small_survey_document(slug="nojs")))
     db.session.commit()

@@ -11,13 +11,12 @@ import re
 import pyotp
 import pytest
 
-from admin.auth import confirm_totp, create_user, start_totp_enrolment
+from admin.accounts.sign_in import confirm_totp, create_user, start_totp_enrolment
 from survey.definition import parse_definition
 from survey.models import Role, db
 from survey.surveys import find_survey, import_definition
-
-from ..conftest import small_survey_document
-from .helpers import Person, screenshot
+from tests.e2e.helpers import Person, screenshot
+from tests.factories import small_survey_document
 
 FACILITATOR = ("fac@example.org", "facilitator passphrase 1")
 ANALYST = ("ana@example.org", "analyst passphrase 22")

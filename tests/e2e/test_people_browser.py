@@ -8,11 +8,10 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from admin.auth import confirm_totp, create_user, start_totp_enrolment
+from admin.accounts.sign_in import confirm_totp, create_user, start_totp_enrolment
 from survey.models import Role, db
-
-from ..conftest import CUSTODIAN_EMAIL
-from .helpers import Person
+from tests.e2e.helpers import Person
+from tests.factories import CUSTODIAN_EMAIL
 
 ADMIN = "root@example.org"
 ADMIN_PASSWORD = "admin passphrase for chorus"

@@ -8,10 +8,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from admin.auth import create_user
+from admin.accounts.sign_in import create_user
 from survey.models import Role, db
-
-from .helpers import Hands, Person
+from tests.e2e.helpers import Hands, Person
 
 ORG = "Example Messaging Ltd"
 ELSEWHERE = "Elsewhere Ltd"

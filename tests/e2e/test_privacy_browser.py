@@ -19,9 +19,8 @@ from sqlalchemy.engine import make_url
 
 from survey.models import Draft, Response, db
 from survey.surveys import response_count
-
-from ..conftest import small_survey_document, template_document
-from .helpers import CLIENT_ADDRESS, SERVER_HOST, Person
+from tests.e2e.helpers import CLIENT_ADDRESS, SERVER_HOST, Person
+from tests.factories import small_survey_document, template_document
 
 pytestmark = pytest.mark.browser
 

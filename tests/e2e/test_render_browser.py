@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from flask import render_template_string
 
-from admin import render
+from admin.reports import render
 from survey.config import PROJECT_ROOT
 from survey.privacy import CONTENT_SECURITY_POLICY
-
-from .helpers import assert_accessible
+from tests.e2e.helpers import assert_accessible
 
 pytestmark = pytest.mark.browser
 

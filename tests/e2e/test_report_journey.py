@@ -8,12 +8,11 @@ import pyotp
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from admin.auth import confirm_totp, create_user, start_totp_enrolment
+from admin.accounts.sign_in import confirm_totp, create_user, start_totp_enrolment
 from survey.models import Organisation, ReportVersion, Role, User, db
 from survey.synthetic import add_synthetic_responses
-
-from ..conftest import CUSTODIAN_EMAIL, CUSTODIAN_PASSWORD, custodian_user
-from .helpers import Hands, Person, screenshot
+from tests.e2e.helpers import Hands, Person, screenshot
+from tests.factories import CUSTODIAN_EMAIL, CUSTODIAN_PASSWORD, custodian_user
 
 ORG = "Example Messaging Ltd"
 ELSEWHERE = "Elsewhere Ltd"

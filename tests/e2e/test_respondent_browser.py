@@ -15,9 +15,8 @@ from playwright.sync_api import Page, expect
 from survey.models import db
 from survey.responses import receipt_exists
 from survey.surveys import close_survey, response_count
-
-from ..conftest import small_survey_document, template_document
-from .helpers import Person, assert_accessible
+from tests.e2e.helpers import Person, assert_accessible
+from tests.factories import small_survey_document, template_document
 
 pytestmark = pytest.mark.browser
 

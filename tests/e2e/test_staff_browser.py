@@ -7,10 +7,9 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from admin.auth import create_user, totp_secret
+from admin.accounts.sign_in import create_user, totp_secret
 from survey.models import Role, User, db
-
-from .helpers import Person
+from tests.e2e.helpers import Person
 
 ONE_TIME = "one-time password 4417"
 OWN = "my own passphrase for chorus"

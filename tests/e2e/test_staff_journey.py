@@ -16,11 +16,10 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 from sqlalchemy import select
 
-from admin.auth import confirm_totp, create_user, start_totp_enrolment, totp_secret
+from admin.accounts.sign_in import confirm_totp, create_user, start_totp_enrolment, totp_secret
 from survey.models import AuditEntry, Role, User, db
 from survey.surveys import find_survey
-
-from .helpers import Hands, Person, build_two_language_survey_with_branching
+from tests.e2e.helpers import Hands, Person, build_two_language_survey_with_branching
 
 FACILITATOR = ("facilitator@example.org", "facilitator passphrase 2026")
 ANALYST = ("analyst@example.org", "analyst passphrase 2026")

@@ -9,83 +9,14 @@ hold. Logs written before that are re-keyed once with `chorus audit rekey`.
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime, timedelta
+from sqlalchemy import text
 
-from sqlalchemy import DateTime, bindparam, text
-
-from admin.audit import GENESIS, record, verify
+from admin.audit.log import record, verify
 from survey import create_app
-from survey.crypto import canonical_json
 from survey.models import AuditEntry, db
-
-from ..admin.test_audit import rows as stored_rows
-from ..conftest import base_config
-
-
-def old_sha256(prev_hash: str, at: datetime, actor, action, target, details) -> str:
-    """The entry hash exactly as the code before keying computed it (no key)."""
-    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    content = canonical_json(
-        {
-            "at": aware.isoformat(timespec="microseconds"),
-            "actor": actor,
-            "action": action,
-            "target": target,
-            "details": details,
-        }
-    )
-    return hashlib.sha256(prev_hash.encode("ascii") + content).hexdigest()
-
-
-def rewrite_from(victim_id: int, new_details: str) -> None:
-    """Edit one entry's details and recompute its hash and every later one, the way
-    someone with only the database (and the old code) would."""
-    previous = None
-    for row in stored_rows():
-        if row.id < victim_id:
-            previous = row.entry_hash
-            continue
-        details = new_details if row.id == victim_id else row.details
-        prev_hash = previous if previous is not None else GENESIS
-        digest = old_sha256(prev_hash, row.at, row.actor, row.action, row.target, details)
-        db.session.execute(
-            text(
-                "UPDATE audit_log SET details = :d, prev_hash = :p, entry_hash = :h WHERE id = :id"
-            ),
-            {"d": details, "p": prev_hash, "h": digest, "id": row.id},
-        )
-        previous = digest
-    db.session.commit()
-    db.session.expunge_all()
-
-
-def insert_legacy_entries(n: int) -> list[int]:
-    """Entries as the code before keying wrote them: a plain SHA-256 chain."""
-    statement = text(
-        "INSERT INTO audit_log (at, actor, action, target, details, prev_hash, entry_hash)"
-        " VALUES (:at, :actor, :action, '', :details, :prev, :hash)"
-    ).bindparams(bindparam("at", type_=DateTime(timezone=True)))
-    prev_hash = GENESIS
-    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-    for i in range(n):
-        at = start + timedelta(minutes=i)
-        details = canonical_json({"n": i}).decode()
-        digest = old_sha256(prev_hash, at, "ana@example.org", f"old.action{i}", "", details)
-        db.session.execute(
-            statement,
-            {
-                "at": at,
-                "actor": "ana@example.org",
-                "action": f"old.action{i}",
-                "details": details,
-                "prev": prev_hash,
-                "hash": digest,
-            },
-        )
-        prev_hash = digest
-    db.session.commit()
-    return [row.id for row in stored_rows()]
+from tests.conftest import base_config
+from tests.factories import insert_legacy_entries, rewrite_from
+from tests.factories import rows as stored_rows
 
 
 def five_entries() -> list[AuditEntry]:

@@ -11,9 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from survey import create_app
-
-from ..admin.test_auth import make_user, sign_in
-from ..conftest import FreshContextClient, Respondent, base_config
+from tests.conftest import FreshContextClient, base_config
+from tests.factories import Respondent, make_user, sign_in
 
 SECRET_WORDS = "saffron-quay-4410 is private"
 

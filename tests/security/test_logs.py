@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import CSRF_RE, TEST_SECRET_KEY, stop_server
+from tests.conftest import TEST_SECRET_KEY, stop_server
+from tests.factories import CSRF_RE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Any clock time: HH:MM, optionally :SS and a fraction of a second.

@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 
 from survey.i18n import MESSAGES
-
-from ..admin.test_auth import make_user, sign_in
-from ..conftest import Respondent, page_text
+from tests.factories import Respondent, make_user, page_text, sign_in
 
 SECRET_WORDS = "cobalt-lantern-5521 is private"
 EXIT = "/s/exit"

@@ -14,9 +14,8 @@ from datetime import date, timedelta
 import pytest
 
 from survey import create_app, privacy
-
-from ..conftest import TEST_SECRET_KEY, FreshContextClient, base_config
-from ..integration.test_shared_state import REDIS_URL, redis_or_skip
+from tests.conftest import TEST_SECRET_KEY, FreshContextClient, base_config
+from tests.factories import REDIS_URL, redis_or_skip
 
 ADDRESS = "198.51.100.9"
 DAY = date(2026, 3, 14)

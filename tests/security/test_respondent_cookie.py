@@ -14,11 +14,11 @@ import zlib
 
 from flask.sessions import SecureCookieSessionInterface
 
-from admin.auth import create_user
-from survey import respond
+from admin.accounts.sign_in import create_user
 from survey.models import Role, db
-
-from ..conftest import Respondent, page_text
+from survey.respondent import session as respondent_session
+from survey.respondent.session import now_minute
+from tests.factories import Respondent, page_text
 
 SECRET_WORDS = "lilac-ferry-2207 is private"
 
@@ -121,12 +121,12 @@ def submitted(r: Respondent) -> str:
 def test_the_receipt_is_shown_for_a_few_minutes_only(respondent: Respondent, monkeypatch):
     r = respondent
     code = submitted(r)
-    now = respond._now_minute()
-    monkeypatch.setattr(respond, "_now_minute", lambda: now + 5)
+    now = now_minute()
+    monkeypatch.setattr(respondent_session, "now_minute", lambda: now + 5)
     r.get("/s/small/receipt")
     assert code in r.last_html
 
-    monkeypatch.setattr(respond, "_now_minute", lambda: now + 11)
+    monkeypatch.setattr(respondent_session, "now_minute", lambda: now + 11)
     page = r.get("/s/small/receipt")
     assert page.status_code == 200
     assert code not in r.last_html
@@ -134,7 +134,7 @@ def test_the_receipt_is_shown_for_a_few_minutes_only(respondent: Respondent, mon
     with r.client.session_transaction() as session:
         assert "done" not in session
     # Still gone when the clock is back: the receipt was forgotten, not hidden.
-    monkeypatch.setattr(respond, "_now_minute", lambda: now)
+    monkeypatch.setattr(respondent_session, "now_minute", lambda: now)
     r.get("/s/small/receipt")
     assert code not in r.last_html
 
@@ -145,8 +145,8 @@ def test_a_lapsed_receipt_is_not_shown_in_spanish_either(respondent: Respondent,
     r.answer("you", {"age_band": "under_18"})
     r.submit()
     code = r.receipt_code()
-    now = respond._now_minute()
-    monkeypatch.setattr(respond, "_now_minute", lambda: now + 11)
+    now = now_minute()
+    monkeypatch.setattr(respondent_session, "now_minute", lambda: now + 11)
     r.get("/s/small/receipt")
     assert code not in r.last_html
     assert "Esta página ha caducado" in r.last_html

@@ -15,7 +15,7 @@ import os
 import pytest
 from sqlalchemy import text
 
-from admin.frame import answers_frame
+from admin.analysis.frame import answers_frame
 from survey import crypto
 from survey.events import announce
 from survey.models import db
@@ -27,8 +27,8 @@ from survey.surveys import (
     response_count,
     unwrap_with_recovery_code,
 )
-
-from ..conftest import Respondent, is_postgres, small_survey_document
+from tests.conftest import is_postgres
+from tests.factories import Respondent, small_survey_document
 
 RESPONDENTS = 12
 LATER_WEEK = "2999-W01"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from admin import keys
+from admin.custody import keys
 from survey.definition import parse_definition
 from survey.models import AuditEntry, Role, SurveyKeyWrap, User, db
 from survey.surveys import (
@@ -23,13 +23,15 @@ from survey.surveys import (
     prepare_keys,
     unwrap_with_password,
 )
-
-from ..admin.test_auth import PASSWORD, csrf, make_user, sign_in_enrolled
-from ..conftest import (
+from tests.factories import (
     CUSTODIAN_EMAIL,
     CUSTODIAN_PASSWORD,
+    PASSWORD,
+    csrf,
     custodian_user,
+    make_user,
     page_text,
+    sign_in_enrolled,
     small_survey_document,
 )
 

@@ -7,10 +7,16 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from survey.models import Role, User, db
-
-from ..admin.test_auth import PASSWORD, csrf, make_user, sign_in
-from ..admin.test_custody import analyst_client, unlock
-from ..conftest import CUSTODIAN_PASSWORD, page_text
+from tests.factories import (
+    CUSTODIAN_PASSWORD,
+    PASSWORD,
+    analyst_client,
+    csrf,
+    make_user,
+    page_text,
+    sign_in,
+    unlock,
+)
 
 EMAIL = "ana@example.org"
 
@@ -152,7 +158,7 @@ def test_a_password_change_ends_the_other_sessions(app):
 
 
 def test_switching_an_account_off_deletes_its_sessions(app):
-    from admin.people import reset_password, set_active
+    from admin.accounts.people import reset_password, set_active
 
     user = make_user()
     other = make_user("bo@example.org")

@@ -12,8 +12,7 @@ import argon2
 from sqlalchemy import event, select
 
 from survey.models import db
-
-from ..admin.test_auth import csrf, make_user, sign_in
+from tests.factories import csrf, make_user, sign_in
 
 KNOWN = "ana@example.org"
 UNKNOWN = "nobody@example.org"

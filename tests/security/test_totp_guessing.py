@@ -13,12 +13,11 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from admin.auth import SIGN_IN_REFUSED, start_totp_enrolment
+from admin.accounts.sign_in import SIGN_IN_REFUSED, start_totp_enrolment
 from survey import create_app
 from survey.models import AuditEntry, Role, User, db
-
-from ..admin.test_auth import CSRF_RE, PASSWORD, make_user
-from ..conftest import FreshContextClient, base_config, page_text
+from tests.conftest import FreshContextClient, base_config
+from tests.factories import CSRF_RE, PASSWORD, make_user, page_text
 
 EMAIL = "an@example.org"
 _addresses = (f"198.51.100.{n}" for n in itertools.count(1))

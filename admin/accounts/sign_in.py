@@ -1,0 +1,441 @@
+"""Staff accounts and signing in: argon2id passwords, TOTP second factors and backup codes,
+server-side staff sessions, and the throttles that make guessing pointless.
+
+Who may use which page is declared with admin/access.py's `allow`; the guard there
+turns everyone else away."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyotp
+import segno
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import (
+    current_app,
+    g,
+    session,
+)
+from flask_login import LoginManager
+from markupsafe import Markup
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from admin.custody.keys import give_custodian_key, refresh_custodian_key
+from admin.custody.unlock import lock_everything
+from survey import crypto
+from survey.config import app_subkey
+from survey.events import announce
+from survey.models import Organisation, Role, SignInThrottle, StaffSession, User, db
+from survey.retention import staff_session_limits
+from survey.surveys import lookup_secret
+
+login_manager = LoginManager()
+
+MAX_FAILED_LOGINS = 5
+MAX_FAILED_SECOND_FACTORS = 5
+# Wrong codes after one password before the password must be typed again.
+MAX_CODES_PER_PASSWORD = 3
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 12
+BACKUP_CODES = 10
+PENDING_2FA_SECONDS = 300
+
+# --- passwords ------------------------------------------------------------------------
+
+
+def password_hasher() -> PasswordHasher:
+    """argon2id; tests make it cheap through the config, not by changing code."""
+    config = current_app.config
+    return PasswordHasher(
+        time_cost=int(config["CHORUS_ARGON2_TIME_COST"]),
+        memory_cost=int(config["CHORUS_ARGON2_MEMORY_KIB"]),
+        parallelism=1,
+    )
+
+
+def hash_password(password: str) -> str:
+    return password_hasher().hash(password)
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > 1000:
+        return "Use at most 1000 characters."
+    return None
+
+
+def generate_password() -> str:
+    """A one-time password for a new account (about 100 bits)."""
+    return crypto.generate_code(20)
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+
+class AccountError(ValueError):
+    """An account operation that can't be done; the message says why."""
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_user(email: str, roles: list[Role], password: str, organisation: str | None) -> User:
+    """A new member of staff; company readers belong to exactly one organisation."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+        raise AccountError(f"{email!r} is not an email address.")
+    if not roles:
+        raise AccountError("Give at least one role.")
+    if db.session.scalar(select(User).where(User.email == email)):
+        raise AccountError(f"There is already an account for {email}.")
+    if (Role.COMPANY in roles) != bool(organisation):
+        raise AccountError("A company reader needs --org, and only company readers have one.")
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem)
+    org = None
+    if organisation:
+        org = db.session.scalar(select(Organisation).where(Organisation.name == organisation))
+        if org is None:
+            org = Organisation(name=organisation)
+            db.session.add(org)
+    user = User(
+        email=email,
+        roles=" ".join(sorted(r.value for r in set(roles))),
+        password_hash=hash_password(password),
+        organisation=org,
+        must_change_password=True,
+    )
+    db.session.add(user)
+    give_custodian_key(user, password)
+    db.session.commit()
+    return user
+
+
+# --- staff sessions ---------------------------------------------------------------------
+#
+# A signed-in browser holds a random token in its (signed) cookie; the server keeps
+# a row named by an HMAC of it. Deleting the row signs that browser out, whatever
+# copies of its cookie exist.
+
+STAFF_SESSION_KEY = "staff_session"
+# last_seen_at is written at most this often, not on every request.
+SEEN_EVERY = timedelta(minutes=1)
+# What Flask-Login keeps in the session besides our token.
+FLASK_LOGIN_KEYS = ("_user_id", "_fresh", "_id")
+
+
+def _staff_session_id(token: str) -> str:
+    key = app_subkey("chorus-staff-session/1")
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def start_staff_session(user: User) -> None:
+    """A new server-side session for this browser (the caller commits)."""
+    token = secrets.token_urlsafe(32)  # 256 bits, only ever in the cookie
+    db.session.add(StaffSession(id=_staff_session_id(token), user_id=user.id))
+    session[STAFF_SESSION_KEY] = token
+
+
+def end_staff_session() -> None:
+    """Sign this browser out on the server: its row goes (commits)."""
+    token = session.pop(STAFF_SESSION_KEY, None)
+    if isinstance(token, str):
+        db.session.execute(delete(StaffSession).where(StaffSession.id == _staff_session_id(token)))
+        db.session.commit()
+
+
+def end_all_staff_sessions(user: User) -> None:
+    """Sign the account out everywhere (the caller commits).
+
+    Every session row goes, and the session version moves on, so a sign-in
+    waiting for its second factor can't finish either.
+    """
+    user.session_version += 1
+    db.session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+
+
+def _staff_session_alive(user: User) -> bool:
+    """Whether this browser's session is on the server, within its limits; a lapsed
+    one is deleted, and a live one marked as seen (at most once a minute)."""
+    token = session.get(STAFF_SESSION_KEY)
+    if not isinstance(token, str):
+        return False
+    row = db.session.get(StaffSession, _staff_session_id(token))
+    if row is None or row.user_id != user.id:
+        return False
+    now = datetime.now(UTC)
+    idle, absolute = staff_session_limits()
+    last_seen = _aware(row.last_seen_at)
+    if now - last_seen > idle or now - _aware(row.created_at) > absolute:
+        db.session.delete(row)
+        db.session.commit()
+        return False
+    if now - last_seen >= SEEN_EVERY:
+        row.last_seen_at = now
+        db.session.commit()
+    return True
+
+
+def _forget_ended_session() -> None:
+    """This browser's staff session has ended: nothing of it stays usable here."""
+    lock_everything()  # survey keys unlocked in it end with it
+    session.pop(STAFF_SESSION_KEY, None)
+    for key in FLASK_LOGIN_KEYS:
+        session.pop(key, None)
+    g.staff_session_ended = True  # the guard says so on the way to the sign-in page
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """The signed-in user, while their session lives on the server.
+
+    The id names the user and their session version; the session's own token
+    must find a live row of theirs in `staff_sessions`.
+    """
+    uid, _, version = user_id.partition(":")
+    user = db.session.get(User, int(uid)) if uid.isdigit() and version.isdigit() else None
+    if user is None or not user.active or user.session_version != int(version):
+        _forget_ended_session()
+        return None
+    if not _staff_session_alive(user):
+        _forget_ended_session()
+        return None
+    return user
+
+
+# --- sign-in ------------------------------------------------------------------------------
+
+SIGN_IN_REFUSED = (
+    "That email and password don't match an account that can sign in now. "
+    "After several wrong tries an account is locked for 15 minutes."
+)
+
+
+def _throttle_lookup(email: str) -> str:
+    """HMAC of the normalised email: an unknown email is never stored in the clear."""
+    key = app_subkey("chorus-sign-in-throttle/1")
+    return hmac.new(key, normalise_email(email).encode(), hashlib.sha256).hexdigest()
+
+
+def forget_wrong_passwords(email: str) -> None:
+    """Clear the wrong-password count for an email (the caller commits)."""
+    db.session.execute(
+        delete(SignInThrottle).where(SignInThrottle.lookup == _throttle_lookup(email))
+    )
+
+
+def is_locked(user: User, now: datetime) -> bool:
+    return user.locked_until is not None and _aware(user.locked_until) > now
+
+
+def _lock(user: User, now: datetime) -> None:
+    user.locked_until = now + LOCKOUT
+    # Whoever typed the wrong passwords or codes may not be the account's owner.
+    announce("user.locked", "system:sign-in-throttle", user.email)
+
+
+def _count_wrong_password(
+    email: str, throttle: SignInThrottle | None, user: User | None, now: datetime
+) -> None:
+    """One more wrong password for this email (commits); the fifth locks its account.
+
+    The count goes up in the database itself, so attempts sent at once all count.
+    """
+    lookup = _throttle_lookup(email)
+    if throttle is None:
+        db.session.add(SignInThrottle(lookup=lookup, failures=1, updated_at=now))
+        failures = 1
+    else:
+        db.session.execute(
+            update(SignInThrottle)
+            .where(SignInThrottle.lookup == lookup)
+            .values(failures=SignInThrottle.failures + 1, updated_at=now),
+            execution_options={"synchronize_session": False},
+        )
+        failures = db.session.scalar(
+            select(SignInThrottle.failures).where(SignInThrottle.lookup == lookup)
+        )
+    if failures is not None and failures >= MAX_FAILED_LOGINS:
+        db.session.execute(
+            update(SignInThrottle).where(SignInThrottle.lookup == lookup).values(failures=0),
+            execution_options={"synchronize_session": False},
+        )
+        if user is not None and not is_locked(user, now):
+            _lock(user, now)
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same new email's first failure, twice at once
+        db.session.rollback()
+
+
+def check_password(email: str, password: str) -> User | None:
+    """The user if the password is right and the account isn't locked.
+
+    Every refusal costs the same argon2 work, the same database write (the
+    email's throttle row, which unknown emails get too) and says the same thing,
+    so neither the answer nor its cost tells whether an account exists or is locked.
+    """
+    hasher = password_hasher()
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    throttle = db.session.get(SignInThrottle, _throttle_lookup(email))
+    now = datetime.now(UTC)
+    stored = user.password_hash if user else _dummy_hash(hasher)
+    try:
+        hasher.verify(stored, password)
+        correct = user is not None
+    except (VerificationError, InvalidHashError):
+        correct = False
+    if user is None or is_locked(user, now) or not correct or not user.active:
+        _count_wrong_password(email, throttle, user, now)
+        return None
+    if throttle is not None:
+        db.session.delete(throttle)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    # An analyst made before custody existed, or given the role since, gets a key now;
+    # one stored under older argon2 settings is stored again under today's.
+    if give_custodian_key(user, password):
+        announce("custody.key_created", user.email, user.email)
+    refresh_custodian_key(user, password)
+    db.session.commit()
+    return user
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    cache = current_app.extensions.setdefault("chorus", {})
+    key = ("dummy_hash", hasher.time_cost, hasher.memory_cost)
+    if key not in cache:
+        cache[key] = hasher.hash(secrets.token_urlsafe(16))
+    return cache[key]
+
+
+# --- two-factor ------------------------------------------------------------------------------
+
+
+def _totp_key() -> bytes:
+    return app_subkey("chorus-totp/1")
+
+
+def _totp_aad(user: User) -> bytes:
+    return crypto.wrap_aad(0, f"totp:{user.id}")
+
+
+def totp_secret(user: User) -> str | None:
+    if user.totp_secret_sealed is None:
+        return None
+    return crypto.decrypt(_totp_key(), user.totp_secret_sealed, _totp_aad(user)).decode()
+
+
+def start_totp_enrolment(user: User) -> str:
+    """A new, unconfirmed TOTP secret for the user (replacing any unconfirmed one)."""
+    secret = pyotp.random_base32()
+    user.totp_secret_sealed = crypto.encrypt(_totp_key(), secret.encode(), _totp_aad(user))
+    user.totp_confirmed = False
+    db.session.commit()
+    return secret
+
+
+def _backup_lookup(code: str) -> str:
+    return crypto.code_lookup(lookup_secret(), "staff-backup", code)
+
+
+def check_second_factor(user: User, typed: str) -> bool:
+    """A current TOTP code (each time step once only) or an unused backup code."""
+    secret = totp_secret(user)
+    digits = "".join(ch for ch in typed if ch.isdigit())
+    if secret and len(digits) == 6 and len(typed.strip()) <= 8:
+        totp = pyotp.TOTP(secret)
+        now = datetime.now(UTC)
+        for offset in (-1, 0, 1):  # one step of clock drift either way
+            moment = now + timedelta(seconds=30 * offset)
+            step = int(moment.timestamp()) // 30
+            if step > user.totp_last_step and totp.verify(digits, for_time=moment):
+                user.totp_last_step = step
+                db.session.commit()
+                return True
+        return False
+    lookups = json.loads(user.backup_code_lookups or "[]")
+    lookup = _backup_lookup(typed) if crypto.is_well_formed_code(typed) else None
+    if lookup and lookup in lookups:
+        lookups.remove(lookup)
+        user.backup_code_lookups = json.dumps(lookups)
+        db.session.commit()
+        announce("user.backup_code_used", user.email, user.email, left=len(lookups))
+        return True
+    return False
+
+
+def check_sign_in_code(user: User, typed: str) -> bool:
+    """The second factor at sign-in, counted against the account.
+
+    Five wrong codes (TOTP or backup) lock the account as wrong passwords do,
+    wherever they come from; only a right code resets the count. A locked
+    account's code is refused, right or not.
+    """
+    now = datetime.now(UTC)
+    if is_locked(user, now):
+        return False
+    # The attempt counts before its code is checked, in the database itself, so
+    # guesses sent at once can't all be checked before any of them is counted.
+    db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_second_factors=User.failed_second_factors + 1),
+        execution_options={"synchronize_session": False},
+    )
+    attempt = db.session.scalar(select(User.failed_second_factors).where(User.id == user.id))
+    user.failed_second_factors = attempt
+    if attempt <= MAX_FAILED_SECOND_FACTORS and check_second_factor(user, typed):
+        user.failed_second_factors = 0
+        db.session.commit()
+        return True
+    if attempt >= MAX_FAILED_SECOND_FACTORS:
+        user.failed_second_factors = 0
+        if not is_locked(user, now):
+            _lock(user, now)
+    db.session.commit()
+    return False
+
+
+def pending_sign_in_spent(user: User, pending: dict[str, Any]) -> bool:
+    """Whether a sign-in waiting for its code must start again from the password.
+
+    The count lives on the account, not in the cookie (which could be replayed):
+    three wrong codes since this password, a lock, or a reset count end it.
+    """
+    since = int(pending.get("f", 0))
+    wrong = user.failed_second_factors - since
+    return wrong < 0 or wrong >= MAX_CODES_PER_PASSWORD or is_locked(user, datetime.now(UTC))
+
+
+def confirm_totp(user: User, typed: str) -> list[str] | None:
+    """Confirm enrolment with a first code; returns new backup codes (shown once)."""
+    if user.totp_secret_sealed is None or not check_second_factor(user, typed):
+        return None
+    codes = [crypto.generate_code() for _ in range(BACKUP_CODES)]
+    user.totp_confirmed = True
+    user.backup_code_lookups = json.dumps([_backup_lookup(c) for c in codes])
+    db.session.commit()
+    announce("user.2fa_enabled", user.email, user.email)
+    return codes
+
+
+def qr_svg(uri: str) -> Markup:
+    """The provisioning URI as an inline SVG QR code (no image request, CSP-safe)."""
+    svg = segno.make(uri, error="m").svg_inline(scale=4, dark="#1d1d1f", light="#ffffff")
+    return Markup(svg)  # noqa: S704 - segno's own SVG markup, built from our URI

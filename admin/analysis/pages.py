@@ -1,0 +1,104 @@
+"""Analysis: an unlocked survey's answers, decrypted in memory for the analyst.
+
+Nothing decrypted is ever written to the server's disk: the frame lives in the
+unlock's scratch memory (dropped at lock or when the unlock lapses), and the
+CSV is built in memory and sent straight to the analyst.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, redirect, render_template, request, url_for
+
+from admin.access import allow, attachment, staff_member, survey_or_404
+from admin.analysis.frame import analysis_frame
+from admin.analysis.published import PublishedTables, disclosure_for
+from admin.analysis.tables import breakdown as tables_breakdown
+from admin.analysis.tables import (
+    breakdown_groups,
+    counted_questions,
+    question_counts,
+    weekly_counts,
+)
+from admin.custody.unlock import unlocked_key
+from admin.reports.draft import draft_for
+from survey.definition import localize
+from survey.events import announce
+from survey.models import Role
+from survey.sealed_answers import responses_csv
+from survey.surveys import definition_of
+
+bp = Blueprint("analysis", __name__, url_prefix="/staff/surveys")
+
+
+@bp.get("/<slug>/analysis")
+@allow(Role.ANALYST)
+def analysis(slug: str):
+    """Responses per week, each question's counts, and a chosen breakdown, with what
+    the published version would hide marked (true counts: the analyst holds the key)."""
+    survey = survey_or_404(slug)
+    me = staff_member()
+    frame = analysis_frame(survey, me)
+    if frame is None:
+        return redirect(url_for("keys.custody", slug=slug))
+    definition = definition_of(survey)
+    language = definition.default_language
+    draft = draft_for(survey)
+    tables = PublishedTables(
+        definition, frame, disclosure_for(definition, draft.rounding), language
+    )
+    questions = []
+    for question in counted_questions(definition):
+        true = question_counts(frame, question, language, language)
+        published = tables.question_entry(question)
+        questions.append((true, published))
+    groups = breakdown_groups(definition)
+    chosen = _chosen_breakdown(request.args, definition, groups)
+    breakdown = None
+    if chosen:
+        question, by = chosen
+        index = tables.breakdown(question, by)
+        breakdown = (
+            tables_breakdown(frame, question, by, language, language),
+            tables.breakdown_entries[index] if index is not None else None,
+        )
+    return render_template(
+        "admin/analysis/index.html",
+        survey=survey,
+        respondents=len(frame),
+        weeks=weekly_counts(frame),
+        questions=questions,
+        groups=groups,
+        counted=counted_questions(definition),
+        chosen=chosen,
+        breakdown=breakdown,
+        k=definition.suppression_k,
+        min_report_n=definition.min_report_n,
+        tx=lambda text: localize(text, language, language),
+    )
+
+
+def _chosen_breakdown(args, definition, groups):
+    """The (question, by) pair asked for in the query string, if both are valid."""
+    by = next((g for g in groups if g.id == args.get("by")), None)
+    question = next((q for q in counted_questions(definition) if q.id == args.get("q")), None)
+    if by is None or question is None or by.id == question.id:
+        return None
+    return question, by
+
+
+@bp.get("/<slug>/responses.csv")
+@allow(Role.ANALYST)
+def export_csv(slug: str):
+    """Every response as CSV (the format of `chorus responses export`), if unlocked."""
+    survey = survey_or_404(slug)
+    me = staff_member()
+    private_key = unlocked_key(survey, me)
+    if private_key is None:
+        return redirect(url_for("keys.custody", slug=slug))
+    text, count = responses_csv(survey, private_key)
+    announce("responses.export", me.email, slug, rows=count, key="unlocked in browser")
+    return attachment(text, "text/csv", f"{slug}-responses.csv")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,204 @@
+"""The published tables: each question's counts and each breakdown, protected by
+admin/analysis/sdc.py together with the tables they are linked to, in the shape
+docs/report-format.md gives them. Reports publish them; the analysis page shows
+them beside the true counts.
+
+- a question's counts are protected with its `answered` total;
+- its non-answers (prefer not to say, skipped, not shown) with the number of
+  respondents, since those four add up to it;
+- a breakdown as the full table over every respondent, with a "no answer" row and
+  column, so that its margins are exactly the one-way counts published elsewhere
+  (or hidden where those are hidden), and an attacker's linear program over the
+  whole report can't narrow any hidden count.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from admin.analysis import sdc
+from admin.analysis.tables import (
+    categories,
+    counted_questions,
+    question_counts,
+)
+from survey.definition import Question, SurveyDefinition, localize
+from survey.report_format import NO_ANSWER, NO_ANSWER_LABEL, SUPPRESSED
+from survey.sealed_answers import columns_of
+
+
+def disclosure_for(definition: SurveyDefinition, rounding: bool) -> sdc.Disclosure:
+    """The survey's threshold k, and rounding to 5 when the analyst asks for it."""
+    return sdc.Disclosure(k=definition.suppression_k, rounding=5 if rounding else None)
+
+
+def default_text(value: Any, definition: SurveyDefinition) -> str:
+    """A text of the survey in its default language (reports are written in it)."""
+    language = definition.default_language
+    return localize(value, language, language)
+
+
+class PublishedTables:
+    """Computes each published table once, protected with the tables it is linked to."""
+
+    def __init__(
+        self,
+        definition: SurveyDefinition,
+        frame: pd.DataFrame,
+        disclosure: sdc.Disclosure,
+        language: str,
+    ):
+        self.definition = definition
+        self.frame = frame
+        self.disclosure = disclosure
+        self.language = language
+        self.respondents = len(frame)
+        self.counted = {q.id: q for q in counted_questions(definition)}
+        self.sections = {
+            q.id: default_text(section.title, definition)
+            for section in definition.sections
+            for q in section.questions
+        }
+        self._entries: dict[str, dict[str, Any]] = {}
+        self.breakdown_entries: list[dict[str, Any]] = []
+        self._breakdown_index: dict[tuple[str, str], int] = {}
+
+    def questions_in_report(self) -> list[Question]:
+        """Every counted question, in survey order (findings point into them)."""
+        return list(self.counted.values())
+
+    # one-way tables
+
+    def question_entry(self, question: Question) -> dict[str, Any]:
+        if question.id in self._entries:
+            return self._entries[question.id]
+        counts = question_counts(self.frame, question, self.language, self.language)
+        # How many answered, declined, skipped or never saw the question are bases,
+        # not answers: published as they are (see docs/report-format.md "Disclosure
+        # control"), and known exactly to the attacker of every linked table below.
+        base = [counts.answered, counts.prefer_not_to_say, counts.skipped, counts.not_shown]
+        answered, pnts, skipped, not_shown = (sdc.rounded(n, self.disclosure) for n in base)
+        if question.type == "multi_choice":
+            # A person may choose several, so each option is its own two-cell table:
+            # chose it, or answered without choosing it.
+            per_option = [
+                sdc.protect_counts([n, counts.answered - n], self.disclosure) for n in counts.counts
+            ]
+            shown = [p.counts[0] for p in per_option]
+            percent = [p.percent[0] for p in per_option]
+        else:
+            protected = sdc.protect_counts(list(counts.counts), self.disclosure)
+            shown = protected.counts
+            percent = protected.percent
+        entry = {
+            "id": question.id,
+            "type": question.type,
+            "section": self.sections.get(question.id, ""),
+            "text": default_text(question.text, self.definition),
+            "answered": answered,
+            "prefer_not_to_say": pnts,
+            "skipped": skipped,
+            "not_shown": not_shown,
+            "categories": list(counts.categories),
+            "labels": list(counts.labels),
+            "counts": shown,
+            "display": [SUPPRESSED if c is None else str(c) for c in shown],
+            "percent": percent,
+        }
+        self._entries[question.id] = entry
+        return entry
+
+    # breakdowns
+
+    def breakdown(self, question: Question, by: Question) -> int | None:
+        """The index of `question` broken down by `by` in the document (built once)."""
+        if question.id == by.id:
+            return None
+        key = (question.id, by.id)
+        if key not in self._breakdown_index:
+            self.breakdown_entries.append(self._breakdown_entry(question, by))
+            self._breakdown_index[key] = len(self.breakdown_entries) - 1
+        return self._breakdown_index[key]
+
+    def _membership_columns(self, question: Question) -> list[np.ndarray]:
+        """A boolean per respondent for each category, then one for "no answer"."""
+        frame = self.frame
+        names = columns_of(question)
+        columns = []
+        for value, _ in categories(question, self.language, self.language):
+            if question.type == "multi_choice":
+                columns.append(frame[names.choice(value)].to_numpy(dtype=bool))
+            elif question.type == "scale":
+                columns.append((frame[names.value] == float(value)).to_numpy())
+            else:
+                columns.append((frame[names.value] == value).to_numpy(dtype=bool))
+        columns.append((frame[names.state] != "answered").to_numpy(dtype=bool))
+        return columns
+
+    def _margins(self, question: Question) -> list[int | None]:
+        """What the report publishes of each category and of "no answer", exactly."""
+        entry = self.question_entry(question)
+        no_answer = entry["prefer_not_to_say"] + entry["skipped"] + entry["not_shown"]
+        return [*entry["counts"], no_answer]
+
+    def _breakdown_entry(self, question: Question, by: Question) -> dict[str, Any]:
+        rows = self._membership_columns(by)
+        row_totals = self._margins(by)
+        if self.disclosure.rounding:
+            row_totals = [None] * len(row_totals)  # only rounded figures are published
+        row_values = [v for v, _ in categories(by, self.language, self.language)] + [NO_ANSWER]
+        row_labels = [label for _, label in categories(by, self.language, self.language)]
+        row_labels.append(NO_ANSWER_LABEL)
+        pairs = categories(question, self.language, self.language)
+        columns = self._membership_columns(question)
+        if question.type == "multi_choice":
+            counts, display, percent, withheld = self._multi_breakdown(
+                rows, row_totals, columns[:-1]
+            )
+            column_values = [v for v, _ in pairs]
+            column_labels = [label for _, label in pairs]
+        else:
+            table = [[int((r & c).sum()) for c in columns] for r in rows]
+            column_totals = self._margins(question)
+            if self.disclosure.rounding:
+                column_totals = [None] * len(column_totals)
+            protected = sdc.protect_table(
+                table, self.disclosure, row_totals, column_totals, self.respondents
+            )
+            counts, display = protected.counts, protected.display
+            percent, withheld = protected.percent, protected.withheld
+            column_values = [v for v, _ in pairs] + [NO_ANSWER]
+            column_labels = [label for _, label in pairs] + [NO_ANSWER_LABEL]
+        return {
+            "question": question.id,
+            "by": by.id,
+            "rows": row_values,
+            "columns": column_values,
+            "row_labels": row_labels,
+            "column_labels": column_labels,
+            "counts": counts,
+            "display": display,
+            "percent": percent,
+            "withheld": withheld,
+        }
+
+    def _multi_breakdown(self, rows, row_totals, options):
+        """A multi-choice question by a group: for each option, the table of (group ×
+        chose it / didn't) over every respondent, protected with its margins; only
+        the "chose it" column is published."""
+        entry_counts = []
+        for option in options:
+            table = [[int((r & option).sum()), int((r & ~option).sum())] for r in rows]
+            chose = int(option.sum())
+            column_totals = [chose, self.respondents - chose]
+            protected = sdc.protect_table(
+                table, self.disclosure, row_totals, column_totals, self.respondents
+            )
+            entry_counts.append(protected)
+        counts = [[p.counts[i][0] for p in entry_counts] for i in range(len(rows))]
+        display = [[p.display[i][0] for p in entry_counts] for i in range(len(rows))]
+        percent = [[p.percent[i][0] for p in entry_counts] for i in range(len(rows))]
+        return counts, display, percent, any(p.withheld for p in entry_counts)

@@ -1,0 +1,19 @@
+"""Impact reports in the `chorus-report/1` format (docs/report-format.md).
+
+- draft.py: the analyst's draft (findings, narrative, limitations, rounding);
+- build.py: the document, from the published tables and the draft;
+- publish.py: freezing a version for the organisations it is addressed to;
+- render.py: HTML, PDF, CSV and XLSX of a document, and its charts;
+- pages.py: the analyst's report pages (settings, findings, preview, publish).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from admin.reports import pages, render
+
+
+def init_app(app: Flask) -> None:
+    pages.init_app(app)
+    render.init_app(app)

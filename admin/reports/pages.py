@@ -1,0 +1,254 @@
+"""The analyst's report pages: write findings, choose limitations and rounding,
+preview the report with its disclosure control applied, and publish it.
+
+Views only translate between HTTP and admin/reports/ (draft, build, publish). Only the survey's
+custodians (analysts holding a grant of its key) reach any of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from admin.access import allow, staff_member, survey_or_404
+from admin.analysis.frame import analysis_frame
+from admin.analysis.tables import breakdown_groups, counted_questions
+from admin.reports.build import build_report, report_problem
+from admin.reports.draft import (
+    MAX_TEXT,
+    DraftReport,
+    FindingDraft,
+    ReportError,
+    draft_for,
+    draft_problems,
+    save_draft,
+    store_draft,
+)
+from admin.reports.publish import next_version, publish, versions_of
+from survey.definition import SurveyDefinition, localize
+from survey.events import announce
+from survey.models import Organisation, Role, Survey, db
+from survey.surveys import custodian_wrap, definition_of
+
+bp = Blueprint("reports", __name__, url_prefix="/staff/surveys")
+ANALYSTS = (Role.ANALYST,)
+
+
+def custodians_survey(slug: str) -> Survey:
+    """The survey a report URL names, for one of its custodians only (403 for
+    anyone else): a report draft is the custodians' work on answers they read."""
+    survey = survey_or_404(slug)
+    if custodian_wrap(survey, staff_member()) is None:
+        abort(403)
+    return survey
+
+
+def _tx(definition: SurveyDefinition):
+    language = definition.default_language
+    return lambda text: localize(text, language, language)
+
+
+@bp.get("/<slug>/report")
+@allow(*ANALYSTS)
+def report(slug: str):
+    """The draft's findings and settings, and the versions already published."""
+    survey = custodians_survey(slug)
+    definition = definition_of(survey)
+    draft = draft_for(survey)
+    return render_template(
+        "admin/reports/index.html",
+        survey=survey,
+        draft=draft,
+        versions=versions_of(survey)[::-1],  # newest first
+        tx=_tx(definition),
+        problems=draft_problems(definition, draft),
+    )
+
+
+@bp.route("/<slug>/report/settings", methods=["GET", "POST"])
+@allow(*ANALYSTS)
+def settings(slug: str):
+    survey = custodians_survey(slug)
+    draft = draft_for(survey)
+    error = None
+    if request.method == "POST":
+        draft.limitations = request.form.get("limitations", "")[: MAX_TEXT + 1]
+        draft.method_notes = request.form.get("method_notes", "")[: MAX_TEXT + 1]
+        draft.rounding = request.form.get("rounding") == "yes"
+        try:
+            save_draft(survey, draft)
+        except ReportError as exc:
+            error = str(exc)
+        else:
+            announce("report.draft_edit", current_user.email, slug, what="settings")
+            return redirect(url_for("reports.report", slug=slug))
+    page = render_template("admin/reports/settings.html", survey=survey, draft=draft, error=error)
+    return page, 422 if error else 200
+
+
+def _finding_from_form(form: Any, finding_id: str) -> FindingDraft:
+    def text(name: str, limit: int = 500) -> str:
+        return form.get(name, "")[: limit + 1]
+
+    severity = form.get("severity_question", "")
+    return FindingDraft(
+        id=finding_id,
+        title=text("title"),
+        feature=text("feature"),
+        affected=text("affected"),
+        affected_by=[v[:64] for v in form.getlist("affected_by")][:20],
+        severity_question=severity[:64] or None,
+        mitigation_questions=[v[:64] for v in form.getlist("mitigation_questions")][:50],
+        mitigations=text("mitigations"),
+        narrative=text("narrative", MAX_TEXT),
+        evidence_questions=[v[:64] for v in form.getlist("evidence_questions")][:50],
+    )
+
+
+def _finding_page(survey: Survey, finding: FindingDraft, new: bool, error: str | None):
+    definition = definition_of(survey)
+    counted = counted_questions(definition)
+    page = render_template(
+        "admin/reports/finding.html",
+        survey=survey,
+        finding=finding,
+        new=new,
+        error=error,
+        groups=breakdown_groups(definition),
+        scales=[q for q in counted if q.type == "scale"],
+        choices=[q for q in counted if q.type != "scale"],
+        counted=counted,
+        tx=_tx(definition),
+    )
+    return page, 422 if error else 200
+
+
+@bp.route("/<slug>/report/findings/new", methods=["GET", "POST"])
+@allow(*ANALYSTS)
+def new_finding(slug: str):
+    survey = custodians_survey(slug)
+    draft = draft_for(survey)
+    if request.method == "GET":
+        suggested = f"f{len(draft.findings) + 1}"
+        return _finding_page(survey, FindingDraft(id=suggested, title=""), True, None)
+    finding = _finding_from_form(request.form, request.form.get("id", "").strip()[:64])
+    if draft.finding(finding.id):
+        return _finding_page(survey, finding, True, f"A finding with the id {finding.id!r} exists.")
+    draft.findings.append(finding)
+    return _save_finding(survey, draft, finding, new=True)
+
+
+@bp.route("/<slug>/report/findings/<finding_id>", methods=["GET", "POST"])
+@allow(*ANALYSTS)
+def edit_finding(slug: str, finding_id: str):
+    survey = custodians_survey(slug)
+    draft = draft_for(survey)
+    existing = draft.finding(finding_id)
+    if existing is None:
+        return redirect(url_for("reports.report", slug=slug))
+    if request.method == "GET":
+        return _finding_page(survey, existing, False, None)
+    finding = _finding_from_form(request.form, finding_id)
+    draft.findings[draft.findings.index(existing)] = finding
+    return _save_finding(survey, draft, finding, new=False)
+
+
+def _save_finding(survey: Survey, draft: DraftReport, finding: FindingDraft, new: bool):
+    try:
+        save_draft(survey, draft)
+    except ReportError as exc:
+        return _finding_page(survey, finding, new, str(exc))
+    announce("report.draft_edit", current_user.email, survey.slug, finding=finding.id)
+    return redirect(url_for("reports.report", slug=survey.slug))
+
+
+@bp.post("/<slug>/report/findings/<finding_id>/delete")
+@allow(*ANALYSTS)
+def delete_finding(slug: str, finding_id: str):
+    survey = custodians_survey(slug)
+    draft = draft_for(survey)
+    existing = draft.finding(finding_id)
+    if existing is not None:
+        draft.findings.remove(existing)
+        store_draft(survey, draft)
+        announce("report.draft_edit", current_user.email, slug, deleted=finding_id)
+    return redirect(url_for("reports.report", slug=slug))
+
+
+@bp.post("/<slug>/report/findings/<finding_id>/move")
+@allow(*ANALYSTS)
+def move_finding(slug: str, finding_id: str):
+    survey = custodians_survey(slug)
+    draft = draft_for(survey)
+    existing = draft.finding(finding_id)
+    if existing is not None:
+        index = draft.findings.index(existing)
+        target = index - 1 if request.form.get("direction") == "up" else index + 1
+        if 0 <= target < len(draft.findings):
+            draft.findings[index], draft.findings[target] = draft.findings[target], existing
+            store_draft(survey, draft)
+    return redirect(url_for("reports.report", slug=slug))
+
+
+@bp.get("/<slug>/report/preview")
+@allow(*ANALYSTS)
+def preview(slug: str):
+    """The next version as companies would read it, disclosure control applied."""
+    survey = custodians_survey(slug)
+    frame = analysis_frame(survey, staff_member())
+    if frame is None:
+        return redirect(url_for("keys.custody", slug=slug))
+    problem, document = None, None
+    try:
+        document = build_report(survey, frame, draft_for(survey), next_version(survey, []))
+    except ReportError as exc:
+        problem = str(exc)
+    return render_template(
+        "admin/reports/preview.html", survey=survey, report=document, problem=problem
+    )
+
+
+@bp.route("/<slug>/report/publish", methods=["GET", "POST"])
+@allow(*ANALYSTS)
+def publish_report(slug: str):
+    """Choose the organisations and publish a frozen version."""
+    survey = custodians_survey(slug)
+    frame = analysis_frame(survey, staff_member())
+    if frame is None:
+        return redirect(url_for("keys.custody", slug=slug))
+    organisations = list(db.session.scalars(db.select(Organisation).order_by(Organisation.name)))
+    chosen = {v for v in request.form.getlist("organisation") if v.isdigit() and len(v) < 10}
+    error = None
+    if request.method == "POST":
+        addressed = [o for o in organisations if str(o.id) in chosen]
+        if request.form.get("understood") != "yes":
+            error = "Confirm that you understand a published version can't be changed."
+        else:
+            try:
+                version = publish(survey, frame, draft_for(survey), addressed, staff_member().email)
+            except ReportError as exc:
+                error = str(exc)
+            else:
+                return render_template(
+                    "admin/reports/published.html", survey=survey, version=version
+                )
+    definition = definition_of(survey)
+    draft = draft_for(survey)
+    warning = report_problem(definition, draft, len(frame), next_version(survey, []))
+    page = render_template(
+        "admin/reports/publish.html",
+        survey=survey,
+        organisations=organisations,
+        chosen=chosen,
+        respondents=len(frame),
+        warning=warning,
+        withdrawal_open=survey.report_published_week is None,
+        error=error,
+    )
+    return page, 422 if error else 200
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

@@ -1,0 +1,114 @@
+"""Publishing: freezing a version of a report (document, HTML, PDF) for the
+organisations it is addressed to. Published versions never change."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.exc import IntegrityError
+
+from admin.reports import render
+from admin.reports.build import Published, build_report
+from admin.reports.draft import DraftReport, ReportError, draft_problems
+from survey.events import announce
+from survey.models import (
+    Organisation,
+    ReportVersion,
+    Survey,
+    db,
+    iso_week,
+)
+from survey.surveys import definition_of
+
+
+def versions_of(survey: Survey) -> list[ReportVersion]:
+    """The survey's published versions, oldest first."""
+    return list(
+        db.session.scalars(
+            db.select(ReportVersion)
+            .where(ReportVersion.survey_id == survey.id)
+            .order_by(ReportVersion.version)
+        )
+    )
+
+
+def next_version(survey: Survey, addressed_to: Sequence[str]) -> Published:
+    """Where a new version would sit: its number, the one before, and every earlier
+    version's respondents (for the differencing guard)."""
+    earlier = versions_of(survey)
+    return Published(
+        version=(earlier[-1].version + 1) if earlier else 1,
+        published_week=iso_week(),
+        addressed_to=list(addressed_to),
+        previous_version=earlier[-1].version if earlier else None,
+        previous_respondents=[v.respondents for v in earlier],
+        previous_id=earlier[-1].id if earlier else None,
+    )
+
+
+def report_pdf(document: dict[str, Any]) -> bytes:
+    """The report's PDF; a render that fails is a ReportError, shown like any other."""
+    try:
+        return render.report_pdf(document)
+    except render.RenderError as exc:
+        raise ReportError(str(exc)) from None
+
+
+def publish(
+    survey: Survey,
+    frame: pd.DataFrame,
+    draft: DraftReport,
+    organisations: Sequence[Organisation],
+    actor: str,
+) -> ReportVersion:
+    """Freeze a new version: its document, HTML and PDF, addressed to `organisations`.
+
+    Published versions never change; a new one links to the one before. The first
+    publication ends withdrawal for the survey's respondents (README.md "Analysis and
+    reports").
+    """
+    if not organisations:
+        raise ReportError("Choose at least one organisation to address the report to.")
+    problems = draft_problems(definition_of(survey), draft)
+    if problems:
+        raise ReportError(" ".join(problems))
+    published = next_version(survey, sorted(o.name for o in organisations))
+    document = build_report(survey, frame, draft, published)
+    pdf = report_pdf(document)
+    version = ReportVersion(
+        survey_id=survey.id,
+        version=published.version,
+        previous_id=published.previous_id,
+        published_week=published.published_week,
+        published_by=actor,
+        respondents=len(frame),
+        snapshot_json=json.dumps(document, ensure_ascii=False),
+        html=render.standalone_html(document),
+        pdf=pdf,
+        addressees=list(organisations),
+    )
+    db.session.add(version)
+    if survey.report_published_week is None:
+        survey.report_published_week = published.published_week
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ReportError(
+            "Someone else published a version of this report just now. Look at it, "
+            "then publish again if yours is still needed."
+        ) from None
+    announce(
+        "report.publish",
+        actor,
+        survey.slug,
+        version=version.version,
+        organisations=[o.name for o in organisations],
+        # As printed in the report (rounded when it rounds): admins without the key
+        # read the audit log, and it must not undo the report's disclosure control.
+        respondents=document["respondents"],
+    )
+    return version

@@ -1,0 +1,177 @@
+"""What every respondent page shares: finding the survey, the language, rendering
+in it, where to go next, and the calm pages for what isn't a normal step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, redirect, render_template, request, session, url_for
+
+from survey import privacy
+from survey.answers import other_field
+from survey.definition import (
+    PREFER_NOT_TO_SAY,
+    TEXT_TYPES,
+    Question,
+    Section,
+    SurveyDefinition,
+    localize,
+)
+from survey.i18n import language_name, translate
+from survey.models import Survey, SurveyStatus
+from survey.responses import DraftState, visible_sections
+from survey.surveys import definition_of, find_survey
+
+
+class Unavailable(Exception):
+    """The survey can't be answered now; rendered as a calm page, never an error."""
+
+    def __init__(self, kind: str, survey: Survey | None = None, status: int = 200):
+        self.kind, self.survey, self.status = kind, survey, status
+
+
+class CrossSite(Exception):
+    """A request another website made the browser send: refused, nothing changed."""
+
+
+def answerable_survey(slug: str, *, allow: tuple[str, ...] = (SurveyStatus.OPEN.value,)) -> Survey:
+    survey = find_survey(slug)
+    if survey is None or survey.status == SurveyStatus.DRAFT.value:
+        # A draft is indistinguishable from a survey that doesn't exist.
+        raise Unavailable("unknown" if survey is None else "draft", None, status=404)
+    if survey.status not in allow:
+        raise Unavailable("closed", survey)
+    return survey
+
+
+def refuse_cross_site() -> None:
+    """For routes without a form token that change the session or the data."""
+    if privacy.is_cross_site_request():
+        raise CrossSite()
+
+
+def language_of(definition: SurveyDefinition) -> str:
+    asked = request.values.get("lang")
+    state = session.get("r") or session.get("done")
+    if asked in definition.languages:
+        if state is not None and state.get("lang") != asked:
+            state["lang"] = asked
+            session.modified = True
+        return asked
+    if state and state.get("lang") in definition.languages:
+        return state["lang"]
+    return definition.default_language
+
+
+def render(template: str, survey: Survey | None, status: int = 200, **context: Any):
+    definition = definition_of(survey) if survey else None
+    language = language_of(definition) if definition else fallback_language()
+
+    def t(key: str, **params: Any) -> str:
+        return translate(key, language, **params)
+
+    def tx(text: Any) -> str:
+        if definition is None:
+            return text if isinstance(text, str) else ""
+        return localize(text, language, definition.default_language)
+
+    html = render_template(
+        template,
+        survey=survey,
+        definition=definition,
+        lang=language,
+        languages=[
+            (tag, language_name(tag)) for tag in (definition.languages if definition else ())
+        ],
+        t=t,
+        tx=tx,
+        **context,
+    )
+    return html, status
+
+
+def fallback_language() -> str:
+    state = session.get("r") or session.get("done") or {}
+    return state.get("lang") or "en"
+
+
+def section_url(survey: Survey, section: Section) -> str:
+    return url_for("respond.section", slug=survey.slug, section_id=section.id)
+
+
+def neighbour(sections: list[Section], section_id: str, step: int) -> Section | None:
+    ids = [s.id for s in sections]
+    if section_id not in ids:
+        return None
+    index = ids.index(section_id) + step
+    return sections[index] if 0 <= index < len(sections) else None
+
+
+def redirect_after(
+    survey: Survey, definition: SurveyDefinition, state: DraftState, section_id: str
+):
+    """Redirect to the section after `section_id`, or to the review page."""
+    sections = visible_sections(definition, state)
+    following = neighbour(sections, section_id, +1)
+    if following is None and section_id not in [s.id for s in sections]:
+        # The section vanished through branching: continue after its position.
+        order = [s.id for s in definition.sections]
+        position = order.index(section_id)
+        following = next((s for s in sections if order.index(s.id) > position), None)
+    if following is None:
+        return redirect(url_for("respond.review", slug=survey.slug))
+    return redirect(section_url(survey, following))
+
+
+def url_to_continue(survey: Survey, definition: SurveyDefinition, state: DraftState) -> str:
+    """Where the person last saved (or the first section)."""
+    sections = visible_sections(definition, state)
+    target = next((s for s in sections if s.id == state.at), sections[0])
+    return section_url(survey, target)
+
+
+def redirect_to_continue(survey: Survey, definition: SurveyDefinition, state: DraftState):
+    return redirect(url_to_continue(survey, definition, state))
+
+
+def describe_answer(question: Question, entry: dict[str, Any] | None, language: str, default: str):
+    """How an answer reads on the review page."""
+    if entry is None:
+        return translate("not_answered", language)
+    if entry.get("state") == PREFER_NOT_TO_SAY:
+        return translate("prefer_not_to_say", language)
+    value = entry["value"]
+    if "quote_consent" in entry:
+        consent = "review_quote_yes" if entry["quote_consent"] else "review_quote_no"
+        return f"{value}\n\n{translate(consent, language)}"
+    labels = {o.value: localize(o.label, language, default) for o in question.options}
+    items = value if isinstance(value, list) else [value]
+    words = []
+    for item in items:
+        if isinstance(item, dict):
+            other = item.get("other", "")
+            words.append(
+                f"{translate('other', language)}: {other}"
+                if other
+                else translate("other", language)
+            )
+        elif question.type == "scale":
+            words.append(str(item))
+        else:
+            words.append(labels.get(item, str(item)))
+    return "; ".join(words)
+
+
+def expired_page(survey: Survey, status: int = 200):
+    """Explain how to resume, and show back any text they had just typed."""
+    texts = []
+    if request.method == "POST":
+        for question in definition_of(survey).answerable_questions():
+            fields = [question.id] if question.type in TEXT_TYPES else []
+            if question.other:
+                fields.append(other_field(question))
+            texts += [request.form[f].strip() for f in fields if request.form.get(f, "").strip()]
+    minutes = current_app.config["CHORUS_RESPONDENT_IDLE_MINUTES"]
+    return render(
+        "respond/unavailable.html", survey, status, kind="expired", minutes=minutes, texts=texts
+    )

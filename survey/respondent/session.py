@@ -1,0 +1,124 @@
+"""The respondent's session: the only cookie a respondent gets, and only once they start.
+
+The cookie (encrypted, see survey/session_cookie.py) holds `r`: the draft id and
+key, a pre-drawn receipt code, the language and the minute of last activity.
+Submitting replaces it with `done` (the receipt to show once, for a few minutes),
+and confirming the receipt or the quick exit forgets it. Only these two keys are
+the respondent's: a staff sign-in and the form token in the same browser are never
+cleared from here.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import current_app, session
+
+from survey import crypto
+from survey.models import Survey
+from survey.responses import DraftGone, DraftHandle, DraftState, load_draft
+
+# The session's keys that belong to the respondent (nothing else is cleared here).
+RESPONDENT_KEYS = ("r", "done")
+# Keys that alone are no reason to keep a cookie (the form token, Flask-Login's
+# marks for an anonymous visitor); a staff sign-in has more.
+NOTHING_TO_KEEP = frozenset({"csrf_token", "_fresh", "_id"})
+# How long the receipt stays on screen after submitting.
+RECEIPT_SHOWN_MINUTES = 10
+
+
+class SessionEnded(Exception):
+    """The respondent's session is gone or idle too long: explain how to resume."""
+
+    def __init__(self, survey: Survey):
+        self.survey = survey
+
+
+def now_minute() -> int:
+    return int(time.time() // 60)
+
+
+def forget_respondent() -> None:
+    """Drop the respondent's part of the session, and nothing else.
+
+    The session is touched only when it holds respondent state, so a request
+    without it never rewrites the cookie. When nothing else (a staff sign-in)
+    is left beside the form token and Flask-Login's anonymous marks, the cookie
+    goes altogether.
+    """
+    if not any(key in session for key in RESPONDENT_KEYS):
+        return
+    for key in RESPONDENT_KEYS:
+        session.pop(key, None)
+    if set(session) <= NOTHING_TO_KEEP:
+        session.clear()
+
+
+def begin_session(survey: Survey, handle: DraftHandle, language: str) -> None:
+    forget_respondent()
+    session["r"] = {
+        "slug": survey.slug,
+        "draft": handle.draft_id,
+        "key": crypto.b64(handle.key),
+        "receipt": crypto.generate_code(),
+        "lang": language,
+        "seen": now_minute(),
+    }
+
+
+def current_draft(survey: Survey) -> tuple[DraftHandle, DraftState]:
+    """The draft this session is answering, or SessionEnded."""
+    state = session.get("r")
+    if not state or state.get("slug") != survey.slug:
+        raise SessionEnded(survey)
+    idle_limit = int(current_app.config["CHORUS_RESPONDENT_IDLE_MINUTES"])
+    if now_minute() - int(state.get("seen", 0)) > idle_limit:
+        forget_respondent()
+        raise SessionEnded(survey)
+    handle = DraftHandle(state["draft"], crypto.unb64(state["key"]))
+    try:
+        draft = load_draft(survey, handle)
+    except DraftGone:
+        raise SessionEnded(survey) from None
+    state["seen"] = now_minute()
+    session.modified = True
+    return handle, draft
+
+
+def answering_here(survey: Survey) -> tuple[DraftHandle, DraftState] | None:
+    """This browser's draft for the survey, if it has one that still opens."""
+    if (session.get("r") or {}).get("slug") != survey.slug:
+        return None
+    try:
+        return current_draft(survey)
+    except SessionEnded:
+        return None
+
+
+def finish_session(survey: Survey, receipt: str) -> None:
+    """Forget the draft; keep only the receipt to show for a few minutes (the form
+    token stays, so that a refresh of the submit page finds its way back to it)."""
+    language = (session.get("r") or session.get("done") or {}).get("lang")
+    earlier = session.get("done") or {}
+    # A refresh of the submit page doesn't make the receipt last longer.
+    shown_since = earlier.get("at") if earlier.get("receipt") == receipt else None
+    session.pop("r", None)
+    session["done"] = {
+        "slug": survey.slug,
+        "receipt": receipt,
+        "lang": language,
+        "at": now_minute() if shown_since is None else shown_since,
+    }
+
+
+def receipt_lapsed(done: dict[str, Any]) -> bool:
+    return now_minute() - int(done.get("at", 0)) > RECEIPT_SHOWN_MINUTES
+
+
+def receipt_to_show(slug: str) -> dict[str, Any] | None:
+    """The receipt this browser may still see for the survey, if it hasn't lapsed."""
+    done = session.get("done")
+    if not done or done.get("slug") != slug or receipt_lapsed(done):
+        return None
+    return done

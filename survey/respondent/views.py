@@ -1,0 +1,503 @@
+"""The respondent's pages at /s/<slug>: landing, sections, review, submit, codes,
+withdrawal and the quick exit.
+
+Views only translate between HTTP and the functions in survey/responses.py; the
+session they keep is survey/respondent/session.py, and what pages share is
+survey/respondent/pages.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask_wtf.csrf import CSRFError
+
+from survey import crypto
+from survey.answers import AnswerError, form_values, parse_answer, raw_form_values
+from survey.definition import Section, SurveyDefinition
+from survey.models import Survey, SurveyStatus
+from survey.respondent.pages import (
+    CrossSite,
+    Unavailable,
+    answerable_survey,
+    describe_answer,
+    expired_page,
+    language_of,
+    neighbour,
+    redirect_after,
+    redirect_to_continue,
+    refuse_cross_site,
+    render,
+    section_url,
+    url_to_continue,
+)
+from survey.respondent.session import (
+    RECEIPT_SHOWN_MINUTES,
+    SessionEnded,
+    answering_here,
+    begin_session,
+    current_draft,
+    finish_session,
+    forget_respondent,
+    receipt_lapsed,
+    receipt_to_show,
+)
+from survey.responses import (
+    CodeNotFound,
+    DraftGone,
+    DraftHandle,
+    DraftState,
+    InviteUsed,
+    find_receipt,
+    invite_lookup_if_valid,
+    issue_resume_code,
+    questions_to_show,
+    receipt_exists,
+    resume_draft,
+    save_draft,
+    start_draft,
+    submit,
+    visible_sections,
+    withdraw,
+    withdrawal_open,
+)
+from survey.surveys import definition_of, find_survey
+
+bp = Blueprint("respond", __name__, url_prefix="/s")
+
+CODE_ATTEMPT_LIMIT = "10 per minute;100 per day"
+# Limits on POSTs, per client address (keyed-hashed, see survey/privacy.py).
+RATE_LIMITS = {
+    "respond.start": "30 per minute",
+    "respond.submit_answers": "30 per minute",
+    "respond.resume": CODE_ATTEMPT_LIMIT,
+    "respond.withdraw_answers": CODE_ATTEMPT_LIMIT,
+}
+
+
+@bp.get("/<slug>")
+def landing(slug: str):
+    survey = answerable_survey(slug, allow=(SurveyStatus.OPEN.value,))
+    started = answering_here(survey) is not None
+    return render("respond/landing.html", survey, invite_error=None, started=started)
+
+
+@bp.post("/<slug>/start")
+def start(slug: str):
+    refuse_cross_site()
+    survey = answerable_survey(slug)
+    definition = definition_of(survey)
+    language = language_of(definition)
+    answering = answering_here(survey)
+    if answering is not None:
+        # Back from the first page leads here: starting again would drop their answers.
+        return redirect_to_continue(survey, definition, answering[1])
+    invite_lookup = None
+    if definition.invite_only:
+        typed = request.form.get("invite_code", "")
+        error = None
+        if not typed.strip():
+            error = "invite_required"
+        else:
+            try:
+                invite_lookup = invite_lookup_if_valid(survey, typed)
+            except CodeNotFound:
+                error = (
+                    "code_malformed"
+                    if not crypto.is_well_formed_code(typed)
+                    else "invite_not_found"
+                )
+        if error:
+            return render(
+                "respond/landing.html",
+                survey,
+                422,
+                invite_error=error,
+                invite_typed=typed[:64],
+                started=False,
+            )
+    first = definition.sections[0]
+    handle = start_draft(survey, invite_lookup)
+    begin_session(survey, handle, language)
+    return redirect(section_url(survey, first))
+
+
+# --- sections ---------------------------------------------------------------------------
+
+
+class AtSection(NamedTuple):
+    """A respondent's session at one section, as every section view needs it."""
+
+    survey: Survey
+    definition: SurveyDefinition
+    handle: DraftHandle
+    state: DraftState
+    sections: list[Section]  # the sections shown now
+    current: Section | None  # the section asked for, None if branching hides it
+
+
+def at_section(slug: str, section_id: str) -> AtSection:
+    survey = answerable_survey(slug)
+    definition = definition_of(survey)
+    if definition.section(section_id) is None:
+        abort(404)
+    handle, state = current_draft(survey)
+    sections = visible_sections(definition, state)
+    current = next((s for s in sections if s.id == section_id), None)
+    return AtSection(survey, definition, handle, state, sections, current)
+
+
+def render_section(
+    survey: Survey,
+    definition: SurveyDefinition,
+    state: DraftState,
+    section: Section,
+    sections: list[Section],
+    values: dict[str, dict[str, Any]] | None = None,
+    errors: dict[str, AnswerError] | None = None,
+    new_questions: bool = False,
+    status: int = 200,
+):
+    questions = questions_to_show(definition, state, section)
+    if values is None:
+        values = {q.id: form_values(q, state.answers.get(q.id)) for q in questions}
+    step = [s.id for s in sections].index(section.id) + 1
+    return render(
+        "respond/section.html",
+        survey,
+        status,
+        section=section,
+        questions=questions,
+        values=values,
+        errors=errors or {},
+        step=step,
+        total=len(sections),
+        is_last=step == len(sections),
+        new_questions=new_questions,
+        has_resume_code=state.has_resume_code,
+    )
+
+
+@bp.get("/<slug>/section/<section_id>")
+def section(slug: str, section_id: str):
+    survey, definition, _, state, sections, current = at_section(slug, section_id)
+    if current is None:
+        return redirect_after(survey, definition, state, section_id)
+    if current.content_warning and current.id not in state.warnings_seen:
+        step = [s.id for s in sections].index(current.id) + 1
+        return render(
+            "respond/warning.html", survey, section=current, step=step, total=len(sections)
+        )
+    return render_section(survey, definition, state, current, sections)
+
+
+@bp.post("/<slug>/section/<section_id>/warning")
+def section_warning(slug: str, section_id: str):
+    survey, definition, handle, state, _, current = at_section(slug, section_id)
+    if current is None:
+        return redirect_after(survey, definition, state, section_id)
+    if request.form.get("action") == "skip":
+        if current.id not in state.skipped_sections:
+            state.skipped_sections.append(current.id)
+        save_draft(survey, handle, state)
+        return redirect_after(survey, definition, state, current.id)
+    if current.id not in state.warnings_seen:
+        state.warnings_seen.append(current.id)
+    if current.id in state.skipped_sections:
+        state.skipped_sections.remove(current.id)
+    save_draft(survey, handle, state)
+    return redirect(section_url(survey, current))
+
+
+@bp.post("/<slug>/section/<section_id>")
+def save_section(slug: str, section_id: str):
+    survey, definition, handle, state, sections, current = at_section(slug, section_id)
+    if current is None:
+        return redirect_after(survey, definition, state, section_id)
+    shown = questions_to_show(definition, state, current)
+    errors: dict[str, AnswerError] = {}
+    entries: dict[str, dict[str, Any] | None] = {}
+    for question in shown:
+        if not question.takes_answer:
+            continue
+        entry, error = parse_answer(question, request.form)
+        if error:
+            errors[question.id] = error
+        entries[question.id] = entry
+    if errors:
+        values = {q.id: raw_form_values(q, request.form) for q in shown}
+        return render_section(
+            survey, definition, state, current, sections, values, errors, status=422
+        )
+    for question_id, entry in entries.items():
+        if entry is None:
+            state.answers.pop(question_id, None)
+        else:
+            state.answers[question_id] = entry
+    if current.id in state.skipped_sections:
+        state.skipped_sections.remove(current.id)
+    if current.content_warning and current.id not in state.warnings_seen:
+        state.warnings_seen.append(current.id)
+    state.at = current.id
+    save_draft(survey, handle, state)
+
+    action = request.form.get("action", "next")
+    if action == "save":
+        code, new_handle = issue_resume_code(survey, handle, state)
+        session["r"]["key"] = crypto.b64(new_handle.key)
+        session["r"]["code"] = code
+        return redirect(url_for("respond.resume_code", slug=survey.slug))
+    if action == "back":
+        sections = visible_sections(definition, state)
+        previous = neighbour(sections, current.id, -1)
+        if previous is None:
+            return redirect(url_for("respond.landing", slug=survey.slug))
+        return redirect(section_url(survey, previous))
+    # Answers on this page may have revealed more questions on this same page.
+    now_shown = {q.id for q in questions_to_show(definition, state, current) if q.takes_answer}
+    if now_shown - {q.id for q in shown}:
+        sections = visible_sections(definition, state)
+        return render_section(survey, definition, state, current, sections, new_questions=True)
+    return redirect_after(survey, definition, state, current.id)
+
+
+# --- review and submit ------------------------------------------------------------------
+
+
+@bp.get("/<slug>/review")
+def review(slug: str):
+    survey = answerable_survey(slug)
+    definition = definition_of(survey)
+    _, state = current_draft(survey)
+    language = language_of(definition)
+    rows = []
+    for section_ in visible_sections(definition, state):
+        skipped = section_.id in state.skipped_sections
+        items = []
+        if not skipped:
+            for q in questions_to_show(definition, state, section_):
+                if q.takes_answer:
+                    answer = describe_answer(
+                        q, state.answers.get(q.id), language, definition.default_language
+                    )
+                    items.append((q, answer))
+        rows.append((section_, skipped, items))
+    return render("respond/review.html", survey, rows=rows)
+
+
+@bp.post("/<slug>/submit")
+def submit_answers(slug: str):
+    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus))
+    # A double click carries the answering session; a refresh after success, `done`.
+    answering = session.get("r") if (session.get("r") or {}).get("slug") == slug else None
+    done = receipt_to_show(slug)
+    if survey.status != SurveyStatus.OPEN.value:
+        if answering:
+            return render("respond/unavailable.html", survey, kind="closed_before_submit")
+        raise Unavailable("closed", survey)
+    receipt = (answering or done or {}).get("receipt")
+    try:
+        handle, state = current_draft(survey)
+        if receipt is None:
+            raise SessionEnded(survey)
+        submit(survey, handle, state, receipt)
+    except (SessionEnded, DraftGone):
+        # A double click or a refresh: the first request stored it already.
+        if receipt and receipt_exists(survey, receipt):
+            finish_session(survey, receipt)
+            return redirect(url_for("respond.receipt", slug=survey.slug))
+        raise SessionEnded(survey) from None
+    except InviteUsed:
+        # Rendered before the session ends, so it speaks the respondent's language.
+        page = render("respond/unavailable.html", survey, 409, kind="invite_used")
+        forget_respondent()
+        return page
+    finish_session(survey, receipt)
+    return redirect(url_for("respond.receipt", slug=survey.slug))
+
+
+@bp.route("/<slug>/receipt", methods=["GET", "POST"])
+def receipt(slug: str):
+    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus))
+    done = session.get("done")
+    if not done or done.get("slug") != survey.slug:
+        return redirect(url_for("respond.thanks", slug=survey.slug))
+    if receipt_lapsed(done):
+        page = render("respond/receipt.html", survey, lapsed=True, minutes=RECEIPT_SHOWN_MINUTES)
+        forget_respondent()
+        return page
+    if request.method == "POST":
+        if request.form.get("saved"):
+            forget_respondent()
+            return redirect(url_for("respond.thanks", slug=survey.slug, lang=done.get("lang")))
+        return render(
+            "respond/receipt.html",
+            survey,
+            422,
+            code=done["receipt"],
+            error="confirm_saved_required",
+            lapsed=False,
+        )
+    return render("respond/receipt.html", survey, code=done["receipt"], error=None, lapsed=False)
+
+
+@bp.get("/<slug>/thanks")
+def thanks(slug: str):
+    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus))
+    return render("respond/thanks.html", survey)
+
+
+# --- resume codes -------------------------------------------------------------------------
+
+
+@bp.route("/<slug>/code", methods=["GET", "POST"])
+def resume_code(slug: str):
+    survey = answerable_survey(slug)
+    definition = definition_of(survey)
+    _, draft = current_draft(survey)
+    continue_url = url_to_continue(survey, definition, draft)
+    code = session["r"].get("code")
+    if not code:
+        return redirect(continue_url)
+    error = None
+    if request.method == "POST":
+        if request.form.get("saved"):
+            session["r"].pop("code", None)
+            session.modified = True
+            return redirect(continue_url)
+        error = "confirm_saved_required"
+    return render(
+        "respond/resume_code.html",
+        survey,
+        422 if error else 200,
+        code=code,
+        weeks=current_app.config["CHORUS_DRAFT_WEEKS"],
+        error=error,
+        continue_url=continue_url,
+    )
+
+
+@bp.route("/<slug>/resume", methods=["GET", "POST"])
+def resume(slug: str):
+    survey = answerable_survey(slug)
+    definition = definition_of(survey)
+    weeks = current_app.config["CHORUS_DRAFT_WEEKS"]
+    if request.method == "GET":
+        return render("respond/resume.html", survey, error=None, typed="", weeks=weeks)
+    typed = request.form.get("code", "")
+    language = language_of(definition)
+    if not crypto.is_well_formed_code(typed):
+        return render(
+            "respond/resume.html",
+            survey,
+            422,
+            error="code_malformed",
+            typed=typed[:64],
+            weeks=weeks,
+        )
+    try:
+        handle, state = resume_draft(survey, typed)
+    except CodeNotFound:
+        return render(
+            "respond/resume.html",
+            survey,
+            422,
+            error="resume_not_found",
+            typed=typed[:64],
+            weeks=weeks,
+        )
+    begin_session(survey, handle, language)
+    return redirect_to_continue(survey, definition, state)
+
+
+# --- withdrawal -----------------------------------------------------------------------------
+
+
+@bp.route("/<slug>/withdraw", methods=["GET", "POST"])
+def withdraw_answers(slug: str):
+    if request.method == "POST":
+        refuse_cross_site()
+    allowed = (SurveyStatus.OPEN.value, SurveyStatus.CLOSED.value, SurveyStatus.ARCHIVED.value)
+    survey = answerable_survey(slug, allow=allowed)
+    k = definition_of(survey).suppression_k
+    if not withdrawal_open(survey):
+        return render("respond/withdraw.html", survey, step="closed", k=k, error=None, typed="")
+    if request.method == "GET":
+        return render("respond/withdraw.html", survey, step="find", error=None, typed="")
+    typed = request.form.get("code", "")
+    if not crypto.is_well_formed_code(typed):
+        return render(
+            "respond/withdraw.html",
+            survey,
+            422,
+            step="find",
+            error="code_malformed",
+            typed=typed[:64],
+        )
+    try:
+        if request.form.get("step") == "confirm":
+            withdraw(survey, typed)
+            return render("respond/withdraw.html", survey, step="done", error=None, typed="")
+        find_receipt(survey, typed)
+    except CodeNotFound:
+        return render(
+            "respond/withdraw.html",
+            survey,
+            422,
+            step="find",
+            error="withdraw_not_found",
+            typed=typed[:64],
+        )
+    return render(
+        "respond/withdraw.html",
+        survey,
+        step="confirm",
+        error=None,
+        typed=crypto.normalise_code(typed),
+    )
+
+
+# --- quick exit ------------------------------------------------------------------------------
+
+
+@bp.get("/exit")
+def quick_exit():
+    """Leave at once: forget this browser's answers and receipt, then go to the
+    neutral site. A plain link works without JavaScript; the page's script goes
+    here with location.replace. Pages are no-store, so Back fetches them again and
+    finds the session ended. A staff sign-in in the same browser stays."""
+    refuse_cross_site()
+    forget_respondent()
+    return redirect(current_app.config["CHORUS_QUICK_EXIT_URL"], 303)
+
+
+# --- calm pages for everything that isn't a normal step ---------------------------------
+
+
+@bp.errorhandler(CrossSite)
+def cross_site(exc: CrossSite):
+    return render("respond/unavailable.html", None, 403, kind="cross_site")
+
+
+@bp.errorhandler(Unavailable)
+def unavailable(exc: Unavailable):
+    return render("respond/unavailable.html", exc.survey, exc.status, kind=exc.kind)
+
+
+@bp.errorhandler(SessionEnded)
+def session_ended(exc: SessionEnded):
+    return expired_page(exc.survey)
+
+
+def csrf_failed(exc: CSRFError):
+    """A form from an ended session: explain, and lose nothing that was typed.
+
+    Returns None when the request isn't about a survey a respondent can see,
+    so the app's generic handler answers instead.
+    """
+    slug = (request.view_args or {}).get("slug")
+    survey = find_survey(slug) if slug else None
+    if survey is None or survey.status == SurveyStatus.DRAFT.value:
+        return None
+    return expired_page(survey, status=400)

@@ -1,0 +1,422 @@
+"""The company portal: who sees which report, answering findings, history, exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from admin.portal.answers import (
+    AnswerError,
+    all_answers,
+    answer_finding,
+    answer_history,
+    current_answers,
+    versions_for,
+)
+from survey.definition import parse_definition
+from survey.models import AuditEntry, FindingAnswer, FindingStatus, Organisation, Role, db
+from survey.surveys import import_definition
+from tests.factories import (
+    csrf,
+    make_user,
+    page_text,
+    sign_in,
+    sign_in_enrolled,
+    small_survey_document,
+)
+
+ACME = "Example Messaging Ltd"
+OTHER = "Elsewhere Ltd"
+F1 = "f1"
+F1_TITLE = "Survivors want detection kept when encryption is added"
+
+
+def org(name: str) -> Organisation:
+    return db.session.scalar(select(Organisation).where(Organisation.name == name))
+
+
+def reader(app, email="reader@acme.example", organisation=ACME):
+    """A client signed in as a company reader of `organisation`."""
+    make_user(email, roles=(Role.COMPANY,), org=organisation)
+    client = app.test_client()
+    sign_in(client, email)
+    return client
+
+
+def staff(app, role=Role.FACILITATOR, email="staff@example.org"):
+    make_user(email, roles=(role,))
+    client = app.test_client()
+    sign_in_enrolled(client, email)
+    return client
+
+
+def answer(client, version, finding_id=F1, status="accepted", planned_for="", text=""):
+    path = f"/portal/reports/{version.id}"
+    return client.post(
+        path,
+        data={
+            "csrf_token": csrf(client, path),
+            "finding_id": finding_id,
+            "status": status,
+            "planned_for": planned_for,
+            "text": text,
+        },
+    )
+
+
+# --- operations ------------------------------------------------------------------------
+
+
+def test_versions_for_lists_only_addressed_versions_newest_first(app, make_published_report):
+    first = make_published_report([ACME])
+    make_published_report([OTHER])
+    both = make_published_report([ACME, OTHER])
+    assert [v.version for v in (first, both)] == [1, 3]
+    assert both.previous_id is not None
+    assert [v.id for v in versions_for(org(ACME))] == [both.id, first.id]
+    assert [v.id for v in versions_for(org(OTHER))] == [both.id, both.previous_id]
+    assert versions_for(None) == []
+    assert versions_for(Organisation(name="Nobody")) == []
+
+
+def test_answer_finding_validates_in_plain_words(app, make_published_report):
+    version = make_published_report([ACME])
+    acme = org(ACME)
+
+    def refused(message, field, **changes):
+        arguments = {
+            "finding_id": F1,
+            "status": "accepted",
+            "planned_for": None,
+            "text": "",
+            **changes,
+        }
+        with pytest.raises(AnswerError, match=message) as caught:
+            answer_finding(version, organisation=acme, author="a@acme.example", **arguments)
+        assert caught.value.field == field
+
+    refused("Enter the date by which you plan to act", "planned_for", status="planned")
+    refused("Enter a real date", "planned_for", status="planned", planned_for="2027-02-30")
+    refused("year-month-day", "planned_for", status="planned", planned_for="31/03/2027")
+    refused("Give your reasons for declining", "text", status="declined", text="  \r\n ")
+    refused("at most 5,000 characters", "text", text="x" * 5001)
+    refused("Choose a finding of this report", "finding", finding_id="f99")
+    refused("Choose what you will do", "status", status="maybe")
+    refused("Choose what you will do", "status", status="")
+    assert db.session.scalars(select(FindingAnswer)).all() == []
+
+    # 5,000 characters with Windows line ends still fit: they count as one each.
+    fits = answer_finding(version, F1, acme, "accepted", None, "x\r\n" * 2500, "a@acme.example")
+    assert len(fits.text) == 4999
+    planned = answer_finding(
+        version, F1, acme, "planned", "2027-03-31", "By spring.", "a@acme.example"
+    )
+    assert planned.planned_for == date(2027, 3, 31)
+    # A date typed with another status is not kept: only a plan has a date.
+    accepted = answer_finding(version, F1, acme, "accepted", "2027-03-31", "", "a@acme.example")
+    assert accepted.planned_for is None
+
+
+def test_only_addressed_organisations_can_answer(app, make_published_report):
+    version = make_published_report([ACME])
+    other = Organisation(name=OTHER)
+    db.session.add(other)
+    db.session.commit()
+    with pytest.raises(AnswerError, match="isn't addressed"):
+        answer_finding(version, F1, other, "accepted", None, "", "b@else.example")
+
+
+def test_history_is_kept_and_the_newest_answer_is_current(app, make_published_report):
+    version = make_published_report([ACME, OTHER])
+    acme, other = org(ACME), org(OTHER)
+    answer_finding(version, F1, acme, "needs_information", None, "Which apps?", "a@acme.example")
+    answer_finding(version, F1, acme, "planned", date(2027, 6, 1), "Reviewing.", "a@acme.example")
+    answer_finding(version, "f2", acme, "accepted", None, "", "a@acme.example")
+    answer_finding(version, F1, other, "declined", None, "Not our product.", "b@else.example")
+    history = answer_history(version, F1, acme)
+    assert [a.status for a in history] == ["planned", "needs_information"]
+    current = current_answers(version, acme)
+    assert {k: a.status for k, a in current.items()} == {F1: "planned", "f2": "accepted"}
+    assert {k: a.status for k, a in current_answers(version, other).items()} == {F1: "declined"}
+    assert len(all_answers(version)) == 4
+
+
+# --- who sees what ---------------------------------------------------------------------
+
+
+def test_listing_shows_only_the_readers_organisations_reports(app, make_published_report):
+    mine = make_published_report([ACME])
+    theirs = make_published_report([OTHER])
+    client = reader(app)
+    page = page_text(client.get("/portal/"))
+    assert f"Reports for {ACME}" in page
+    assert f"/portal/reports/{mine.id}" in page
+    assert f"/portal/reports/{theirs.id}" not in page
+    assert "answered 0 of 2 findings" in page
+    home = page_text(client.get("/staff/"))
+    assert 'href="/portal/"' in home and "Your reports" in home
+
+
+def test_a_reader_without_an_organisation_sees_an_empty_list(app, make_published_report):
+    version = make_published_report([ACME])
+    user = make_user("loose@example.org", roles=(Role.COMPANY,), org=ACME)
+    user.organisation = None
+    db.session.commit()
+    client = app.test_client()
+    sign_in(client, "loose@example.org")
+    response = client.get("/portal/")
+    assert response.status_code == 200
+    assert "doesn't belong to an organisation" in page_text(response)
+    assert client.get(f"/portal/reports/{version.id}").status_code == 404
+
+
+def test_another_companys_report_is_404_everywhere(app, make_published_report):
+    version = make_published_report([ACME])
+    client = reader(app, "b@else.example", OTHER)
+    base = f"/portal/reports/{version.id}"
+    for path in (base, f"{base}/report.pdf", f"{base}/report.html", f"{base}/answers.csv"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert ACME not in page_text(response) and "Product-risk" not in page_text(response)
+    token = csrf(client, "/portal/")
+    posted = client.post(
+        base, data={"csrf_token": token, "finding_id": F1, "status": "accepted", "text": ""}
+    )
+    assert posted.status_code == 404
+    assert db.session.scalars(select(FindingAnswer)).all() == []
+    # Same answer as for an id that names nothing.
+    assert client.get("/portal/reports/999999").status_code == 404
+
+
+def test_unaddressed_and_other_survey_versions_are_404(app, make_published_report):
+    mine = make_published_report([ACME])
+    unaddressed = make_published_report([])
+    survey = import_definition(parse_definition(small_survey_document(slug="another")))
+    other_survey = make_published_report([OTHER], survey=survey)
+    assert other_survey.version == 1 and other_survey.previous_id is None
+    client = reader(app)
+    assert client.get(f"/portal/reports/{mine.id}").status_code == 200
+    assert client.get(f"/portal/reports/{unaddressed.id}").status_code == 404
+    assert client.get(f"/portal/reports/{other_survey.id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/portal/reports/0",
+        "/portal/reports/-1",
+        "/portal/reports/x",
+        "/portal/reports/99999999999999999999",
+        "/portal/reports/2147483648/report.pdf",
+        "/portal/reports/1e3/answers.csv",
+        "/staff/reports/0/answers",
+        "/staff/reports/99999999999999999999/answers",
+        "/staff/reports/2147483648/answers.csv",
+    ],
+)
+def test_junk_ids_are_404_not_errors(app, make_published_report, path):
+    make_published_report([ACME])
+    client = staff(app) if path.startswith("/staff/") else reader(app)
+    assert client.get(path).status_code == 404
+    token = csrf(client, "/staff/password")
+    assert client.post(path, data={"csrf_token": token}).status_code in (404, 405)
+
+
+# --- answering through the page --------------------------------------------------------
+
+
+def test_reading_and_answering_a_report(app, make_published_report):
+    version = make_published_report([ACME])
+    client = reader(app)
+    page = page_text(client.get(f"/portal/reports/{version.id}"))
+    assert "Product-risk consultation, version 1" in page
+    assert F1_TITLE in page and 'id="answer-f1"' in page and 'id="answer-f2"' in page
+    assert "Not answered yet." in page
+
+    saved = answer(client, version, status="planned", planned_for="2027-03-31", text="By March.")
+    assert saved.status_code in (302, 303)
+    assert saved.location.endswith(f"/portal/reports/{version.id}#answer-f1")
+    after = page_text(client.get(saved.location))
+    assert f"Your answer to “{F1_TITLE}” is saved: Planned." in after
+    assert "Planned, for 2027-03-31" in after and "By March." in after
+
+    answer(client, version, status="declined", text="We have other plans.")
+    page = page_text(client.get(f"/portal/reports/{version.id}"))
+    section = page[page.index('id="answer-f1"') : page.index('id="answer-f2"')]
+    # The current answer, then the history newest first.
+    assert section.index("We have other plans.") < section.index("By March.")
+    history = section[section.index("Status over time") :]
+    assert history.index("Declined") < history.index("Planned, for 2027-03-31")
+    assert "(current)" in history
+    # The form starts from the current answer, to change it.
+    assert re.search(r'value="declined" [^>]*checked', section)
+
+
+@pytest.mark.parametrize(
+    ("data", "message", "field"),
+    [
+        ({"status": "planned"}, "Enter the date by which you plan to act", "planned_for-f1"),
+        (
+            {"status": "planned", "planned_for": "2027-02-30"},
+            "Enter a real date",
+            "planned_for-f1",
+        ),
+        ({"status": "declined", "text": "   "}, "Give your reasons for declining", "text-f1"),
+        ({"status": "accepted", "text": "y" * 5001}, "at most 5,000 characters", "text-f1"),
+        ({"status": "accepted", "text": "z" * 500_000}, "at most 5,000 characters", "text-f1"),
+        ({"status": "sometime"}, "Choose what you will do", "status-f1-accepted"),
+        ({}, "Choose what you will do", "status-f1-accepted"),
+        ({"finding_id": "f99"}, "Choose a finding of this report", "status-f1-accepted"),
+        ({"finding_id": "f2", "status": "planned"}, "Enter the date", "planned_for-f2"),
+    ],
+)
+def test_refused_answers_say_why_and_keep_what_was_typed(
+    app, make_published_report, data, message, field
+):
+    version = make_published_report([ACME])
+    client = reader(app)
+    data = {"finding_id": F1, "status": "", "planned_for": "", "text": "", **data}
+    response = answer(client, version, **data)
+    assert response.status_code == 422
+    page = page_text(response)
+    assert "There is a problem" in page and message in page
+    assert f'href="#{field}"' in page and f'id="{field}"' in page
+    if data["planned_for"]:
+        assert f'value="{data["planned_for"]}"' in page
+    if data["status"] and data["finding_id"] in ("f1", "f2"):
+        fid = data["finding_id"]
+        checked = re.findall(rf'id="status-{fid}-(\w+)"[^>]*checked', page)
+        valid = {status.value for status in FindingStatus}
+        assert checked == ([data["status"]] if data["status"] in valid else [])
+    if data["text"].strip() and len(data["text"]) < 10_000:
+        assert data["text"] in page
+    assert db.session.scalars(select(FindingAnswer)).all() == []
+
+
+def test_junk_form_values_never_crash(app, make_published_report):
+    version = make_published_report([ACME])
+    client = reader(app)
+    for data in (
+        {"finding_id": "f1\x00", "status": "accepted"},
+        {"finding_id": F1, "status": "accepted\x00"},
+        {"finding_id": F1, "status": "planned", "planned_for": "9999-99-99"},
+        {"finding_id": F1, "status": "planned", "planned_for": "２０２７-01-01"},
+        {"finding_id": "x" * 1000, "status": "accepted"},
+    ):
+        assert answer(client, version, **data).status_code == 422, data
+    done = answer(client, version, status="accepted", text="nul\x00 byte and\x07 bell")
+    assert done.status_code in (302, 303)
+    assert db.session.scalar(select(FindingAnswer)).text == "nul byte and bell"
+
+
+def test_an_answer_is_audited_without_its_text(app, make_published_report):
+    version = make_published_report([ACME])
+    client = reader(app)
+    answer(client, version, status="declined", text="Confidential reasoning 7731.")
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "report.answer"))
+    assert entry.actor == "reader@acme.example"
+    assert entry.target == f"{version.survey.slug} v1"
+    details = json.loads(entry.details)
+    assert details == {"finding": F1, "status": "declined", "organisation": ACME}
+    everything = " ".join(f"{e.target} {e.details}" for e in db.session.scalars(select(AuditEntry)))
+    assert "Confidential reasoning" not in everything
+    assert app.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 0
+
+
+# --- downloads -------------------------------------------------------------------------
+
+
+def test_downloads_are_the_stored_files(app, make_published_report):
+    version = make_published_report([ACME])
+    client = reader(app)
+    pdf = client.get(f"/portal/reports/{version.id}/report.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.data.startswith(b"%PDF-") and pdf.data == version.pdf
+    assert "attachment" in pdf.headers["Content-Disposition"]
+    assert f'filename="{version.survey.slug}-v1-report.pdf"' in pdf.headers["Content-Disposition"]
+    html = client.get(f"/portal/reports/{version.id}/report.html")
+    assert html.status_code == 200 and html.mimetype == "text/html"
+    assert html.get_data(as_text=True) == version.html
+    assert "attachment" in html.headers["Content-Disposition"]
+
+
+def read_csv(response):
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_a_company_csv_holds_only_its_own_answers_and_staff_get_all(app, make_published_report):
+    version = make_published_report([ACME, OTHER])
+    acme, other = org(ACME), org(OTHER)
+    answer_finding(
+        version, F1, acme, "planned", date(2027, 3, 31), "=HYPERLINK(1)", "a@acme.example"
+    )
+    answer_finding(version, F1, acme, "accepted", None, "Done.", "a@acme.example")
+    answer_finding(version, "f2", other, "declined", None, "Other's reasons.", "b@else.example")
+
+    rows = read_csv(reader(app).get(f"/portal/reports/{version.id}/answers.csv"))
+    assert rows[0] == [
+        "finding_id",
+        "finding_title",
+        "status",
+        "planned_for",
+        "text",
+        "answered_at",
+        "by",
+    ]
+    assert [r[:5] for r in rows[1:]] == [
+        [F1, F1_TITLE, "accepted", "", "Done."],
+        [F1, F1_TITLE, "planned", "2027-03-31", "'=HYPERLINK(1)"],  # never a formula
+    ]
+    assert all(r[6] == "a@acme.example" and r[5].endswith(" UTC") for r in rows[1:])
+
+    facilitator = staff(app)
+    all_rows = read_csv(facilitator.get(f"/staff/reports/{version.id}/answers.csv"))
+    assert all_rows[0][0] == "organisation"
+    assert [(r[0], r[1], r[3]) for r in all_rows[1:]] == [
+        (OTHER, "f2", "declined"),  # organisations by name
+        (ACME, F1, "accepted"),
+        (ACME, F1, "planned"),
+    ]
+
+
+@pytest.mark.parametrize("role", [Role.FACILITATOR, Role.ANALYST, Role.ADMIN])
+def test_staff_see_every_organisations_answers(app, make_published_report, role):
+    version = make_published_report([ACME, OTHER])
+    answer_finding(version, F1, org(ACME), "planned", date(2027, 3, 31), "Soon.", "a@acme.example")
+    answer_finding(version, F1, org(ACME), "needs_information", None, "", "a@acme.example")
+    answer_finding(version, "f2", org(OTHER), "declined", None, "No.", "b@else.example")
+    client = staff(app, role, f"{role.value}@example.org")
+    response = client.get(f"/staff/reports/{version.id}/answers")
+    assert response.status_code == 200
+    page = page_text(response)
+    assert ACME in page and OTHER in page and F1_TITLE in page
+    f1 = page[page.index('id="answer-f1"') : page.index('id="answer-f2"')]
+    assert f1.index("Needs more information") < f1.index("Planned, for 2027-03-31")
+    assert "Not answered yet." in f1  # Elsewhere Ltd hasn't answered f1
+    assert "No." in page[page.index('id="answer-f2"') :]
+
+
+def test_company_readers_cant_see_the_staff_answers(app, make_published_report):
+    version = make_published_report([ACME])
+    client = reader(app)
+    assert client.get(f"/staff/reports/{version.id}/answers").status_code == 403
+    assert client.get(f"/staff/reports/{version.id}/answers.csv").status_code == 403
+
+
+def test_a_hand_made_unknown_finding_leaves_the_real_forms_alone(app, make_published_report):
+    version = make_published_report([ACME])
+    client = reader(app)
+    answer(client, version, status="accepted", text="Kept as it was.")
+    response = answer(client, version, finding_id="f99", status="declined", text="Junk.")
+    assert response.status_code == 422
+    page = page_text(response)
+    assert "Choose a finding of this report" in page
+    assert ">Kept as it was.</textarea>" in page and "Junk." not in page

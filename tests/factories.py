@@ -1,0 +1,421 @@
+"""Shared factories for tests: surveys, staff accounts (and signing them in), and
+respondents answering through the real pages. Fixtures that need an app live in
+tests/conftest.py and use these."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import DateTime, bindparam, select, text
+
+from admin.accounts.sign_in import create_user, totp_secret
+from admin.audit.log import GENESIS
+from survey.crypto import canonical_json
+from survey.models import (
+    AuditEntry,
+    Role,
+    User,
+    db,
+)
+from survey.surveys import (
+    bundled_template_text,
+)
+
+
+def template_document() -> dict[str, Any]:
+    return json.loads(bundled_template_text())
+
+
+def small_survey_document(**changes: Any) -> dict[str, Any]:
+    document = copy.deepcopy(SMALL_SURVEY)
+    document.update(changes)
+    return document
+
+
+CUSTODIAN_EMAIL = "custodian@example.org"
+
+
+CUSTODIAN_PASSWORD = "custodian passphrase 0417"
+
+
+def custodian_user(email: str = CUSTODIAN_EMAIL, password: str = CUSTODIAN_PASSWORD) -> User:
+    """An analyst with a custodian key (made once per test), ready to sign in."""
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = create_user(email, [Role.ANALYST], password, None)
+        user.must_change_password = False
+        db.session.commit()
+    return user
+
+
+def page_text(response: Any) -> str:
+    """A response's HTML with entities decoded, so assertions read like the page."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+CODE_RE = re.compile(r'class="code-box__code" translate="no">([^<]+)<')
+
+
+@dataclass
+class Respondent:
+    """Walks a survey through the test client as a person would (CSRF included)."""
+
+    client: FlaskClient
+    slug: str
+    last_html: str = ""
+    history: list[str] = field(default_factory=list)
+
+    def get(self, path: str, **kwargs: Any):
+        response = self.client.get(path, **kwargs)
+        self.last_html = page_text(response)
+        self.history.append(self.last_html)
+        return response
+
+    def csrf(self) -> str:
+        match = CSRF_RE.search(self.last_html)
+        assert match, "the last page has no form token"
+        return match.group(1)
+
+    def post(self, path: str, data: dict[str, Any] | None = None, csrf: bool = True, **kwargs: Any):
+        data = dict(data or {})
+        if csrf:
+            data.setdefault("csrf_token", self.csrf())
+        response = self.client.post(path, data=data, **kwargs)
+        self.last_html = page_text(response)
+        self.history.append(self.last_html)
+        return response
+
+    def start(self, invite_code: str | None = None, lang: str = "en"):
+        self.get(f"/s/{self.slug}")
+        data = {"lang": lang}
+        if invite_code is not None:
+            data["invite_code"] = invite_code
+        return self.post(f"/s/{self.slug}/start", data, csrf=False)
+
+    def section(self, section_id: str):
+        return self.get(f"/s/{self.slug}/section/{section_id}")
+
+    def answer(self, section_id: str, answers: dict[str, Any], action: str = "next"):
+        self.section(section_id)
+        return self.post(f"/s/{self.slug}/section/{section_id}", {**answers, "action": action})
+
+    def pass_warning(self, section_id: str, action: str = "continue"):
+        self.section(section_id)
+        return self.post(f"/s/{self.slug}/section/{section_id}/warning", {"action": action})
+
+    def submit(self):
+        self.get(f"/s/{self.slug}/review")
+        return self.post(f"/s/{self.slug}/submit")
+
+    def receipt_code(self) -> str:
+        self.get(f"/s/{self.slug}/receipt")
+        match = CODE_RE.search(self.last_html)
+        assert match, "no receipt code on the page"
+        return match.group(1)
+
+    def shown_code(self) -> str:
+        match = CODE_RE.search(self.last_html)
+        assert match, "no code on the page"
+        return match.group(1)
+
+
+SAMPLE_REPORT = Path(__file__).parent / "reports" / "sample-report.json"
+
+
+REPORT_HTML = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Report</title></head>'
+    "<body><h1>Product-risk consultation</h1><p>A published report.</p></body></html>"
+)
+
+
+def sample_report() -> dict[str, Any]:
+    """The exact `chorus-report/1` document the report builder produces."""
+    return json.loads(SAMPLE_REPORT.read_text("utf-8"))
+
+
+@functools.cache
+def tiny_pdf() -> bytes:
+    """A real (one-page) PDF, made once per run: WeasyPrint takes a moment."""
+    import weasyprint
+
+    return weasyprint.HTML(string=REPORT_HTML).write_pdf()
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def csrf(client, path):
+    return CSRF_RE.search(client.get(path).get_data(as_text=True)).group(1)
+
+
+def make_user(email="ana@example.org", roles=(Role.FACILITATOR,), org=None, ready=True):
+    user = create_user(email, list(roles), PASSWORD, org)
+    if ready:
+        user.must_change_password = False
+        db.session.commit()
+    return user
+
+
+def sign_in(client, email="ana@example.org", password=PASSWORD):
+    return client.post(
+        "/staff/login",
+        data={"csrf_token": csrf(client, "/staff/login"), "email": email, "password": password},
+    )
+
+
+def sign_in_enrolled(client, email, password=PASSWORD):
+    """Sign in, and for roles that need it, enrol two-factor through the pages."""
+    sign_in(client, email, password)
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user.needs_2fa and not user.totp_confirmed:
+        page = client.get("/staff/2fa").get_data(as_text=True)
+        db.session.expire_all()
+        code = pyotp.TOTP(totp_secret(db.session.get(User, user.id))).now()
+        token = CSRF_RE.search(page).group(1)
+        assert (
+            client.post("/staff/2fa", data={"csrf_token": token, "code": code}).status_code == 200
+        )
+    assert client.get("/staff/").status_code == 200
+
+
+def analyst_client(app, email=CUSTODIAN_EMAIL, password=CUSTODIAN_PASSWORD):
+    """A client signed in as this analyst, two-factor enrolled through the pages."""
+    client = app.test_client()
+    sign_in_enrolled(client, email, password)
+    return client
+
+
+def unlock(client, slug, password):
+    return client.post(
+        f"/staff/surveys/{slug}/keys/unlock",
+        data={"csrf_token": csrf(client, f"/staff/surveys/{slug}/keys"), "password": password},
+    )
+
+
+def unlocked_analyst(app):
+    client = app.test_client()
+    sign_in_enrolled(client, CUSTODIAN_EMAIL, CUSTODIAN_PASSWORD)
+    client.post(
+        "/staff/surveys/small/keys/unlock",
+        data={
+            "csrf_token": csrf(client, "/staff/surveys/small/keys"),
+            "password": CUSTODIAN_PASSWORD,
+        },
+    )
+    return client
+
+
+def person(age=None, harm=None, wanted=None, apps=None):
+    """One respondent's final answers for the small survey (None: skipped)."""
+    answers = {}
+    if age:
+        answers["age_band"] = {"state": "prefer_not_to_say"} if age == "pnts" else {"value": age}
+    if harm is not None:
+        answers["harm_scale"] = {"value": harm}
+    if wanted is not None:
+        answers["wanted"] = {"value": wanted}
+    if apps is not None:
+        answers["apps"] = {"value": apps}
+    return answers
+
+
+def rows() -> list:
+    """Every stored entry, fresh from the table (not the session's identity map)."""
+    return db.session.execute(
+        select(
+            AuditEntry.id,
+            AuditEntry.at,
+            AuditEntry.actor,
+            AuditEntry.action,
+            AuditEntry.target,
+            AuditEntry.details,
+            AuditEntry.prev_hash,
+            AuditEntry.entry_hash,
+        ).order_by(AuditEntry.id)
+    ).all()
+
+
+def rewrite_from(victim_id: int, new_details: str) -> None:
+    """Edit one entry's details and recompute its hash and every later one, the way
+    someone with only the database (and the old code) would."""
+    previous = None
+    for row in rows():
+        if row.id < victim_id:
+            previous = row.entry_hash
+            continue
+        details = new_details if row.id == victim_id else row.details
+        prev_hash = previous if previous is not None else GENESIS
+        digest = old_sha256(prev_hash, row.at, row.actor, row.action, row.target, details)
+        db.session.execute(
+            text(
+                "UPDATE audit_log SET details = :d, prev_hash = :p, entry_hash = :h WHERE id = :id"
+            ),
+            {"d": details, "p": prev_hash, "h": digest, "id": row.id},
+        )
+        previous = digest
+    db.session.commit()
+    db.session.expunge_all()
+
+
+def insert_legacy_entries(n: int) -> list[int]:
+    """Entries as the code before keying wrote them: a plain SHA-256 chain."""
+    statement = text(
+        "INSERT INTO audit_log (at, actor, action, target, details, prev_hash, entry_hash)"
+        " VALUES (:at, :actor, :action, '', :details, :prev, :hash)"
+    ).bindparams(bindparam("at", type_=DateTime(timezone=True)))
+    prev_hash = GENESIS
+    start = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    for i in range(n):
+        at = start + timedelta(minutes=i)
+        details = canonical_json({"n": i}).decode()
+        digest = old_sha256(prev_hash, at, "ana@example.org", f"old.action{i}", "", details)
+        db.session.execute(
+            statement,
+            {
+                "at": at,
+                "actor": "ana@example.org",
+                "action": f"old.action{i}",
+                "details": details,
+                "prev": prev_hash,
+                "hash": digest,
+            },
+        )
+        prev_hash = digest
+    db.session.commit()
+    return [row.id for row in rows()]
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_or_skip():
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    return client
+
+
+SMALL_SURVEY: dict[str, Any] = {
+    "format": "chorus-survey/1",
+    "slug": "small",
+    "title": {"en": "Messaging safety", "es": "Seguridad en la mensajería"},
+    "languages": ["en", "es"],
+    "support": [{"name": "Helpline", "phone": "0800 000 000", "hours": "24/7"}],
+    "sections": [
+        {
+            "id": "you",
+            "title": {"en": "About you", "es": "Sobre ti"},
+            "questions": [
+                {
+                    "id": "age_band",
+                    "type": "single_choice",
+                    "group_by": True,
+                    "text": {"en": "How old are you?", "es": "¿Cuántos años tienes?"},
+                    "options": [
+                        {"value": "under_18", "label": {"en": "Under 18", "es": "Menos de 18"}},
+                        {"value": "adult", "label": {"en": "18 or older", "es": "18 o más"}},
+                    ],
+                },
+                {
+                    "id": "adult_only",
+                    "type": "short_text",
+                    "show_if": {"question": "age_band", "in": ["adult"]},
+                    "text": {"en": "Adults: one word", "es": "Adultos: una palabra"},
+                },
+                {
+                    "id": "apps",
+                    "type": "number",
+                    "min": 0,
+                    "max": 30,
+                    "text": {"en": "How many apps?", "es": "¿Cuántas apps?"},
+                },
+            ],
+        },
+        {
+            "id": "e2ee",
+            "title": {"en": "Encrypted messaging", "es": "Mensajería cifrada"},
+            "content_warning": {"en": "This section mentions abuse.", "es": "Menciona abusos."},
+            "questions": [
+                {
+                    "id": "harm_scale",
+                    "type": "scale",
+                    "text": {"en": "How much harm?", "es": "¿Cuánto daño?"},
+                    "scale": {
+                        "min": 1,
+                        "max": 5,
+                        "min_label": {"en": "None", "es": "Nada"},
+                        "max_label": {"en": "A lot", "es": "Mucho"},
+                    },
+                },
+                {
+                    "id": "wanted",
+                    "type": "multi_choice",
+                    "max_choices": 2,
+                    "other": True,
+                    "text": {"en": "What do you want?", "es": "¿Qué quieres?"},
+                    "options": [
+                        {"value": "detect", "label": {"en": "Detection", "es": "Detección"}},
+                        {"value": "report", "label": {"en": "Reporting", "es": "Denuncias"}},
+                        {"value": "defaults", "label": {"en": "Safe defaults", "es": "Seguro"}},
+                    ],
+                },
+                {
+                    "id": "story",
+                    "type": "long_text",
+                    "quote_consent": True,
+                    "max_length": 200,
+                    "text": {"en": "What should change?", "es": "¿Qué debería cambiar?"},
+                },
+            ],
+        },
+        {
+            "id": "minors",
+            "title": {"en": "Young people", "es": "Jóvenes"},
+            "show_if": {"question": "age_band", "in": ["under_18"]},
+            "questions": [
+                {
+                    "id": "felt_safe",
+                    "type": "single_choice",
+                    "text": {"en": "Did you feel safe?", "es": "¿Te sentiste seguro?"},
+                    "options": [
+                        {"value": "yes", "label": {"en": "Yes", "es": "Sí"}},
+                        {"value": "no", "label": {"en": "No", "es": "No"}},
+                    ],
+                }
+            ],
+        },
+    ],
+}
+
+
+def old_sha256(prev_hash: str, at: datetime, actor, action, target, details) -> str:
+    """The entry hash exactly as the code before keying computed it (no key)."""
+    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    content = canonical_json(
+        {
+            "at": aware.isoformat(timespec="microseconds"),
+            "actor": actor,
+            "action": action,
+            "target": target,
+            "details": details,
+        }
+    )
+    return hashlib.sha256(prev_hash.encode("ascii") + content).hexdigest()
