@@ -402,17 +402,18 @@ def compile_rules(themes: Sequence[Theme]) -> RuleMatcher:
     whole words and phrases), so a text without the keyword's longest word can't
     hold the keyword and is never searched for it.
     """
-    theme_ids_by_keyword: dict[str, set[str]] = {}
+    # Each keyword once (by what it matches), with one of its spellings and the
+    # themes it suggests.
+    keywords: dict[str, tuple[str, set[str]]] = {}
     for theme in themes:
         for keyword in theme.keywords:
-            theme_ids_by_keyword.setdefault(keyword_key(keyword), set()).add(theme.id)
+            if not WORD_RE.search(fold(keyword)):
+                raise CodebookError([f'theme "{theme.id}", keywords: "{keyword}" has no word'])
+            keywords.setdefault(keyword_key(keyword), (keyword, set()))[1].add(theme.id)
     rules_by_word: dict[str, list[_Rule]] = {}
-    for key, theme_ids in theme_ids_by_keyword.items():
-        words = WORD_RE.findall(key)
-        if not words:
-            raise CodebookError([f'keywords: "{key}" has no letter or digit'])
-        longest = max(words, key=len)
-        pattern = None if WORD_RE.fullmatch(key) else keyword_pattern(key)
+    for key, (keyword, theme_ids) in keywords.items():
+        longest = max(WORD_RE.findall(key), key=len)
+        pattern = None if WORD_RE.fullmatch(key) else keyword_pattern(keyword)
         rules_by_word.setdefault(longest, []).append(_Rule(pattern, frozenset(theme_ids)))
     order = {theme.id: index for index, theme in enumerate(themes)}
     return RuleMatcher({word: tuple(rules) for word, rules in rules_by_word.items()}, order)
@@ -477,6 +478,8 @@ def suggest_from_rules(matcher: RuleMatcher, answers: Mapping[str, str]) -> Code
 
 # --- topic suggestions --------------------------------------------------------------
 
+# scikit-learn (and NumPy) are imported inside the functions that use them: importing
+# them takes about a second, and only topic suggestions need them.
 # Topics keep the most frequent terms only, which bounds memory on large surveys.
 MAX_TOPIC_TERMS = 10_000
 TOPIC_EXAMPLES = 5

@@ -341,6 +341,11 @@ def test_any_keyword_of_a_theme_matches():
     assert not rule_matches([], "anything")
 
 
+def test_a_keyword_without_a_word_cant_be_compiled():
+    with pytest.raises(CodebookError, match='theme "t", keywords: "--" has no word'):
+        compile_rules([Theme("t", "T", keywords=("ok", "--"))])
+
+
 def test_the_matcher_gives_themes_in_codebook_order():
     shared = Theme("shared", "Shared", keywords=("screen",))
     matcher = compile_rules([STRANGERS, EVIDENCE, shared])
