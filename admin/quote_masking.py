@@ -431,6 +431,7 @@ class Lexicon:
     surnames: frozenset[str]
     common: dict[str, frozenset[str]]  # language -> ordinary words, folded
     places: frozenset[str]  # folded place names, words joined by single spaces
+    place_prefixes: frozenset[str]  # the first words of places of several words
     longest_place: int  # in words
     countries: frozenset[str]  # folded names of countries kept unmasked
 
@@ -487,6 +488,11 @@ def lexicon() -> Lexicon:
         surnames=frozenset(n for n in last if len(n) > 1 and n not in FUNCTION_WORDS),
         common=common,
         places=frozenset(places),
+        place_prefixes=frozenset(
+            " ".join(words[:size])
+            for words in (p.split() for p in places)
+            for size in range(1, len(words))
+        ),
         longest_place=max(p.count(" ") + 1 for p in places),
         countries=frozenset(kept_countries),
     )
@@ -750,8 +756,11 @@ def find_handles(text: str, lex: Lexicon, ordinary: frozenset[str]) -> Iterator[
         yield Span(*trimmed(text, *match.span("handle")), "handle")
 
 
+DIGIT = re.compile(r"\d")
+
+
 def digit_count(text: str) -> int:
-    return sum(c.isdigit() for c in text)
+    return len(DIGIT.findall(text))
 
 
 def find_phones(text: str, regions: Iterable[str]) -> Iterator[Span]:
@@ -810,22 +819,37 @@ class Token:
 SENTENCE_END = ".!?…¿¡\n"
 
 
+TOKEN = re.compile(PLACEHOLDER.pattern + r"|" + WORD.pattern + r"|\d+|\S")
+
+
+def previous_character(text: str, start: int) -> str:
+    """The last character before `start` that isn't a space or a tab ("" if none)."""
+    position = start - 1
+    while position >= 0 and text[position] in " \t":
+        position -= 1
+    return text[position] if position >= 0 else ""
+
+
 def tokenise(text: str) -> list[Token]:
-    """Words, with placeholders and numbers as tokens that break every rule."""
+    """Words, with placeholders, numbers and punctuation as tokens that break every rule."""
     tokens = []
-    pattern = re.compile(PLACEHOLDER.pattern + r"|" + WORD.pattern + r"|\d+|\S")
-    matches = list(pattern.finditer(text))
+    matches = list(TOKEN.finditer(text))
     for index, match in enumerate(matches):
         word = match.group()
         start, end = match.span()
-        possessive = False
-        if re.search(r"['’]s$", word) and len(word) > 2:
-            possessive, end, word = True, end - 2, word[:-2]
-        before = text[:start].rstrip(" \t")
-        sentence_start = not before or before[-1] in SENTENCE_END
+        is_word = WORD.fullmatch(word) is not None
+        possessive = is_word and len(word) > 2 and word[-1] == "s" and word[-2] in "'’"
+        if possessive:
+            end, word = end - 2, word[:-2]
+        previous = previous_character(text, start)
         following = matches[index + 1] if index + 1 < len(matches) else None
-        gap = text[match.end() : following.start()] if following else ""
-        is_word = WORD.fullmatch(word) is not None and not PLACEHOLDER.fullmatch(word)
+        joined = (
+            is_word
+            and following is not None
+            and not possessive
+            and text[match.end() : following.start()] in (" ", "-", "")
+            and WORD.fullmatch(following.group()) is not None
+        )
         tokens.append(
             Token(
                 start=start,
@@ -834,12 +858,9 @@ def tokenise(text: str) -> list[Token]:
                 folded=fold(word) if is_word else "",
                 capitalised=is_word and word[0].isupper() and not word.isupper(),
                 shouted=is_word and len(word) > 1 and word.isupper(),
-                sentence_start=sentence_start,
+                sentence_start=not previous or previous in SENTENCE_END,
                 possessive=possessive,
-                joined_to_next=following is not None
-                and not possessive
-                and gap in (" ", "-", "")
-                and WORD.fullmatch(following.group() or "") is not None,
+                joined_to_next=joined,
             )
         )
     return tokens
@@ -987,10 +1008,11 @@ class NameFinder:
             token = self.tokens[position]
             if not token.folded:
                 break
-            words.append(place_key(token.folded))
-            if " ".join(words) in self.lex.places:
+            words.append(token.folded.replace("'", " ").replace("’", " "))
+            joined = " ".join(words)
+            if joined in self.lex.places:
                 best = position
-            if not token.joined_to_next:
+            if not token.joined_to_next or joined not in self.lex.place_prefixes:
                 break
             position += 1
         return best
@@ -1117,11 +1139,16 @@ def outside_placeholders(spans: Iterable[Span], text: str) -> Iterator[Span]:
             yield span
 
 
+@functools.cache
+def ordinary_words(languages: tuple[str, ...]) -> frozenset[str]:
+    return frozenset().union(*(lexicon().common[language] for language in languages))
+
+
 def detect(text: str, language: str = "en") -> list[Span]:
     """Every personal detail in `text`, merged, in order."""
     languages = (language,) if language in LANGUAGES else LANGUAGES
     lex = lexicon()
-    ordinary = frozenset().union(*(lex.common[lang] for lang in languages))
+    ordinary = ordinary_words(languages)
     regions = tuple(dict.fromkeys(r for lang in languages for r in PHONE_REGIONS[lang]))
     ages = list(find_patterns(text, "age", languages))
     found = [
