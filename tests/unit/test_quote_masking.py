@@ -334,6 +334,9 @@ KNOWN_MISSES = [
     ("es", "Alfarnatejo es donde vivía", "[place] es donde vivía"),
     # A name spelt out with spaces or symbols.
     ("en", "his name is d a v e", "his name is [name]"),
+    # A name that is also a word, starting a sentence, before "was" or "is" (which
+    # "Hope is all I have" needs kept).
+    ("en", "It ended. Grace was gone.", "It ended. [name] was gone."),
     # Ages said another way.
     ("en", "i was in my early teens", "i was in my [age]"),
 ]
