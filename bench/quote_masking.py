@@ -34,7 +34,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from admin import quote_masking
+from admin.reports import masking as quote_masking
 
 ENGLISH = [
     "my {relative} {name} added me on snap when i was {age}",
