@@ -32,7 +32,7 @@ from admin.audit.log import (
     verify,
 )
 from admin.reports import render
-from admin.reports.build import build_report
+from admin.reports.build import build_report, theme_evidence
 from admin.reports.draft import ReportError, draft_for
 from admin.reports.publish import next_version, report_pdf
 from survey.cli import survey_key_from_stdin
@@ -261,7 +261,10 @@ def build_command(slug: str, out: Path, custodian: str | None) -> None:
     key, who = survey_key_from_stdin(survey, custodian)
     frame = answers_frame(survey, key)
     try:
-        document = build_report(survey, frame, draft_for(survey), next_version(survey, []))
+        evidence = theme_evidence(survey, frame, key)
+        document = build_report(
+            survey, frame, draft_for(survey), next_version(survey, []), evidence
+        )
         pdf = report_pdf(document)
     except ReportError as exc:
         raise click.ClickException(str(exc)) from None

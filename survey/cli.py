@@ -361,7 +361,8 @@ def purge_command(today: str | None) -> None:
     for survey in purged:
         click.echo(
             f'Purged "{survey.slug}": {survey.responses} responses, '
-            f"{survey.drafts} drafts, {survey.invites} invite codes."
+            f"{survey.drafts} drafts, {survey.invites} invite codes"
+            + (f", {survey.analysis} sealed pieces of analysis." if survey.analysis else ".")
         )
 
 

@@ -267,6 +267,14 @@ def open_custodian_key(
     return decrypt(wrapping_key, sealed_private_key, custodian_aad(user_id))
 
 
+def analysis_aad(survey_id: int, name: str, format_name: str) -> bytes:
+    """Bind a sealed piece of analysts' work (codes, quotes) to its survey, its name
+    and its format, so that one can't be passed off as another."""
+    return _length_prefixed(
+        b"chorus-analysis", str(survey_id).encode(), name.encode(), format_name.encode()
+    )
+
+
 def wrap_aad(survey_id: int, holder: str) -> bytes:
     """Bind a wrapped survey key to its survey and to who holds it."""
     return _length_prefixed(b"chorus-survey-key", str(survey_id).encode(), holder.encode())

@@ -373,6 +373,44 @@ class FindingStatus(enum.StrEnum):
     NEEDS_INFORMATION = "needs_information"
 
 
+class Theme(db.Model):
+    """One theme of a survey's codebook: what free-text answers may be coded with.
+
+    The codebook is the analysts' own vocabulary (labels, descriptions, keyword
+    rules), not respondent data, so it is stored in the clear. Which answer carries
+    which theme is not: that lives in a sealed `AnalysisState`.
+    """
+
+    __tablename__ = "themes"
+    __table_args__ = (UniqueConstraint("survey_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    feature: Mapped[str] = mapped_column(String(500), default="")
+    harm: Mapped[str] = mapped_column(String(500), default="")
+    keywords_json: Mapped[str] = mapped_column(Text, default="[]")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnalysisState(db.Model):
+    """Analysts' work on a survey's answers, sealed to the survey's key like the
+    answers themselves: each coder's codes and decisions, and the quotes approved
+    for publication. `name` says whose and what (`coding:report`, `quotes`, …);
+    `revision` makes concurrent saves fail instead of overwriting each other."""
+
+    __tablename__ = "analysis_states"
+    __table_args__ = (UniqueConstraint("survey_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+
 class ReportDraft(db.Model):
     """The report an analyst is building for a survey: findings, narrative, choices.
 

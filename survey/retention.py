@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, or_, select
 from survey import inbox
 from survey.events import announce
 from survey.models import (
+    AnalysisState,
     Draft,
     InviteCode,
     Response,
@@ -42,6 +43,7 @@ class Purged:
     responses: int
     drafts: int
     invites: int
+    analysis: int = 0  # analysts' sealed codes and approved quotes
 
 
 def _count(model: type, survey_id: int) -> int:
@@ -70,11 +72,13 @@ def purge_expired(today: date, actor: str) -> list[Purged]:
             "responses": inbox.response_count(db.session.get(Survey, survey_id)),
             "drafts": _count(Draft, survey_id),
             "invites": _count(InviteCode, survey_id),
+            # Codes and approved quotes are made of the answers: they go with them.
+            "analysis": _count(AnalysisState, survey_id),
         }
         if not any(counts.values()):
             continue
         inbox.delete_all(survey_id)
-        for model in (Response, Draft, InviteCode):
+        for model in (Response, Draft, InviteCode, AnalysisState):
             db.session.execute(delete(model).where(model.survey_id == survey_id))
         # The audit log commits what is pending with its entry: both or neither.
         announce("survey.purge", actor, slug, **counts)

@@ -83,6 +83,32 @@ def decrypted_responses(survey: Survey, private_key: bytes) -> Iterator[tuple[st
         yield response.week, open_answers(private_key, survey.id, response)
 
 
+# --- analysts' work on the answers ----------------------------------------------------------
+# Which answer carries which theme, and the exact text of an approved quote, say as
+# much as the answers do: they are sealed to the survey's key too, as one document
+# per `name` (see admin/reports/coding.py), padded like a response.
+
+
+def seal_analysis(survey: Survey, name: str, format_name: str, document: dict[str, Any]) -> bytes:
+    """`document` sealed to the survey's public key, bound to its survey, name and format."""
+    if survey.public_key is None:
+        raise SurveyError(f'"{survey.slug}" has no key: open it first.')
+    body = {**document, "format": format_name}
+    aad = crypto.analysis_aad(survey.id, name, format_name)
+    return crypto.seal(survey.public_key, crypto.canonical_json(body), aad)
+
+
+def open_analysis(
+    private_key: bytes, survey_id: int, name: str, format_name: str, sealed: bytes
+) -> dict[str, Any]:
+    """The document `seal_analysis` sealed; crypto.CryptoError if anything is wrong."""
+    aad = crypto.analysis_aad(survey_id, name, format_name)
+    document = json.loads(crypto.open_sealed(private_key, sealed, aad))
+    if document.get("format") != format_name:
+        raise crypto.CryptoError(f"not a {format_name} document")
+    return document
+
+
 # --- the columns of answers ------------------------------------------------------------------
 
 

@@ -220,9 +220,12 @@ def unlocked_analyst(app):
     return client
 
 
-def person(age=None, harm=None, wanted=None, apps=None):
-    """One respondent's final answers for the small survey (None: skipped)."""
+def person(age=None, harm=None, wanted=None, apps=None, story=None, consent=False):
+    """One respondent's final answers for the small survey (None: skipped); `story`
+    is their long text, which they agree to have quoted when `consent`."""
     answers = {}
+    if story is not None:
+        answers["story"] = {"value": story, "quote_consent": consent}
     if age:
         answers["age_band"] = {"state": "prefer_not_to_say"} if age == "pnts" else {"value": age}
     if harm is not None:
@@ -448,3 +451,18 @@ def answered_small_survey(people, **changes):
         store_response(survey, final_answers(definition, state))
     db.session.commit()
     return survey, answers_frame(survey, unwrap_with_recovery_code(survey, code))
+
+
+def every_stored_value() -> str:
+    """Every value in every table (and Alembic's), as text, bytes decoded and hex."""
+    parts = []
+    tables = [t.name for t in db.metadata.sorted_tables] + ["alembic_version"]
+    for name in tables:
+        for row in db.session.execute(text(f"SELECT * FROM {name}")):  # noqa: S608 - our table names
+            for value in row:
+                if isinstance(value, bytes | memoryview):
+                    raw = bytes(value)
+                    parts += [raw.decode("utf-8", "ignore"), raw.hex()]
+                else:
+                    parts.append(str(value))
+    return "\n".join(parts)

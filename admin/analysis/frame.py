@@ -17,7 +17,8 @@ answerable question `q`:
 - text: `q` (str or None);
 - `q_other` for the "Other" text, `q_quote_consent` (bool or None) for long
   texts that ask for it;
-plus `week` (categorical ISO week).
+plus `week` (categorical ISO week). The index is the response's random id, which
+codes of free text (admin/reports/coding.py) point at; it says nothing else.
 """
 
 from __future__ import annotations
@@ -78,7 +79,10 @@ def batch_columns(
 ) -> dict[str, Any]:
     """Decrypt a batch of sealed responses into columns."""
     answers = open_batch(private_key, survey_id, batch)
-    columns: dict[str, Any] = {"week": [response.week for response in batch]}
+    columns: dict[str, Any] = {
+        "response": [response.id for response in batch],
+        "week": [response.week for response in batch],
+    }
     for question in plan:
         columns.update(_question_columns(question, [a.get(question.id) for a in answers]))
     return columns
@@ -215,7 +219,8 @@ def _frame(plan: tuple[QuestionPlan, ...], parts: list[dict[str, Any]]) -> pd.Da
         for name in (names.other, names.quote_consent):
             if name is not None and name in parts[0]:
                 data[name] = [v for part in parts for v in part[name]]
-    return pd.DataFrame(data)
+    index = pd.Index([r for part in parts for r in part["response"]], name="response", dtype=str)
+    return pd.DataFrame(data, index=index)
 
 
 # --- for the pages ---------------------------------------------------------------------------

@@ -14,20 +14,25 @@ them beside the true counts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from admin.analysis import sdc
+from admin.analysis.frame import STATES
 from admin.analysis.tables import (
     categories,
     counted_questions,
     question_counts,
 )
-from survey.definition import Question, SurveyDefinition, localize
+from survey.definition import Option, Question, SurveyDefinition, localize
 from survey.report_format import NO_ANSWER, NO_ANSWER_LABEL, SUPPRESSED
 from survey.sealed_answers import columns_of
+
+# The id of the table of themes: never a question's (question ids start with a letter).
+THEMES_TABLE = "_themes"
 
 
 def disclosure_for(definition: SurveyDefinition, rounding: bool) -> sdc.Disclosure:
@@ -119,7 +124,7 @@ class PublishedTables:
             return None
         key = (question.id, by.id)
         if key not in self._breakdown_index:
-            self.breakdown_entries.append(self._breakdown_entry(question, by))
+            self.breakdown_entries.append(self.breakdown_table(question, by))
             self._breakdown_index[key] = len(self.breakdown_entries) - 1
         return self._breakdown_index[key]
 
@@ -144,7 +149,9 @@ class PublishedTables:
         no_answer = entry["prefer_not_to_say"] + entry["skipped"] + entry["not_shown"]
         return [*entry["counts"], no_answer]
 
-    def _breakdown_entry(self, question: Question, by: Question) -> dict[str, Any]:
+    def breakdown_table(self, question: Question, by: Question) -> dict[str, Any]:
+        """`question` broken down by `by`, protected, without adding it to the
+        document's list of breakdowns."""
         rows = self._membership_columns(by)
         row_totals = self._margins(by)
         if self.disclosure.rounding:
@@ -206,3 +213,27 @@ class PublishedTables:
         display = [[p.display[i][0] for p in entry_counts] for i in range(len(rows))]
         percent = [[p.percent[i][0] for p in entry_counts] for i in range(len(rows))]
         return counts, display, percent, any(p.withheld for p in entry_counts)
+
+    # themes
+
+    def add_themes(
+        self, themes: Sequence[tuple[str, str]], carried: Mapping[str, Set[str]], wrote: Set[str]
+    ) -> Question:
+        """Make the themes one more table, protected like a multi-choice question:
+        `themes` are (id, label), `carried[id]` the responses with an answer coded
+        with it, `wrote` the responses with any free text (its `answered`). Returns
+        the question that stands for it in `question_entry` and `breakdown`."""
+        question = Question(
+            id=THEMES_TABLE,
+            type="multi_choice",
+            text="Themes",
+            options=tuple(Option(theme_id, label) for theme_id, label in themes),
+        )
+        names = columns_of(question)
+        index = self.frame.index
+        state = np.where(index.isin(list(wrote)), "answered", "skipped")
+        columns: dict[str, Any] = {names.state: pd.Categorical(state, categories=STATES)}
+        for theme_id, _ in themes:
+            columns[names.choice(theme_id)] = index.isin(list(carried.get(theme_id, ())))
+        self.frame = pd.concat([self.frame, pd.DataFrame(columns, index=index)], axis=1)
+        return question

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,13 +21,29 @@ from admin.analysis.published import PublishedTables, default_text, disclosure_f
 from admin.analysis.tables import (
     weekly_counts,
 )
+from admin.reports.coding import (
+    REPORT_CODING,
+    Coding,
+    FreeText,
+    codebook,
+    free_texts_of,
+    load_coding,
+    respondents_by_theme,
+)
 from admin.reports.draft import DraftReport, FindingDraft, ReportError
-from survey.definition import SurveyDefinition
+from admin.reports.quotes import approved_quotes, load_decisions
+from admin.reports.themes import Theme, parse_answer_key
+from survey.definition import Question, SurveyDefinition
 from survey.models import (
     Survey,
 )
-from survey.report_format import FORMAT
+from survey.report_format import FORMAT, NO_ANSWER
+from survey.sealed_answers import columns_of
 from survey.surveys import definition_of
+
+# At most this many quotes under a theme, and beside a finding.
+THEME_QUOTES = 5
+FINDING_QUOTES = 3
 
 DEFAULT_LIMITATIONS = (
     "People chose to take part, so the answers describe the people who answered, not "
@@ -57,10 +73,37 @@ def report_problem(
     )
 
 
+@dataclass(frozen=True)
+class ThemeEvidence:
+    """What the themes of a report are made of: the codebook, the report's coding,
+    the free texts it points at, and the approved quotes (answer key -> text)."""
+
+    book: Sequence[Theme]
+    coding: Coding
+    texts: Sequence[FreeText]
+    quotes: Mapping[str, str]
+
+
+def theme_evidence(survey: Survey, frame: pd.DataFrame, private_key: bytes) -> ThemeEvidence:
+    """Read the codebook, and open the report's coding and the quote decisions."""
+    texts = free_texts_of(frame, definition_of(survey))
+    return ThemeEvidence(
+        book=codebook(survey),
+        coding=load_coding(survey, private_key, REPORT_CODING),
+        texts=texts,
+        quotes=approved_quotes(texts, load_decisions(survey, private_key)),
+    )
+
+
 def build_report(
-    survey: Survey, frame: pd.DataFrame, draft: DraftReport, published: Published
+    survey: Survey,
+    frame: pd.DataFrame,
+    draft: DraftReport,
+    published: Published,
+    evidence: ThemeEvidence | None = None,
 ) -> dict[str, Any]:
-    """The `chorus-report/1` document for these answers and this draft.
+    """The `chorus-report/1` document for these answers and this draft, with themes
+    when `evidence` brings a codebook.
 
     Raises ReportError when the survey has too few respondents or the version
     would differ from an earlier one by fewer than k respondents.
@@ -73,7 +116,8 @@ def build_report(
     if problem:
         raise ReportError(problem)
     tables = PublishedTables(definition, frame, disclosure, language)
-    findings = [finding_entry(tables, f) for f in draft.findings]
+    themes = theme_entries(tables, evidence, draft) if evidence else []
+    findings = [finding_entry(tables, f, themes) for f in draft.findings]
     weeks = [week for week, _ in weekly_counts(frame)]
     return {
         "format": FORMAT,
@@ -98,7 +142,7 @@ def build_report(
         "support": [support_entry(resource, definition) for resource in definition.support],
         "questions": [tables.question_entry(q) for q in tables.questions_in_report()],
         "breakdowns": tables.breakdown_entries,
-        "themes": [],
+        "themes": themes,
         "findings": findings,
     }
 
@@ -149,7 +193,9 @@ def support_entry(resource: Any, definition: SurveyDefinition) -> dict[str, str]
     return entry
 
 
-def finding_entry(tables: PublishedTables, finding: FindingDraft) -> dict[str, Any]:
+def finding_entry(
+    tables: PublishedTables, finding: FindingDraft, themes: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, Any]:
     """A finding as the report publishes it, its numbers from the protected tables."""
     severity = None
     target = finding.severity_question or next(iter(finding.evidence_questions), None)
@@ -175,6 +221,9 @@ def finding_entry(tables: PublishedTables, finding: FindingDraft) -> dict[str, A
             + finding.evidence_questions
         )
     )
+    published_themes = {t["id"]: t for t in themes}
+    carried = [published_themes[t] for t in finding.themes if t in published_themes]
+    theme_ids = [t["id"] for t in carried]
     return {
         "id": finding.id,
         "title": finding.title.strip(),
@@ -184,7 +233,8 @@ def finding_entry(tables: PublishedTables, finding: FindingDraft) -> dict[str, A
         "mitigations": clean_markdown(finding.mitigations.strip())
         or mitigations_from(tables, finding.mitigation_questions),
         "narrative": clean_markdown(finding.narrative.strip()),
-        "evidence": {"questions": questions, "breakdowns": breakdowns, "themes": []},
+        "evidence": {"questions": questions, "breakdowns": breakdowns, "themes": theme_ids},
+        "quotes": list(dict.fromkeys(q for t in carried for q in t["quotes"]))[:FINDING_QUOTES],
     }
 
 
@@ -200,3 +250,103 @@ def mitigations_from(tables: PublishedTables, question_ids: list[str]) -> str:
         ]
         parts += [f"{label} ({p}%)" for p, label in sorted(shown, key=lambda x: -x[0])]
     return "; ".join(parts) + ("." if parts else "")
+
+
+# --- themes -------------------------------------------------------------------------------------
+
+
+def theme_entries(
+    tables: PublishedTables, evidence: ThemeEvidence, draft: DraftReport
+) -> list[dict[str, Any]]:
+    """Each theme of the codebook as the report publishes it (docs/report-format.md
+    "Themes"): how many respondents' answers carry it, protected like a multi-choice
+    question whose `answered` is everyone who wrote a free-text answer; broken down
+    by the draft's group where disclosure control allows; and its approved quotes,
+    where they can't single their author out."""
+    if not evidence.book:
+        return []
+    carried = respondents_by_theme(evidence.coding, evidence.texts)
+    wrote = {parse_answer_key(t.key)[0] for t in evidence.texts}
+    question = tables.add_themes([(t.id, t.label) for t in evidence.book], carried, wrote)
+    entry = tables.question_entry(question)
+    by = tables.counted.get(draft.theme_breakdown_by or "")
+    breakdown = None
+    if by is not None:
+        # Published within each theme's entry, not among the breakdowns of questions.
+        breakdown = tables.breakdown_table(question, by)
+    k = tables.disclosure.k
+    entries = []
+    for i, theme in enumerate(evidence.book):
+        count = entry["counts"][i]
+        theme_breakdown = _theme_breakdown(breakdown, i) if breakdown else None
+        quotes = []
+        if count is not None and count >= k:
+            quotes = _quotes_for(theme.id, evidence, tables, by, theme_breakdown)
+        entries.append(
+            {
+                "id": theme.id,
+                "label": theme.label,
+                "description": theme.description,
+                "feature": theme.feature,
+                "harm": theme.harm,
+                "count": count,
+                "display": entry["display"][i],
+                "percent": entry["percent"][i],
+                "answered": entry["answered"],
+                "breakdown": theme_breakdown,
+                "quotes": quotes,
+            }
+        )
+    return entries
+
+
+def _theme_breakdown(breakdown: Mapping[str, Any], column: int) -> dict[str, Any]:
+    """One theme's column of the protected themes-by-group table."""
+    return {
+        "by": breakdown["by"],
+        "rows": breakdown["rows"],
+        "row_labels": breakdown["row_labels"],
+        "counts": [row[column] for row in breakdown["counts"]],
+        "display": [row[column] for row in breakdown["display"]],
+        "percent": [row[column] for row in breakdown["percent"]],
+        "withheld": breakdown["withheld"],
+    }
+
+
+def _quotes_for(
+    theme_id: str,
+    evidence: ThemeEvidence,
+    tables: PublishedTables,
+    by: Question | None,
+    breakdown: Mapping[str, Any] | None,
+) -> list[str]:
+    """The approved quotes of answers that carry the theme, leaving out any whose
+    author's group is hidden in the theme's breakdown (the quote would tell readers
+    who sits in a cell the table hides)."""
+    hidden_rows: set[str] = set()
+    if breakdown is not None:
+        hidden_rows = {
+            row
+            for row, count in zip(breakdown["rows"], breakdown["counts"], strict=True)
+            if count is None or breakdown["withheld"]
+        }
+    quotes = []
+    for key, text in evidence.quotes.items():
+        if theme_id not in evidence.coding.themes_of(key):
+            continue
+        if by is not None and _group_of(tables, by, key) in hidden_rows:
+            continue
+        quotes.append(text)
+        if len(quotes) == THEME_QUOTES:
+            break
+    return quotes
+
+
+def _group_of(tables: PublishedTables, by: Question, key: str) -> str:
+    """The author's row in a breakdown by `by`: their answer, or "no_answer"."""
+    response_id = parse_answer_key(key)[0]
+    names = columns_of(by)
+    if tables.frame.at[response_id, names.state] != "answered":
+        return NO_ANSWER
+    value = tables.frame.at[response_id, names.value]
+    return NO_ANSWER if pd.isna(value) else str(value)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 
 from admin.analysis.tables import (
     breakdown_groups,
     counted_questions,
 )
+from admin.reports.coding import codebook
 from survey.definition import SurveyDefinition
 from survey.models import (
     ReportDraft,
@@ -42,6 +44,7 @@ class FindingDraft:
     mitigations: str = ""
     narrative: str = ""
     evidence_questions: list[str] = field(default_factory=list)
+    themes: list[str] = field(default_factory=list)  # codebook ids; quotes come with them
 
 
 @dataclass
@@ -50,6 +53,8 @@ class DraftReport:
     limitations: str = ""
     method_notes: str = ""
     rounding: bool = False
+    # The group_by question the themes are broken down by, if any.
+    theme_breakdown_by: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -71,7 +76,8 @@ def draft_for(survey: Survey) -> DraftReport:
 
 def save_draft(survey: Survey, draft: DraftReport) -> None:
     """Check the draft against the survey, then store it (commits)."""
-    problems = draft_problems(definition_of(survey), draft)
+    theme_ids = {t.id for t in codebook(survey)}
+    problems = draft_problems(definition_of(survey), draft, theme_ids)
     if problems:
         raise ReportError(" ".join(problems))
     store_draft(survey, draft)
@@ -88,8 +94,11 @@ def store_draft(survey: Survey, draft: DraftReport) -> None:
     db.session.commit()
 
 
-def draft_problems(definition: SurveyDefinition, draft: DraftReport) -> list[str]:
-    """What is wrong with a draft, each as a sentence naming the finding and field."""
+def draft_problems(
+    definition: SurveyDefinition, draft: DraftReport, theme_ids: Collection[str] | None = None
+) -> list[str]:
+    """What is wrong with a draft, each as a sentence naming the finding and field
+    (with `theme_ids`, the codebook's, also a finding's themes that aren't in it)."""
     counted = {q.id: q for q in counted_questions(definition)}
     groups = {q.id for q in breakdown_groups(definition)}
     problems = []
@@ -119,9 +128,18 @@ def draft_problems(definition: SurveyDefinition, draft: DraftReport) -> list[str
         for qid in finding.mitigation_questions + finding.evidence_questions:
             if qid not in counted:
                 problems.append(f"{name}: {qid!r} is not a choice or scale question.")
+        if theme_ids is not None:
+            for tid in finding.themes:
+                if tid not in theme_ids:
+                    problems.append(f"{name}: there is no theme {tid!r} in the codebook.")
         for qid in finding.affected_by:
             if qid not in groups:
                 problems.append(f"{name}: {qid!r} can't be a breakdown (not a group_by question).")
+    if draft.theme_breakdown_by and draft.theme_breakdown_by not in groups:
+        problems.append(
+            f"Themes can't be broken down by {draft.theme_breakdown_by!r} "
+            "(not a group_by question)."
+        )
     for text in (draft.limitations, draft.method_notes):
         if len(text) > MAX_TEXT:
             problems.append(f"Keep the method notes and limitations under {MAX_TEXT} characters.")

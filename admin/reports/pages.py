@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from admin.access import allow, staff_member, survey_or_404
 from admin.analysis.frame import analysis_frame
 from admin.analysis.tables import breakdown_groups, counted_questions
-from admin.reports.build import build_report, report_problem
+from admin.custody.unlock import unlocked_key
+from admin.reports.build import ThemeEvidence, build_report, report_problem, theme_evidence
 from admin.reports.draft import (
     MAX_TEXT,
     DraftReport,
@@ -192,17 +194,28 @@ def move_finding(slug: str, finding_id: str):
     return redirect(url_for("reports.report", slug=slug))
 
 
+def _unlocked_evidence(survey: Survey) -> tuple[pd.DataFrame | None, ThemeEvidence | None]:
+    """The frame and the themes' evidence of an unlocked survey; (None, None) if locked."""
+    me = staff_member()
+    frame = analysis_frame(survey, me)
+    key = unlocked_key(survey, me)
+    if frame is None or key is None:
+        return None, None
+    return frame, theme_evidence(survey, frame, key)
+
+
 @bp.get("/<slug>/report/preview")
 @allow(*ANALYSTS)
 def preview(slug: str):
     """The next version as companies would read it, disclosure control applied."""
     survey = custodians_survey(slug)
-    frame = analysis_frame(survey, staff_member())
+    frame, evidence = _unlocked_evidence(survey)
     if frame is None:
         return redirect(url_for("keys.custody", slug=slug))
     problem, document = None, None
     try:
-        document = build_report(survey, frame, draft_for(survey), next_version(survey, []))
+        draft = draft_for(survey)
+        document = build_report(survey, frame, draft, next_version(survey, []), evidence)
     except ReportError as exc:
         problem = str(exc)
     return render_template(
@@ -215,7 +228,7 @@ def preview(slug: str):
 def publish_report(slug: str):
     """Choose the organisations and publish a frozen version."""
     survey = custodians_survey(slug)
-    frame = analysis_frame(survey, staff_member())
+    frame, evidence = _unlocked_evidence(survey)
     if frame is None:
         return redirect(url_for("keys.custody", slug=slug))
     organisations = list(db.session.scalars(db.select(Organisation).order_by(Organisation.name)))
@@ -227,7 +240,9 @@ def publish_report(slug: str):
             error = "Confirm that you understand a published version can't be changed."
         else:
             try:
-                version = publish(survey, frame, draft_for(survey), addressed, staff_member().email)
+                version = publish(
+                    survey, frame, draft_for(survey), addressed, staff_member().email, evidence
+                )
             except ReportError as exc:
                 error = str(exc)
             else:

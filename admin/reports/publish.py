@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy.exc import IntegrityError
 
 from admin.reports import render
-from admin.reports.build import Published, build_report
+from admin.reports.build import Published, ThemeEvidence, build_report
 from admin.reports.draft import DraftReport, ReportError, draft_problems
 from survey.events import announce
 from survey.models import (
@@ -63,6 +63,7 @@ def publish(
     draft: DraftReport,
     organisations: Sequence[Organisation],
     actor: str,
+    evidence: ThemeEvidence | None = None,
 ) -> ReportVersion:
     """Freeze a new version: its document, HTML and PDF, addressed to `organisations`.
 
@@ -72,11 +73,12 @@ def publish(
     """
     if not organisations:
         raise ReportError("Choose at least one organisation to address the report to.")
-    problems = draft_problems(definition_of(survey), draft)
+    theme_ids = {t.id for t in evidence.book} if evidence else set()
+    problems = draft_problems(definition_of(survey), draft, theme_ids)
     if problems:
         raise ReportError(" ".join(problems))
     published = next_version(survey, sorted(o.name for o in organisations))
-    document = build_report(survey, frame, draft, published)
+    document = build_report(survey, frame, draft, published, evidence)
     pdf = report_pdf(document)
     version = ReportVersion(
         survey_id=survey.id,

@@ -5,30 +5,15 @@ from __future__ import annotations
 import logging
 import re
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from survey.models import db
-from tests.factories import Respondent
+from tests.factories import Respondent, every_stored_value
 
 CLIENT_ADDRESS = "198.51.100.77"
 FORWARDED_ADDRESS = "203.0.113.45"
 SECRET_ANSWER = "violet-harbour-9931 must stay sealed"
 SECRET_NUMBER = "27"
-
-
-def every_stored_value() -> str:
-    """Every value in every table (and Alembic's), as text, bytes decoded and hex."""
-    parts = []
-    tables = [t.name for t in db.metadata.sorted_tables] + ["alembic_version"]
-    for name in tables:
-        for row in db.session.execute(text(f"SELECT * FROM {name}")):  # noqa: S608 - our table names
-            for value in row:
-                if isinstance(value, bytes | memoryview):
-                    raw = bytes(value)
-                    parts += [raw.decode("utf-8", "ignore"), raw.hex()]
-                else:
-                    parts.append(str(value))
-    return "\n".join(parts)
 
 
 def walk(app, environ):

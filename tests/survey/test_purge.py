@@ -68,7 +68,7 @@ def test_purge_deletes_what_respondents_left_only_after_the_date(app, surveys):
 
     (entry,) = purge_entries()
     assert entry.target == "expired" and entry.actor.startswith("cli")
-    assert entry.details == '{"drafts":2,"invites":4,"responses":3}'
+    assert entry.details == '{"analysis":0,"drafts":2,"invites":4,"responses":3}'
 
     again = runner.invoke(args=["purge", "--today", "2026-11-25"])
     assert again.exit_code == 0 and again.output.strip() == "Nothing to purge."
