@@ -362,8 +362,39 @@ def table_blocks(report: Mapping[str, Any]) -> Iterator[tuple[str, list[list[Any
             ["Format", report.get("format", "")],
         ],
     )
-    for q in report.get("questions", []):
+    themes = report.get("themes") or []
+    if themes:
         rows: list[list[Any]] = [
+            ["Themes", "respondents who wrote in their own words", themes[0].get("answered")],
+            ["theme", "label", "count", "percent"],
+        ]
+        for t in themes:
+            rows.append(
+                [
+                    t["id"],
+                    t["label"],
+                    _cell(t["count"], t["display"]),
+                    _percent_cell(t.get("percent")),
+                ]
+            )
+        yield "themes", rows
+        texts = _question_texts(report)
+        for t in themes:
+            b = t.get("breakdown")
+            if not b:
+                continue
+            rows = [["Theme", t["id"], f"{t['label']} by {texts.get(b['by'], b['by'])}"]]
+            if b.get("withheld"):
+                rows.append(["Too few respondents to break this down"])
+            else:
+                rows.append(["group", "count", "row percent"])
+                for label, count, display, percent in zip(
+                    b["row_labels"], b["counts"], b["display"], b["percent"], strict=True
+                ):
+                    rows.append([label, _cell(count, display), _percent_cell(percent)])
+            yield f"theme_{t['id']}", rows
+    for q in report.get("questions", []):
+        rows = [
             ["Question", q["id"], q.get("text", "")],
             ["Answered", q.get("answered")],
             ["Prefer not to say", q.get("prefer_not_to_say")],

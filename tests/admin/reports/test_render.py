@@ -66,11 +66,22 @@ def test_every_suppressed_cell_has_the_same_markup(report, body):
     snippets = SUPPRESSED_SNIPPET.findall(body)
     assert set(snippets) == {str(render.suppressed_cell())}
     # Question tables: count and percent cells; breakdown: 4; severity table: 2;
-    # and the one in the method section's explanation.
+    # themes: a hidden count, and hidden cells of a theme's breakdown; and the one in
+    # the method section's explanation.
     hidden_in_questions = sum(q["counts"].count(None) for q in report["questions"])
     hidden_in_breakdowns = sum(row.count(None) for row in report["breakdowns"][0]["counts"])
     hidden_in_severity = report["findings"][0]["severity"]["counts"].count(None)
-    expected = 2 * hidden_in_questions + hidden_in_breakdowns + 2 * hidden_in_severity + 1
+    hidden_in_themes = sum(
+        (t["count"] is None) + (t["breakdown"]["counts"].count(None) if t["breakdown"] else 0)
+        for t in report["themes"]
+    )
+    expected = (
+        2 * hidden_in_questions
+        + hidden_in_breakdowns
+        + 2 * hidden_in_severity
+        + hidden_in_themes
+        + 1
+    )
     assert len(snippets) == expected
     # Nothing else on the page says "suppressed" differently (e.g. "fewer than 10"):
     # outside the snippets, only the charts' alt texts count them.
@@ -367,12 +378,17 @@ def test_xlsx_holds_the_published_tables(report):
     workbook = load_workbook(io.BytesIO(render.tables_xlsx(report)))
     assert workbook.sheetnames == [
         "Report",
+        "themes",
+        "theme_evidence_lost",
         "age_band",
         "detect_images",
         "harm_scale",
         "wanted",
         "breakdown_0",
     ]
+    themes = list(workbook["themes"].iter_rows(values_only=True))
+    assert ("evidence_lost", "Evidence disappears", 57, 61.3) in themes
+    assert ("not_believed", "Not believed", SUPPRESSED, SUPPRESSED) in themes
     header = {row[0]: row[1] for row in workbook["Report"].iter_rows(values_only=True)}
     assert header["Survey"] == "Product-risk consultation"
     assert header["Version"] == 2 and header["Respondents"] == 412
