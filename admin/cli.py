@@ -1,5 +1,6 @@
 """The staff side's `chorus` commands: accounts (`chorus user`), the audit log
-(`chorus audit`) and reports (`chorus report`).
+(`chorus audit`), reports (`chorus report`), themes and quotes (`chorus themes`,
+`chorus quotes`).
 
 With survey/cli.py this is the command-line layer: the only modules that use
 click. The app factory registers both modules' COMMANDS in one place; each command
@@ -33,13 +34,31 @@ from admin.audit.log import (
 )
 from admin.reports import render
 from admin.reports.build import build_report, theme_evidence
+from admin.reports.coding import (
+    CodingError,
+    FreeText,
+    accept_rule_matches,
+    codebook,
+    export_codebook,
+    free_texts_of,
+    import_codebook,
+    load_coding,
+)
 from admin.reports.draft import ReportError, draft_for
 from admin.reports.publish import next_version, report_pdf
+from admin.reports.quotes import (
+    QuoteError,
+    candidates,
+    candidates_csv,
+    decisions_from_csv,
+    load_decisions,
+)
+from admin.reports.themes import CodebookError
 from survey.cli import survey_key_from_stdin
 from survey.config import INSTANCE_DIR
 from survey.events import announce, cli_actor
-from survey.models import Role, User, db
-from survey.surveys import find_survey
+from survey.models import Role, Survey, User, db
+from survey.surveys import definition_of, find_survey
 
 # --- chorus user ---------------------------------------------------------------------------
 
@@ -279,4 +298,144 @@ def build_command(slug: str, out: Path, custodian: str | None) -> None:
     )
 
 
-COMMANDS = (user_group, audit_group, report_group)
+# --- chorus themes and chorus quotes ----------------------------------------------------------
+
+CUSTODIAN_HELP = "Email of a key custodian: read their password instead of the recovery code."
+
+
+def _survey_with_key(slug: str, custodian: str | None) -> tuple[Survey, bytes, str]:
+    """The survey, its private key from standard input, and which secret it was."""
+    survey = find_survey(slug)
+    if survey is None:
+        raise click.ClickException(f'There is no survey "{slug}". `chorus survey list` shows them.')
+    key, who = survey_key_from_stdin(survey, custodian)
+    return survey, key, who
+
+
+def _free_texts(survey: Survey, key: bytes) -> list[FreeText]:
+    return free_texts_of(answers_frame(survey, key), definition_of(survey))
+
+
+@click.group("themes")
+def themes_group() -> None:
+    """The codebook of a survey's themes, and coding free text with it. Each command
+    reads the recovery code (or, with --custodian, that custodian's password) from
+    standard input."""
+
+
+@themes_group.command("import")
+@click.argument("slug")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--custodian", help=CUSTODIAN_HELP)
+@with_appcontext
+def themes_import_command(slug: str, file: Path, custodian: str | None) -> None:
+    """Add the themes of FILE (CSV: id,label,description,feature,harm,keywords, keywords
+    separated by ;) to SLUG's codebook, updating those whose id is already there."""
+    survey, _, _ = _survey_with_key(slug, custodian)
+    try:
+        result = import_codebook(survey, file.read_text("utf-8-sig"), cli_actor())
+    except CodebookError as exc:
+        raise click.ClickException(f"{file} can't be imported, nothing changed:\n{exc}") from None
+    click.echo(f"Added {len(result.added)} themes, updated {len(result.updated)}.")
+
+
+@themes_group.command("export")
+@click.argument("slug")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="File to write.")
+@click.option("--custodian", help=CUSTODIAN_HELP)
+@with_appcontext
+def themes_export_command(slug: str, out: Path | None, custodian: str | None) -> None:
+    """SLUG's codebook as CSV, to --out or standard output."""
+    survey, _, _ = _survey_with_key(slug, custodian)
+    text = export_codebook(survey)
+    if out:
+        out.write_text(text, "utf-8")
+        click.echo(f"Wrote {len(codebook(survey))} themes to {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@themes_group.command("code")
+@click.argument("slug")
+@click.option(
+    "--from-rules",
+    is_flag=True,
+    required=True,
+    help="Accept every keyword-rule match into the report's coding.",
+)
+@click.option("--theme", "theme_id", help="Only this theme's rule.")
+@click.option("--custodian", help=CUSTODIAN_HELP)
+@with_appcontext
+def themes_code_command(
+    slug: str, from_rules: bool, theme_id: str | None, custodian: str | None
+) -> None:
+    """Code SLUG's free text from the codebook's keyword rules: your decision to accept
+    every match (suggestions turned down in the browser stay turned down). Prints how
+    many answers each theme was added to."""
+    survey, key, who = _survey_with_key(slug, custodian)
+    if not codebook(survey):
+        raise click.ClickException(
+            f'"{slug}" has no themes yet: `chorus themes import {slug} FILE.csv` adds some.'
+        )
+    try:
+        added = accept_rule_matches(survey, key, _free_texts(survey, key), theme_id)
+    except CodingError as exc:
+        raise click.ClickException(str(exc)) from None
+    announce("themes.code", cli_actor(), slug, rules="accepted", key=who)
+    width = max(len(t) for t in added)
+    for theme, count in added.items():
+        click.echo(f"{theme:<{width}}  {count} answers")
+
+
+@click.group("quotes")
+def quotes_group() -> None:
+    """Quotes of consenting respondents: export the masked candidates, approve them.
+    Each command reads the recovery code (or, with --custodian, that custodian's
+    password) from standard input."""
+
+
+@quotes_group.command("export")
+@click.argument("slug")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--theme", "theme_id", help="Only answers that carry this theme.")
+@click.option("--custodian", help=CUSTODIAN_HELP)
+@with_appcontext
+def quotes_export_command(
+    slug: str, out: Path, theme_id: str | None, custodian: str | None
+) -> None:
+    """Write the candidates (answers whose authors agreed to be quoted, masked) as CSV:
+    id, question, themes, text, approved. Fill `approved` with yes or no, edit the
+    text as needed, then `chorus quotes approve`. The masked texts are still
+    respondents' words: keep the file on an encrypted disk and delete it when done."""
+    survey, key, who = _survey_with_key(slug, custodian)
+    definition = definition_of(survey)
+    found = candidates(
+        _free_texts(survey, key),
+        load_coding(survey, key),
+        load_decisions(survey, key),
+        definition.default_language,
+        theme_id,
+    )
+    out.write_text(candidates_csv(key, found, definition), "utf-8")
+    announce("quotes.export", cli_actor(), slug, key=who)
+    click.echo(f"Wrote {len(found)} candidates to {out}", err=True)
+
+
+@quotes_group.command("approve")
+@click.argument("slug")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--custodian", help=CUSTODIAN_HELP)
+@with_appcontext
+def quotes_approve_command(slug: str, file: Path, custodian: str | None) -> None:
+    """Record the decisions of a filled-in candidates FILE: rows with approved = yes are
+    published with their text as edited, rows with no are rejected, empty rows wait."""
+    survey, key, who = _survey_with_key(slug, custodian)
+    try:
+        done = decisions_from_csv(survey, key, _free_texts(survey, key), file.read_text("utf-8"))
+    except QuoteError as exc:
+        raise click.ClickException(f"{file}: nothing recorded:\n{exc}") from None
+    announce("quotes.decide", cli_actor(), slug, key=who)
+    click.echo(f"Approved {done.approved}, rejected {done.rejected}, left {done.left} undecided.")
+
+
+COMMANDS = (user_group, audit_group, report_group, themes_group, quotes_group)

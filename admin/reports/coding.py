@@ -356,7 +356,8 @@ def free_texts_of(frame: pd.DataFrame, definition: SurveyDefinition) -> list[Fre
         for response_id, text in frame[column].items():
             if not isinstance(text, str) or not text.strip():
                 continue
-            agreed = bool(consent is not None and part == "text" and consent[response_id] is True)
+            # True, or numpy's True when the whole column is booleans; never None.
+            agreed = part == "text" and consent is not None and consent[response_id] in (True,)
             found.append(
                 FreeText(
                     themes.answer_key(str(response_id), question.id, part),
