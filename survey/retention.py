@@ -28,6 +28,7 @@ from survey.models import (
     StaffSession,
     Survey,
     db,
+    rows_changed,
 )
 
 # A wrong-password count nobody has added to for this long is forgotten.
@@ -44,7 +45,7 @@ class Purged:
     invites: int
 
 
-def _count(model: type, survey_id: int) -> int:
+def _count(model: type[Draft] | type[InviteCode], survey_id: int) -> int:
     return (
         db.session.scalar(
             select(func.count()).select_from(model).where(model.survey_id == survey_id)
@@ -67,7 +68,7 @@ def purge_expired(today: date, actor: str) -> list[Purged]:
     purged = []
     for survey_id, slug in expired:
         counts = {
-            "responses": inbox.response_count(db.session.get(Survey, survey_id)),
+            "responses": inbox.response_count(db.session.get_one(Survey, survey_id)),
             "drafts": _count(Draft, survey_id),
             "invites": _count(InviteCode, survey_id),
         }
@@ -117,4 +118,4 @@ def delete_lapsed_sign_ins(now: datetime) -> int:
         execution_options=in_sql,
     )
     db.session.commit()
-    return lapsed.rowcount or 0
+    return rows_changed(lapsed) or 0

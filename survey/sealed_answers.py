@@ -67,7 +67,9 @@ def seal_answers(survey: Survey, response_id: str, answers: dict[str, Any]) -> b
 def open_answers(private_key: bytes, survey_id: int, response: SealedBox) -> dict[str, Any]:
     """One response's answers; crypto.CryptoError if the key or the box is wrong."""
     aad = _aad(survey_id, response.id, response.format_version)
-    return json.loads(crypto.open_sealed(private_key, response.sealed, aad))["answers"]
+    document = json.loads(crypto.open_sealed(private_key, response.sealed, aad))
+    answers: dict[str, Any] = document["answers"]
+    return answers
 
 
 def open_batch(
@@ -77,7 +79,7 @@ def open_batch(
     return [open_answers(private_key, survey_id, response) for response in batch]
 
 
-def decrypted_responses(survey: Survey, private_key: bytes) -> Iterator[tuple[str, dict]]:
+def decrypted_responses(survey: Survey, private_key: bytes) -> Iterator[tuple[str, dict[str, Any]]]:
     """(week, answers) for every response, in a random-id order that says nothing."""
     for response in inbox.sealed_responses(survey):
         yield response.week, open_answers(private_key, survey.id, response)
