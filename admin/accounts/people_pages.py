@@ -151,7 +151,7 @@ def new():
 @allow(Role.ADMIN)
 def account(user_id: str):
     user = _account(user_id)
-    form = {
+    form: dict[str, Any] = {
         "roles": [r.value for r in user.role_set],
         "organisation": str(user.organisation_id or ""),
     }
