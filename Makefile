@@ -63,3 +63,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/sdc_bench.py
 	$(BIN)/python bench/report.py --n 100000
 	$(BIN)/python bench/render.py --pdf
+	$(BIN)/python bench/quote_masking.py

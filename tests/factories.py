@@ -419,3 +419,32 @@ def old_sha256(prev_hash: str, at: datetime, actor, action, target, details) -> 
         }
     )
     return hashlib.sha256(prev_hash.encode("ascii") + content).hexdigest()
+
+
+def answered_small_survey(people, **changes):
+    """The small survey (with `changes` to its document), opened, with one stored
+    response per entry of `people` (answers as `person` makes them); returns the
+    survey and its unlocked frame."""
+    from admin.analysis.frame import answers_frame
+    from survey.definition import parse_definition
+    from survey.responses import DraftState, final_answers, store_response
+    from survey.surveys import (
+        definition_of,
+        find_survey,
+        import_definition,
+        open_survey,
+        prepare_keys,
+        unwrap_with_recovery_code,
+    )
+
+    survey = import_definition(parse_definition(small_survey_document(**changes)))
+    code = prepare_keys(survey, [custodian_user()], sheet_check=False)
+    open_survey(survey)
+    survey = find_survey(survey.slug)
+    definition = definition_of(survey)
+    for given in people:
+        state = DraftState()
+        state.answers.update(given)
+        store_response(survey, final_answers(definition, state))
+    db.session.commit()
+    return survey, answers_frame(survey, unwrap_with_recovery_code(survey, code))

@@ -156,7 +156,7 @@ class PublishedTables:
         columns = self._membership_columns(question)
         if question.type == "multi_choice":
             counts, display, percent, withheld = self._multi_breakdown(
-                rows, row_totals, columns[:-1]
+                rows, row_totals, columns[:-1], self.question_entry(question)["counts"]
             )
             column_values = [v for v, _ in pairs]
             column_labels = [label for _, label in pairs]
@@ -185,15 +185,19 @@ class PublishedTables:
             "withheld": withheld,
         }
 
-    def _multi_breakdown(self, rows, row_totals, options):
+    def _multi_breakdown(self, rows, row_totals, options, published):
         """A multi-choice question by a group: for each option, the table of (group ×
         chose it / didn't) over every respondent, protected with its margins; only
-        the "chose it" column is published."""
+        the "chose it" column is published.
+
+        The column totals are what the question's own entry publishes (`published`):
+        an option count it hides is an unpublished total here, which the protection
+        keeps hidden, so the column's cells can't add up to it."""
         entry_counts = []
-        for option in options:
+        for option, shown in zip(options, published, strict=True):
             table = [[int((r & option).sum()), int((r & ~option).sum())] for r in rows]
-            chose = int(option.sum())
-            column_totals = [chose, self.respondents - chose]
+            exact = shown is not None and not self.disclosure.rounding
+            column_totals = [shown, self.respondents - shown] if exact else [None, None]
             protected = sdc.protect_table(
                 table, self.disclosure, row_totals, column_totals, self.respondents
             )

@@ -93,9 +93,7 @@ def build_report(
             "rounding": disclosure.rounding,
             "method": sdc.method_text(disclosure),
         },
-        "method": method_text(
-            definition, respondents, weeks, disclosure, draft.method_notes
-        ),
+        "method": method_text(definition, respondents, weeks, disclosure, draft.method_notes),
         "limitations": clean_markdown(draft.limitations.strip() or DEFAULT_LIMITATIONS),
         "support": [support_entry(resource, definition) for resource in definition.support],
         "questions": [tables.question_entry(q) for q in tables.questions_in_report()],

@@ -4,19 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from admin.analysis.frame import answers_frame
-from survey.definition import parse_definition
-from survey.models import db
-from survey.responses import DraftState, final_answers, store_response
-from survey.surveys import (
-    definition_of,
-    find_survey,
-    import_definition,
-    open_survey,
-    prepare_keys,
-    unwrap_with_recovery_code,
-)
-from tests.factories import custodian_user, person, small_survey_document
+from tests.factories import answered_small_survey, person
 
 # 60 people. age: 8 under 18 (fewer than k), 50 adults, 2 prefer not to say.
 # harm: 0/12/15/13/20 for 1..5, everyone. wanted (50 answered, 10 skipped):
@@ -36,14 +24,4 @@ PEOPLE = (
 
 @pytest.fixture
 def answered_survey(app):
-    survey = import_definition(parse_definition(small_survey_document()))
-    code = prepare_keys(survey, [custodian_user()], sheet_check=False)
-    open_survey(survey)
-    survey = find_survey("small")
-    definition = definition_of(survey)
-    for given in PEOPLE:
-        state = DraftState()
-        state.answers.update(given)
-        store_response(survey, final_answers(definition, state))
-    db.session.commit()
-    return survey, answers_frame(survey, unwrap_with_recovery_code(survey, code))
+    return answered_small_survey(PEOPLE)
