@@ -48,9 +48,11 @@ COV ?= --cov --cov-report=term
 test: $(STAMP)
 	$(BIN)/pytest $(COV)
 
+## lint: ruff, then mypy (survey/ strict, admin/ not yet; settings in pyproject.toml's [tool.mypy])
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -61,8 +61,9 @@ def guard():
     if not current_user.is_authenticated:
         if request.method == "GET":
             # A session that lapsed or was ended is told so on the sign-in page.
-            ended = {"ended": "session"} if g.get("staff_session_ended") else {}
-            return redirect(url_for("staff.login", **ended))
+            if g.get("staff_session_ended"):
+                return redirect(url_for("staff.login", ended="session"))
+            return redirect(url_for("staff.login"))
         abort(401)
     if request.endpoint not in ENROLMENT_ENDPOINTS:
         if current_user.must_change_password:

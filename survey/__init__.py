@@ -96,7 +96,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         }
 
     @app.get("/")
-    def home():
+    def home() -> str:
         return render_template("home.html")
 
     _register_error_pages(app)
@@ -106,7 +106,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _register_error_pages(app: Flask) -> None:
     """Every error is a calm page in the site's style; none shows internals."""
 
-    def page(heading: str, body: str, status: int):
+    def page(heading: str, body: str, status: int) -> tuple[str, int]:
         html = render_template(
             "error.html", heading=translate(heading, "en"), body=translate(body, "en")
         )
@@ -125,12 +125,12 @@ def _register_error_pages(app: Flask) -> None:
     # Unhandled exceptions arrive here as InternalServerError after Flask has
     # logged them (method and path only: nothing about the client).
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
+    def http_error(exc: HTTPException) -> tuple[str, int]:
         heading, body = pages.get(exc.code or 500, ("error_heading", "error_body"))
         return page(heading, body, exc.code or 500)
 
     @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError):
+    def csrf_error(exc: CSRFError) -> tuple[str, int]:
         if request.blueprint == "respond":
             from survey.respondent.views import csrf_failed
 

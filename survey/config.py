@@ -157,7 +157,7 @@ def app_subkey(purpose: str) -> bytes:
     Each use (code lookups, TOTP secrets, ...) gets its own key, so no two
     purposes ever share key material.
     """
-    cache = current_app.extensions.setdefault("chorus_subkeys", {})
+    cache: dict[str, bytes] = current_app.extensions.setdefault("chorus_subkeys", {})
     if purpose not in cache:
         cache[purpose] = derive_secret(current_app.config["SECRET_KEY"].encode(), purpose)
     return cache[purpose]

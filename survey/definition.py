@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 
@@ -451,11 +451,11 @@ _StrictYamlLoader.add_implicit_resolver(
 # --- validation ---------------------------------------------------------------------
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return (_is_int(value) or isinstance(value, float)) and value == value and abs(value) < 1e15
 
 
@@ -507,7 +507,9 @@ class _Validator:
             self.check_sections(data["sections"])
         return self.problems
 
-    def keys(self, path: str, obj: dict[str, Any], allowed: dict[str, bool], top: bool = False):
+    def keys(
+        self, path: str, obj: dict[str, Any], allowed: dict[str, bool], top: bool = False
+    ) -> None:
         prefix = "" if top else f"{path}."
         for key in obj:
             if key not in allowed:
@@ -770,7 +772,7 @@ class _Validator:
         known: set[str] = set()
         if target is not None and isinstance(target.get("options"), list):
             known = {
-                o.get("value")
+                o["value"]
                 for o in target["options"]
                 if isinstance(o, dict) and isinstance(o.get("value"), str)
             }

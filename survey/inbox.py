@@ -30,13 +30,23 @@ import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, Table, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from survey import crypto
 from survey.config import app_subkey
-from survey.models import InboxEntry, InviteCode, Response, Survey, db, iso_week, random_id
+from survey.models import (
+    InboxEntry,
+    InviteCode,
+    Response,
+    Survey,
+    db,
+    iso_week,
+    random_id,
+    rows_changed,
+)
 
 BOX_KEY_PURPOSE = "chorus-inbox/1"
 TAG_KEY_PURPOSE = "chorus-inbox-tag/1"
@@ -224,11 +234,13 @@ def delete_by_receipt(survey: Survey, receipt_lookup: str) -> int:
     answers and receipt are gone), so the invite is still marked used at the
     flush, as it would have been had the response been stored already.
     """
-    deleted = db.session.execute(
-        delete(Response).where(
-            Response.receipt_lookup == receipt_lookup, Response.survey_id == survey.id
+    deleted = rows_changed(
+        db.session.execute(
+            delete(Response).where(
+                Response.receipt_lookup == receipt_lookup, Response.survey_id == survey.id
+            )
         )
-    ).rowcount
+    )
     entry = db.session.scalar(
         select(InboxEntry).where(
             InboxEntry.receipt_tag == tag(receipt_lookup), InboxEntry.survey_id == survey.id
@@ -259,7 +271,7 @@ def delete_all(survey_id: int) -> int:
 # --- the weekly flush ----------------------------------------------------------------------
 
 
-def _due(survey: Survey, everything: bool):
+def _due(survey: Survey, everything: bool) -> Select[InboxEntry]:
     query = select(InboxEntry).where(InboxEntry.survey_id == survey.id)
     if not everything:
         # ISO week strings of the same width sort like the weeks they name.
@@ -292,10 +304,12 @@ def flush_inbox(survey: Survey, *, everything: bool = False) -> int:
     ]
     _shuffler.shuffle(responses)
     invites = sorted(letter.invite_lookup for letter in letters if letter.invite_lookup)
+    # Response is mapped to a Table; SQLAlchemy types __table__ as any FromClause.
+    responses_table = cast(Table, Response.__table__)
     try:
         for response in responses:
             # One INSERT each, in the shuffled order: that is the physical order.
-            db.session.execute(Response.__table__.insert().values(**response))
+            db.session.execute(responses_table.insert().values(**response))
         if invites:
             db.session.execute(
                 update(InviteCode).where(InviteCode.lookup.in_(invites)).values(used=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
@@ -27,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING_CONVENTION = {
@@ -45,6 +47,23 @@ class Base(DeclarativeBase):
 # Objects stay readable after a commit: a request that saves and then redirects
 # would otherwise reload the survey row (32 kB of definition) just for its slug.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+# The models' base class. At run time it is db.Model, which Flask-SQLAlchemy builds from
+# Base (adding its table naming and bind keys); mypy can't take a base class from an
+# instance attribute (python/mypy#8603), so it checks the models against Base itself.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through the session changed.
+
+    The session returns a CursorResult for these, which has the count, but is typed to
+    return a plain Result; SQLAlchemy's typing notes (changelog 2.0.44) say to cast.
+    """
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def random_id() -> str:
@@ -65,7 +84,7 @@ class SurveyStatus(enum.StrEnum):
     ARCHIVED = "archived"
 
 
-class Survey(db.Model):
+class Survey(Model):
     """One version of a survey: its definition, state and public key.
 
     The definition is the canonical `chorus-survey/1` JSON. Once a survey has
@@ -105,7 +124,7 @@ class Survey(db.Model):
         return self.status == SurveyStatus.OPEN.value
 
 
-class SurveyKeyWrap(db.Model):
+class SurveyKeyWrap(Model):
     """The survey's private key, encrypted for one holder.
 
     `holder` is "recovery" for the recovery code, or "custodian:<user id>" for an
@@ -133,7 +152,7 @@ class SurveyKeyWrap(db.Model):
     user: Mapped[User | None] = relationship(back_populates="key_grants")
 
 
-class Response(db.Model):
+class Response(Model):
     """One submitted response: a sealed box and nothing readable about it.
 
     `receipt_lookup` is HMAC(server secret, receipt code): only the person
@@ -151,7 +170,7 @@ class Response(db.Model):
     receipt_lookup: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class InboxEntry(db.Model):
+class InboxEntry(Model):
     """A submitted response waiting for the weekly flush (see survey/inbox.py).
 
     `box` holds the response (id, sealed answers, receipt and invite lookups)
@@ -173,7 +192,7 @@ class InboxEntry(db.Model):
     box: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Draft(db.Model):
+class Draft(Model):
     """Answers in progress, encrypted under a key the server does not keep.
 
     While someone answers, the key lives only in their session cookie. When they
@@ -192,7 +211,7 @@ class Draft(db.Model):
     saved_week: Mapped[str] = mapped_column(String(8), default=iso_week)
 
 
-class InviteCode(db.Model):
+class InviteCode(Model):
     """A single-use invite. Marked used by the weekly flush of the response inbox,
     together with a whole week's responses in random order (survey/inbox.py):
     never linked to the response it let in."""
@@ -223,7 +242,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Organisation(db.Model):
+class Organisation(Model):
     """A company (or other body) whose readers see reports addressed to it."""
 
     __tablename__ = "organisations"
@@ -234,7 +253,7 @@ class Organisation(db.Model):
     users: Mapped[list[User]] = relationship(back_populates="organisation")
 
 
-class User(db.Model):
+class User(Model):
     """A member of staff. Respondents never have accounts.
 
     `roles` holds role names separated by spaces; a company reader belongs to
@@ -307,7 +326,7 @@ class User(db.Model):
         return f"{self.id}:{self.session_version}"
 
 
-class StaffSession(db.Model):
+class StaffSession(Model):
     """One signed-in browser of a member of staff; deleting the row signs it out.
 
     The random token lives only in that browser's cookie; `id` is an HMAC of it,
@@ -323,7 +342,7 @@ class StaffSession(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class SignInThrottle(db.Model):
+class SignInThrottle(Model):
     """Wrong passwords typed for one email, whether or not it has an account.
 
     `lookup` is an HMAC of the normalised email, so an email nobody has an
@@ -338,7 +357,7 @@ class SignInThrottle(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One staff action in an append-only, hash-chained log.
 
     Each entry's hash covers its content and the previous entry's hash, and
@@ -373,7 +392,7 @@ class FindingStatus(enum.StrEnum):
     NEEDS_INFORMATION = "needs_information"
 
 
-class Theme(db.Model):
+class Theme(Model):
     """One theme of a survey's codebook: what free-text answers may be coded with.
 
     The codebook is the analysts' own vocabulary (labels, descriptions, keyword
@@ -395,7 +414,7 @@ class Theme(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class AnalysisState(db.Model):
+class AnalysisState(Model):
     """Analysts' work on a survey's answers, sealed to the survey's key like the
     answers themselves: each coder's codes and decisions, and the quotes approved
     for publication. `name` says whose and what (`coding:report`, `quotes`, …);
@@ -411,7 +430,7 @@ class AnalysisState(db.Model):
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class ReportDraft(db.Model):
+class ReportDraft(Model):
     """The report an analyst is building for a survey: findings, narrative, choices.
 
     It holds the analyst's own words and choices, never respondent data (the
@@ -428,7 +447,7 @@ class ReportDraft(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class ReportVersion(db.Model):
+class ReportVersion(Model):
     """A published report version, frozen: its `chorus-report/1` snapshot, and the
     HTML and PDF rendered from it. Published versions never change."""
 
@@ -453,7 +472,7 @@ class ReportVersion(db.Model):
     addressees: Mapped[list[Organisation]] = relationship(secondary="report_addressees")
 
 
-class ReportAddressee(db.Model):
+class ReportAddressee(Model):
     """A published version is addressed to these organisations (and only they see it)."""
 
     __tablename__ = "report_addressees"
@@ -466,7 +485,7 @@ class ReportAddressee(db.Model):
     )
 
 
-class FindingAnswer(db.Model):
+class FindingAnswer(Model):
     """One company's answer to one finding at one moment. Append-only: the newest
     is the current answer, the older ones are its history."""
 

@@ -20,9 +20,10 @@ import ipaddress
 import logging
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, has_request_context, request
@@ -195,6 +196,13 @@ def forget_earlier_days(today: date) -> None:
             seen.day = today
 
 
+class RedisKeys(Protocol):
+    """The calls made here on limits' Redis connection, which limits types with only its own."""
+
+    def scan_iter(self, match: str, count: int) -> Iterator[bytes]: ...
+    def delete(self, *names: bytes) -> int: ...
+
+
 def delete_rate_limit_keys_not_of(today: date) -> int:
     """Delete this app's rate-limit keys from any day but `today`; returns how many.
 
@@ -214,16 +222,16 @@ def delete_rate_limit_keys_not_of(today: date) -> int:
 
     deleted = 0
     if isinstance(storage, RedisStorage):
-        redis = storage.get_connection()
+        redis = cast(RedisKeys, storage.get_connection())
         glob_prefix = re.sub(r"([*?\[\]\\])", r"\\\1", prefix)
         pattern = f"*LIMITER/{glob_prefix}/*" if prefix else "*LIMITER/*"
         for key in redis.scan_iter(match=pattern, count=1000):
             if other_day(key.decode("utf-8", "replace")):
                 deleted += redis.delete(key)
     elif isinstance(storage, MemoryStorage):
-        for key in [*storage.storage, *storage.events]:
-            if other_day(key):
-                storage.clear(key)
+        for name in [*storage.storage, *storage.events]:
+            if other_day(name):
+                storage.clear(name)
                 deleted += 1
     # Other storages (memcached, ...) aren't supported: their keys expire with
     # their window (at most a day).
@@ -250,7 +258,9 @@ def init_app(app: Flask, route_limits: Mapping[str, str]) -> None:
     limiter.init_app(app)
     for endpoint, limit in route_limits.items():
         view = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(view)
+        # Flask types a view as sync or async; mypy can't carry that union through the
+        # decorator's Callable[P, R] -> Callable[P, R] (it merges the two return types).
+        app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(view)  # type: ignore[assignment]
     app.extensions["chorus_limiter"] = limiter
     limiter.logger.addFilter(HIDE_KEYED_ADDRESSES)  # once: the same filter isn't added twice
     app.after_request(set_security_headers)
@@ -285,7 +295,7 @@ def date_respondent_records_by_day() -> None:
     if getattr(make_record, "dates_respondents_by_day", False):
         return
 
-    def make_day_dated_record(*args, **kwargs) -> logging.LogRecord:
+    def make_day_dated_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = make_record(*args, **kwargs)
         if is_respondent_request():
             record.created -= record.created % SECONDS_PER_DAY

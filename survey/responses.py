@@ -32,7 +32,16 @@ from survey.definition import (
     shown_questions,
     visible_sections_and_answers,
 )
-from survey.models import Draft, InviteCode, Response, Survey, db, iso_week, random_id
+from survey.models import (
+    Draft,
+    InviteCode,
+    Response,
+    Survey,
+    db,
+    iso_week,
+    random_id,
+    rows_changed,
+)
 from survey.sealed_answers import FORMAT_VERSION, seal_answers
 from survey.surveys import definition_of, lookup_secret
 
@@ -192,7 +201,7 @@ def purge_stale_drafts() -> int:
             | (Draft.resume_lookup.is_(None) & (Draft.saved_week < uncoded_cutoff))
         )
     )
-    return result.rowcount or 0
+    return rows_changed(result) or 0
 
 
 # --- walking the survey ---------------------------------------------------------------
@@ -268,9 +277,11 @@ def submit(survey: Survey, handle: DraftHandle, state: DraftState, receipt_code:
     )
     receipt_lookup = crypto.code_lookup(lookup_secret(), "receipt", receipt_code)
     try:
-        deleted = db.session.execute(
-            delete(Draft).where(Draft.id == handle.draft_id, Draft.survey_id == survey.id)
-        ).rowcount
+        deleted = rows_changed(
+            db.session.execute(
+                delete(Draft).where(Draft.id == handle.draft_id, Draft.survey_id == survey.id)
+            )
+        )
         if deleted != 1:
             raise DraftGone
         if state.invite_lookup and inbox.invite_spent(state.invite_lookup):

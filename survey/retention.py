@@ -29,6 +29,7 @@ from survey.models import (
     StaffSession,
     Survey,
     db,
+    rows_changed,
 )
 
 # A wrong-password count nobody has added to for this long is forgotten.
@@ -46,7 +47,7 @@ class Purged:
     analysis: int = 0  # analysts' sealed codes and approved quotes
 
 
-def _count(model: type, survey_id: int) -> int:
+def _count(model: type[Draft] | type[InviteCode] | type[AnalysisState], survey_id: int) -> int:
     return (
         db.session.scalar(
             select(func.count()).select_from(model).where(model.survey_id == survey_id)
@@ -69,7 +70,7 @@ def purge_expired(today: date, actor: str) -> list[Purged]:
     purged = []
     for survey_id, slug in expired:
         counts = {
-            "responses": inbox.response_count(db.session.get(Survey, survey_id)),
+            "responses": inbox.response_count(db.session.get_one(Survey, survey_id)),
             "drafts": _count(Draft, survey_id),
             "invites": _count(InviteCode, survey_id),
             # Codes and approved quotes are made of the answers: they go with them.
@@ -121,4 +122,4 @@ def delete_lapsed_sign_ins(now: datetime) -> int:
         execution_options=in_sql,
     )
     db.session.commit()
-    return lapsed.rowcount or 0
+    return rows_changed(lapsed) or 0

@@ -67,7 +67,9 @@ def seal_answers(survey: Survey, response_id: str, answers: dict[str, Any]) -> b
 def open_answers(private_key: bytes, survey_id: int, response: SealedBox) -> dict[str, Any]:
     """One response's answers; crypto.CryptoError if the key or the box is wrong."""
     aad = _aad(survey_id, response.id, response.format_version)
-    return json.loads(crypto.open_sealed(private_key, response.sealed, aad))["answers"]
+    document = json.loads(crypto.open_sealed(private_key, response.sealed, aad))
+    answers: dict[str, Any] = document["answers"]
+    return answers
 
 
 def open_batch(
@@ -77,7 +79,7 @@ def open_batch(
     return [open_answers(private_key, survey_id, response) for response in batch]
 
 
-def decrypted_responses(survey: Survey, private_key: bytes) -> Iterator[tuple[str, dict]]:
+def decrypted_responses(survey: Survey, private_key: bytes) -> Iterator[tuple[str, dict[str, Any]]]:
     """(week, answers) for every response, in a random-id order that says nothing."""
     for response in inbox.sealed_responses(survey):
         yield response.week, open_answers(private_key, survey.id, response)
@@ -103,7 +105,7 @@ def open_analysis(
 ) -> dict[str, Any]:
     """The document `seal_analysis` sealed; crypto.CryptoError if anything is wrong."""
     aad = crypto.analysis_aad(survey_id, name, format_name)
-    document = json.loads(crypto.open_sealed(private_key, sealed, aad))
+    document: dict[str, Any] = json.loads(crypto.open_sealed(private_key, sealed, aad))
     if document.get("format") != format_name:
         raise crypto.CryptoError(f"not a {format_name} document")
     return document

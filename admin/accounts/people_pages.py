@@ -130,17 +130,16 @@ def index():
 @bp.route("/new", methods=["GET", "POST"])
 @allow(Role.ADMIN)
 def new():
-    form = {"email": "", "roles": [], "organisation": ""}
+    form: dict[str, Any] = {"email": "", "roles": [], "organisation": ""}
     if request.method == "POST":
+        email, roles = request.form.get("email", "")[:300], _role_names()
         form = {
-            "email": request.form.get("email", "")[:300],
-            "roles": _role_names(),
+            "email": email,
+            "roles": roles,
             "organisation": request.form.get("organisation", "")[:20],
         }
         try:
-            user, password = create_account(
-                form["email"], form["roles"], _organisation_choice(), _me()
-            )
+            user, password = create_account(email, roles, _organisation_choice(), _me())
         except FormProblem as problem:
             return _form_page("admin/people/new.html", problem, form=form)
         return render_template("admin/people/created.html", user=user, password=password)
@@ -151,7 +150,7 @@ def new():
 @allow(Role.ADMIN)
 def account(user_id: str):
     user = _account(user_id)
-    form = {
+    form: dict[str, Any] = {
         "roles": [r.value for r in user.role_set],
         "organisation": str(user.organisation_id or ""),
     }

@@ -254,7 +254,7 @@ def _count_wrong_password(
     lookup = _throttle_lookup(email)
     if throttle is None:
         db.session.add(SignInThrottle(lookup=lookup, failures=1, updated_at=now))
-        failures = 1
+        failures: int | None = 1
     else:
         db.session.execute(
             update(SignInThrottle)
@@ -398,7 +398,9 @@ def check_sign_in_code(user: User, typed: str) -> bool:
         .values(failed_second_factors=User.failed_second_factors + 1),
         execution_options={"synchronize_session": False},
     )
-    attempt = db.session.scalar(select(User.failed_second_factors).where(User.id == user.id))
+    attempt = db.session.execute(
+        select(User.failed_second_factors).where(User.id == user.id)
+    ).scalar_one()
     user.failed_second_factors = attempt
     if attempt <= MAX_FAILED_SECOND_FACTORS and check_second_factor(user, typed):
         user.failed_second_factors = 0

@@ -88,7 +88,7 @@ def batch_columns(
     return columns
 
 
-_STATE_CODES = {name: code for code, name in enumerate(STATES)}
+_STATE_CODES: dict[str | None, int] = {name: code for code, name in enumerate(STATES)}
 _SKIPPED = _STATE_CODES["skipped"]
 _NOT_SHOWN = _STATE_CODES["not_shown"]
 
@@ -148,7 +148,7 @@ def _question_columns(question: QuestionPlan, entries: list[dict | None]) -> dic
         out[names.value] = values
         if names.quote_consent is not None:
             out[names.quote_consent] = [
-                None if v is None else bool(entry.get("quote_consent", False))
+                None if v is None or entry is None else bool(entry.get("quote_consent", False))
                 for v, entry in zip(values, entries, strict=True)
             ]
     if names.other is not None and other_text is not None:
@@ -204,10 +204,11 @@ def _frame(plan: tuple[QuestionPlan, ...], parts: list[dict[str, Any]]) -> pd.Da
     for question in plan:
         names = question.columns
         state = np.concatenate([part[names.state] for part in parts])
-        data[names.state] = pd.Categorical.from_codes(state, STATES)
+        # pandas takes any list-like as categories; pandas-stubs accept only an Index.
+        data[names.state] = pd.Categorical.from_codes(state, STATES)  # type: ignore[call-overload]
         if question.type == "single_choice":
             codes = np.concatenate([part[names.value] for part in parts])
-            data[names.value] = pd.Categorical.from_codes(codes, question.categories)
+            data[names.value] = pd.Categorical.from_codes(codes, question.categories)  # type: ignore[call-overload]
         elif question.type == "multi_choice":
             for value in question.categories:
                 name = names.choice(value)
@@ -216,9 +217,9 @@ def _frame(plan: tuple[QuestionPlan, ...], parts: list[dict[str, Any]]) -> pd.Da
             data[names.value] = np.concatenate([part[names.value] for part in parts])
         else:
             data[names.value] = [t for part in parts for t in part[names.value]]
-        for name in (names.other, names.quote_consent):
-            if name is not None and name in parts[0]:
-                data[name] = [v for part in parts for v in part[name]]
+        for column in (names.other, names.quote_consent):
+            if column is not None and column in parts[0]:
+                data[column] = [v for part in parts for v in part[column]]
     index = pd.Index([r for part in parts for r in part["response"]], name="response", dtype=str)
     return pd.DataFrame(data, index=index)
 

@@ -238,6 +238,7 @@ class _Attacker:
             # The true table is always feasible, so this is a solver failure: refuse to
             # guess rather than publish on an unverified pattern.
             raise RuntimeError(f"disclosure LP failed: {result.message}")
+        assert result.x is not None  # status 0: the solver found a solution
         self.points.append(result.x)
         whole = self.problem.truth.copy()
         whole[self.cells] = result.x

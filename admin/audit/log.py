@@ -34,13 +34,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import (
     has_request_context,
     request,
 )
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from survey.config import app_subkey
@@ -389,7 +389,8 @@ def rekey() -> Rekeyed:
     for row in rows:
         digest = entry_hash(previous, row.at, row.actor, row.action, row.target, row.details)
         db.session.execute(
-            AuditEntry.__table__.update()
+            cast(Table, AuditEntry.__table__)
+            .update()
             .where(AuditEntry.id == row.id)
             .values(prev_hash=previous, entry_hash=digest)
         )

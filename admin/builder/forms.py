@@ -141,7 +141,7 @@ def _put_value(form: MultiDict, name: str, value: Any) -> None:
 
 def settings_form(doc: Mapping[str, Any]) -> MultiDict:
     languages = list(doc.get("languages", ["en"]))
-    form = MultiDict()
+    form: MultiDict[str, Any] = MultiDict()
     for key in SURVEY_TEXTS:
         put_text(form, key, doc.get(key), languages)
     form["languages"] = " ".join(languages)
@@ -293,7 +293,7 @@ def read_condition(form: Mapping[str, Any], problems: list[str]) -> dict[str, An
 
 
 def section_form(section: Mapping[str, Any], languages: list[str]) -> MultiDict:
-    form = MultiDict()
+    form: MultiDict[str, Any] = MultiDict()
     form["id"] = section.get("id", "")
     for key in SECTION_TEXTS:
         put_text(form, key, section.get(key), languages)
@@ -326,7 +326,7 @@ def section_fields(languages: list[str]) -> set[str]:
 
 
 def question_form(question: Mapping[str, Any], languages: list[str]) -> MultiDict:
-    form = MultiDict()
+    form: MultiDict[str, Any] = MultiDict()
     form["id"] = question.get("id", "")
     form["type"] = question.get("type", "short_text")
     for key in QUESTION_TEXTS:

@@ -448,7 +448,7 @@ def _not_found(survey: Survey, what: str):
 
 def _condition_choices(doc: dict[str, Any], before: tuple[int, int | None]) -> list[dict]:
     """Choice questions that come before a position (a section, or a question in one)."""
-    choices = []
+    choices: list[dict] = []
     languages = _languages(doc)
     for si, section in enumerate(doc["sections"]):
         for qi, question in enumerate(section["questions"]):
@@ -955,7 +955,7 @@ def retention(slug: str):
                 error = "Give a date like 2027-06-30 (year-month-day)."
             if not error and chosen is None:
                 error = 'Give a date, or press "Keep with no end date" to clear it.'
-            elif not error and chosen < _today():
+            elif not error and chosen is not None and chosen < _today():
                 error = (
                     f"Choose today ({_today().isoformat()}) or a later day: that day has passed."
                 )

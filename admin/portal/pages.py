@@ -113,7 +113,8 @@ def _report_page(
     histories = histories_by_finding(organisation_answers(version, organisation))
     forms: dict[str, dict[str, str]] = {}
     for finding in findings:
-        current = (histories.get(finding["id"]) or [None])[0]
+        history = histories.get(finding["id"])
+        current = history[0] if history else None
         forms[finding["id"]] = {
             "status": current.status if current else "",
             "planned_for": current.planned_for.isoformat()

@@ -348,5 +348,5 @@ def _group_of(tables: PublishedTables, by: Question, key: str) -> str:
     names = columns_of(by)
     if tables.frame.at[response_id, names.state] != "answered":
         return NO_ANSWER
-    value = tables.frame.at[response_id, names.value]
-    return NO_ANSWER if pd.isna(value) else str(value)
+    value: Any = tables.frame.at[response_id, names.value]
+    return NO_ANSWER if value is None or pd.isna(value) else str(value)

@@ -342,10 +342,8 @@ def free_texts_of(frame: pd.DataFrame, definition: SurveyDefinition) -> list[Fre
     found: list[FreeText] = []
     for question in codable_questions(definition):
         names = columns_of(question)
-        if question.type in TEXT_TYPES:
-            column, part = names.value, "text"
-        else:
-            column, part = names.other, "other"
+        column: str | None = names.value if question.type in TEXT_TYPES else names.other
+        part = "text" if question.type in TEXT_TYPES else "other"
         if column is None or column not in frame:
             continue
         consent = (
@@ -353,11 +351,12 @@ def free_texts_of(frame: pd.DataFrame, definition: SurveyDefinition) -> list[Fre
             if names.quote_consent is not None and names.quote_consent in frame
             else None
         )
+        consents = consent.to_dict() if consent is not None else {}
         for response_id, text in frame[column].items():
             if not isinstance(text, str) or not text.strip():
                 continue
             # True, or numpy's True when the whole column is booleans; never None.
-            agreed = part == "text" and consent is not None and consent[response_id] in (True,)
+            agreed = part == "text" and consents.get(response_id) in (True,)
             found.append(
                 FreeText(
                     themes.answer_key(str(response_id), question.id, part),

@@ -797,9 +797,9 @@ def find_phones(text: str, regions: Iterable[str]) -> Iterator[Span]:
         for match in phonenumbers.PhoneNumberMatcher(text, region):
             yield Span(match.start, match.end, "phone")
     for pattern in (PHONE_INTERNATIONAL, PHONE_GROUPED):
-        for match in pattern.finditer(text):
-            if digit_count(match.group()) >= MIN_PHONE_DIGITS:
-                yield Span(*trimmed(text, *match.span()), "phone")
+        for found in pattern.finditer(text):
+            if digit_count(found.group()) >= MIN_PHONE_DIGITS:
+                yield Span(*trimmed(text, *found.span()), "phone")
 
 
 def find_patterns(text: str, kind: str, languages: Iterable[str]) -> Iterator[Span]:
@@ -1028,7 +1028,7 @@ class NameFinder:
     def place_at(self, index: int) -> int | None:
         """The last token of a known place starting at `index`, if one does."""
         best = None
-        words = []
+        words: list[str] = []
         position = index
         while position < len(self.tokens) and len(words) < self.lex.longest_place:
             token = self.tokens[position]

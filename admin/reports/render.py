@@ -463,6 +463,7 @@ def tables_xlsx(report: Mapping[str, Any]) -> bytes:
     workbook.properties.created = fixed
     workbook.properties.modified = fixed
     workbook.properties.creator = "Chorus"
+    assert workbook.active is not None  # a new workbook starts with one empty sheet
     workbook.remove(workbook.active)
     used: set[str] = set()
     for name, rows in table_blocks(report):

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from survey.models import AnalysisState, Survey, db
+from survey.models import AnalysisState, Survey, db, rows_changed
 from survey.sealed_answers import open_analysis, seal_analysis
 
 # A save that finds someone else saved first starts again from their version.
@@ -70,7 +70,7 @@ def save_state(
         )
         .values(sealed=sealed, revision=revision + 1)
     )
-    return revision + 1 if done.rowcount == 1 else None
+    return revision + 1 if rows_changed(done) == 1 else None
 
 
 def change_state(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, redirect, render_template, request, session, url_for
+from werkzeug.wrappers import Response
 
 from survey import privacy
 from survey.answers import other_field
@@ -59,11 +60,14 @@ def language_of(definition: SurveyDefinition) -> str:
             session.modified = True
         return asked
     if state and state.get("lang") in definition.languages:
-        return state["lang"]
+        chosen: str = state["lang"]
+        return chosen
     return definition.default_language
 
 
-def render(template: str, survey: Survey | None, status: int = 200, **context: Any):
+def render(
+    template: str, survey: Survey | None, status: int = 200, **context: Any
+) -> tuple[str, int]:
     definition = definition_of(survey) if survey else None
     language = language_of(definition) if definition else fallback_language()
 
@@ -109,7 +113,7 @@ def neighbour(sections: list[Section], section_id: str, step: int) -> Section | 
 
 def redirect_after(
     survey: Survey, definition: SurveyDefinition, state: DraftState, section_id: str
-):
+) -> Response:
     """Redirect to the section after `section_id`, or to the review page."""
     sections = visible_sections(definition, state)
     following = neighbour(sections, section_id, +1)
@@ -130,11 +134,15 @@ def url_to_continue(survey: Survey, definition: SurveyDefinition, state: DraftSt
     return section_url(survey, target)
 
 
-def redirect_to_continue(survey: Survey, definition: SurveyDefinition, state: DraftState):
+def redirect_to_continue(
+    survey: Survey, definition: SurveyDefinition, state: DraftState
+) -> Response:
     return redirect(url_to_continue(survey, definition, state))
 
 
-def describe_answer(question: Question, entry: dict[str, Any] | None, language: str, default: str):
+def describe_answer(
+    question: Question, entry: dict[str, Any] | None, language: str, default: str
+) -> str:
     """How an answer reads on the review page."""
     if entry is None:
         return translate("not_answered", language)
@@ -162,7 +170,7 @@ def describe_answer(question: Question, entry: dict[str, Any] | None, language: 
     return "; ".join(words)
 
 
-def expired_page(survey: Survey, status: int = 200):
+def expired_page(survey: Survey, status: int = 200) -> tuple[str, int]:
     """Explain how to resume, and show back any text they had just typed."""
     texts = []
     if request.method == "POST":

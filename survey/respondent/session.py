@@ -118,7 +118,7 @@ def receipt_lapsed(done: dict[str, Any]) -> bool:
 
 def receipt_to_show(slug: str) -> dict[str, Any] | None:
     """The receipt this browser may still see for the survey, if it hasn't lapsed."""
-    done = session.get("done")
+    done: dict[str, Any] | None = session.get("done")
     if not done or done.get("slug") != slug or receipt_lapsed(done):
         return None
     return done

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 
 from survey import crypto
@@ -77,14 +78,14 @@ RATE_LIMITS = {
 
 
 @bp.get("/<slug>")
-def landing(slug: str):
+def landing(slug: str) -> ResponseReturnValue:
     survey = answerable_survey(slug, allow=(SurveyStatus.OPEN.value,))
     started = answering_here(survey) is not None
     return render("respond/landing.html", survey, invite_error=None, started=started)
 
 
 @bp.post("/<slug>/start")
-def start(slug: str):
+def start(slug: str) -> ResponseReturnValue:
     refuse_cross_site()
     survey = answerable_survey(slug)
     definition = definition_of(survey)
@@ -158,7 +159,7 @@ def render_section(
     errors: dict[str, AnswerError] | None = None,
     new_questions: bool = False,
     status: int = 200,
-):
+) -> tuple[str, int]:
     questions = questions_to_show(definition, state, section)
     if values is None:
         values = {q.id: form_values(q, state.answers.get(q.id)) for q in questions}
@@ -180,7 +181,7 @@ def render_section(
 
 
 @bp.get("/<slug>/section/<section_id>")
-def section(slug: str, section_id: str):
+def section(slug: str, section_id: str) -> ResponseReturnValue:
     survey, definition, _, state, sections, current = at_section(slug, section_id)
     if current is None:
         return redirect_after(survey, definition, state, section_id)
@@ -193,7 +194,7 @@ def section(slug: str, section_id: str):
 
 
 @bp.post("/<slug>/section/<section_id>/warning")
-def section_warning(slug: str, section_id: str):
+def section_warning(slug: str, section_id: str) -> ResponseReturnValue:
     survey, definition, handle, state, _, current = at_section(slug, section_id)
     if current is None:
         return redirect_after(survey, definition, state, section_id)
@@ -211,7 +212,7 @@ def section_warning(slug: str, section_id: str):
 
 
 @bp.post("/<slug>/section/<section_id>")
-def save_section(slug: str, section_id: str):
+def save_section(slug: str, section_id: str) -> ResponseReturnValue:
     survey, definition, handle, state, sections, current = at_section(slug, section_id)
     if current is None:
         return redirect_after(survey, definition, state, section_id)
@@ -266,7 +267,7 @@ def save_section(slug: str, section_id: str):
 
 
 @bp.get("/<slug>/review")
-def review(slug: str):
+def review(slug: str) -> ResponseReturnValue:
     survey = answerable_survey(slug)
     definition = definition_of(survey)
     _, state = current_draft(survey)
@@ -287,7 +288,7 @@ def review(slug: str):
 
 
 @bp.post("/<slug>/submit")
-def submit_answers(slug: str):
+def submit_answers(slug: str) -> ResponseReturnValue:
     survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus))
     # A double click carries the answering session; a refresh after success, `done`.
     answering = session.get("r") if (session.get("r") or {}).get("slug") == slug else None
@@ -318,7 +319,7 @@ def submit_answers(slug: str):
 
 
 @bp.route("/<slug>/receipt", methods=["GET", "POST"])
-def receipt(slug: str):
+def receipt(slug: str) -> ResponseReturnValue:
     survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus))
     done = session.get("done")
     if not done or done.get("slug") != survey.slug:
@@ -343,7 +344,7 @@ def receipt(slug: str):
 
 
 @bp.get("/<slug>/thanks")
-def thanks(slug: str):
+def thanks(slug: str) -> ResponseReturnValue:
     survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus))
     return render("respond/thanks.html", survey)
 
@@ -352,7 +353,7 @@ def thanks(slug: str):
 
 
 @bp.route("/<slug>/code", methods=["GET", "POST"])
-def resume_code(slug: str):
+def resume_code(slug: str) -> ResponseReturnValue:
     survey = answerable_survey(slug)
     definition = definition_of(survey)
     _, draft = current_draft(survey)
@@ -379,7 +380,7 @@ def resume_code(slug: str):
 
 
 @bp.route("/<slug>/resume", methods=["GET", "POST"])
-def resume(slug: str):
+def resume(slug: str) -> ResponseReturnValue:
     survey = answerable_survey(slug)
     definition = definition_of(survey)
     weeks = current_app.config["CHORUS_DRAFT_WEEKS"]
@@ -415,7 +416,7 @@ def resume(slug: str):
 
 
 @bp.route("/<slug>/withdraw", methods=["GET", "POST"])
-def withdraw_answers(slug: str):
+def withdraw_answers(slug: str) -> ResponseReturnValue:
     if request.method == "POST":
         refuse_cross_site()
     allowed = (SurveyStatus.OPEN.value, SurveyStatus.CLOSED.value, SurveyStatus.ARCHIVED.value)
@@ -462,7 +463,7 @@ def withdraw_answers(slug: str):
 
 
 @bp.get("/exit")
-def quick_exit():
+def quick_exit() -> ResponseReturnValue:
     """Leave at once: forget this browser's answers and receipt, then go to the
     neutral site. A plain link works without JavaScript; the page's script goes
     here with location.replace. Pages are no-store, so Back fetches them again and
@@ -476,21 +477,21 @@ def quick_exit():
 
 
 @bp.errorhandler(CrossSite)
-def cross_site(exc: CrossSite):
+def cross_site(exc: CrossSite) -> tuple[str, int]:
     return render("respond/unavailable.html", None, 403, kind="cross_site")
 
 
 @bp.errorhandler(Unavailable)
-def unavailable(exc: Unavailable):
+def unavailable(exc: Unavailable) -> tuple[str, int]:
     return render("respond/unavailable.html", exc.survey, exc.status, kind=exc.kind)
 
 
 @bp.errorhandler(SessionEnded)
-def session_ended(exc: SessionEnded):
+def session_ended(exc: SessionEnded) -> tuple[str, int]:
     return expired_page(exc.survey)
 
 
-def csrf_failed(exc: CSRFError):
+def csrf_failed(exc: CSRFError) -> tuple[str, int] | None:
     """A form from an ended session: explain, and lose nothing that was typed.
 
     Returns None when the request isn't about a survey a respondent can see,
