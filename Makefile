@@ -64,3 +64,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/report.py --n 100000
 	$(BIN)/python bench/render.py --pdf
 	$(BIN)/python bench/quote_masking.py
+	$(BIN)/python bench/themes.py
