@@ -29,17 +29,18 @@ CSV_HEADER = "id,label,description,feature,harm,keywords\n"
 EVIDENCE = "They deleted the evidence before I could report it, Dave said nothing."
 IGNORED = "Nobody listened when I told them."
 FINE = "I was fine in the end."
-# k = 10. 60 wrote a story. "evidence": 30 adults, 3 under 18 (hidden in a
-# breakdown by age) and 12 who didn't give their age; "ignored": 3 people, fewer than
-# k; 12 wrote something else.
+# k = 10. 61 wrote a story (one didn't agree to be quoted). "evidence": 30 adults,
+# 3 under 18 (hidden in a breakdown by age) and 12 who didn't give their age;
+# "ignored": 3 people, fewer than k; 12 wrote something else.
 PEOPLE = (
     [person("adult", 3, ["detect"], story=EVIDENCE, consent=True) for _ in range(30)]
     + [person("under_18", 4, ["detect"], story=EVIDENCE, consent=True) for _ in range(3)]
     + [person("pnts", 4, ["detect"], story=EVIDENCE, consent=True) for _ in range(12)]
-    + [person("adult", 2, ["report"], story=IGNORED, consent=False) for _ in range(3)]
+    + [person("adult", 2, ["report"], story=IGNORED, consent=True) for _ in range(3)]
     + [person("adult", 2, ["report"], story=FINE, consent=True) for _ in range(12)]
     + [person("under_18", 2, ["report"]) for _ in range(15)]
     + [person("pnts", 2, ["report"]) for _ in range(10)]
+    + [person("adult", 2, ["report"], story="I'd rather not be quoted.", consent=False)]
 )
 BOOK = [
     Theme(
@@ -103,9 +104,9 @@ def test_a_codebook_round_trips_through_csv_and_a_bad_file_changes_nothing(unloc
 
 def test_free_texts_are_the_texts_and_only_long_texts_can_carry_consent(unlocked):
     texts = unlocked[3]
-    assert len(texts) == 60
+    assert len(texts) == 61
     assert {t.question_id for t in texts} == {"story"}
-    assert sum(t.quote_consent for t in texts) == 57
+    assert sum(t.quote_consent for t in texts) == 60
 
 
 def test_codes_are_sealed_nothing_stored_links_a_theme_to_an_answer(unlocked):
@@ -183,7 +184,7 @@ def test_merging_and_deleting_themes_rewrite_every_coding(unlocked):
 def test_only_consented_answers_are_candidates_and_they_are_masked(unlocked):
     survey, _, key, texts = unlocked
     found = quotes.candidates(texts, coding.load_coding(survey, key), {}, "en")
-    assert len(found) == 57
+    assert len(found) == 60
     told = [c for c in found if "evidence" in c.masked]
     assert len(told) == 45
     assert all("Dave" not in c.masked and "[name]" in c.masked for c in told)
@@ -225,6 +226,7 @@ def test_the_report_leads_with_protected_theme_counts_breakdowns_and_safe_quotes
     evidence = [t for t in texts if t.text == EVIDENCE]
     adult = next(t for t in evidence if age_of(frame, t) == "adult")
     young = next(t for t in evidence if age_of(frame, t) == "under_18")
+    few = next(t for t in texts if t.text == IGNORED)  # a theme of 3, fewer than k
     quotes.decide(
         survey,
         key,
@@ -232,6 +234,7 @@ def test_the_report_leads_with_protected_theme_counts_breakdowns_and_safe_quotes
         {
             adult.key: quotes.Decision(quotes.APPROVED, "They deleted the evidence."),
             young.key: quotes.Decision(quotes.APPROVED, "Gone before I could show anyone."),
+            few.key: quotes.Decision(quotes.APPROVED, "Nobody listened."),
         },
     )
     draft = DraftReport(
@@ -240,14 +243,14 @@ def test_the_report_leads_with_protected_theme_counts_breakdowns_and_safe_quotes
     )
     report = build_report(survey, frame, draft, FIRST, theme_evidence(survey, frame, key))
     evidence, ignored = report["themes"]
-    assert (evidence["id"], evidence["count"], evidence["answered"]) == ("evidence", 45, 60)
-    assert evidence["percent"] == 75.0
+    assert (evidence["id"], evidence["count"], evidence["answered"]) == ("evidence", 45, 61)
+    assert evidence["percent"] == 73.8
     assert evidence["breakdown"]["rows"] == ["under_18", "adult", "no_answer"]
     assert evidence["breakdown"]["counts"] == [None, 30, None]
     # The author whose group is hidden (3 under 18) isn't quoted; the adult is.
     assert evidence["quotes"] == ["They deleted the evidence."]
     assert ignored["count"] is None and ignored["display"] == "suppressed"
-    assert ignored["quotes"] == []
+    assert ignored["quotes"] == []  # approved, but its theme is too small to quote
     assert report["findings"][0]["evidence"]["themes"] == ["evidence"]
     assert report["findings"][0]["quotes"] == ["They deleted the evidence."]
 
