@@ -94,6 +94,8 @@ def settings(slug: str):
         survey=survey,
         draft=draft,
         error=error,
+        # The one setting checked against the survey; the others only for length.
+        error_field="theme_breakdown_by" if error and "broken down" in error else "limitations",
         groups=breakdown_groups(definition),
         tx=_tx(definition),
     )

@@ -630,7 +630,10 @@ def accept_matches(slug: str):
     if work is None:
         return _locked(slug)
     view = _coding_view(request.form, work)
-    theme = _theme_or_404(work, request.form.get("accept_theme", "")[:64])
+    theme = coding.find_theme(work.survey, request.form.get("accept_theme", "")[:64])
+    if theme is None:
+        gone = "That theme is no longer in the codebook (it may just have been merged or deleted)."
+        return _code_page(work, view, error=gone, status=422)
     in_scope = [t for t in work.texts if not view.question or t.question_id == view.question]
     added = coding.accept_rule_matches(
         work.survey, work.key, in_scope, theme.id, _coding_name(view)

@@ -80,6 +80,10 @@ def test_analyst_codes_by_keyboard_quotes_builds_a_finding_and_a_company_reads_i
     me.follow("Themes", "Themes")
     fits(me.person)
     screenshot(me.page, "themes-codebook", widths=(320, 1280))
+    me.person.press("Add the theme", "Themes")  # nothing typed: each problem by its field
+    expect(me.page.locator(".error-summary")).to_contain_text("label: required")
+    expect(me.page.locator("#id-error")).to_contain_text("id: required")
+    fits(me.person)
 
     # Coding with the keyboard alone: "1" ticks the first theme, "n" saves and goes on.
     me.follow("Code answers", "Coding")
@@ -140,6 +144,11 @@ def test_analyst_codes_by_keyboard_quotes_builds_a_finding_and_a_company_reads_i
     first = me.page.locator("#text-1")
     expect(first).to_have_value(MASKED)
     assert "Dave" not in me.page.content()
+    first.fill(" ")
+    me.person.press("Approve this text (quote 1)", "Quotes")
+    expect(me.page.locator("#text-1-error")).to_contain_text("Write the text to publish")
+    fits(me.person)
+    me.page.locator("#text-1").fill(MASKED)
     me.person.press("Approve this text (quote 1)", "Quotes")
     expect(me.page.locator("#quote-1 .status-tag")).to_have_text("Approved")
     db.session.expire_all()

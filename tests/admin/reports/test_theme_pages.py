@@ -284,6 +284,7 @@ def test_a_finding_is_built_from_a_theme_and_the_report_breaks_themes_down(told)
     assert "Break themes down by" in page_text(client.get(settings))
     wrong = post(client, settings, {"theme_breakdown_by": "harm_scale"})
     assert wrong.status_code == 422 and "can't be broken down by 'harm_scale'" in page_text(wrong)
+    assert 'href="#theme_breakdown_by"' in page_text(wrong)
     assert post(client, settings, {"theme_breakdown_by": "age_band"}).status_code == 302
     assert draft_for(survey).theme_breakdown_by == "age_band"
 
@@ -403,7 +404,7 @@ def test_keyword_suggestions_are_accepted_or_turned_down_one_by_one_or_all_at_on
         "ignored": 3,
     }
     ghost = post(client, f"{BASE}/themes/code/accept", {"accept_theme": "ghost"})
-    assert ghost.status_code == 404
+    assert ghost.status_code == 422 and "no longer in the codebook" in page_text(ghost)
     actions = [action for action, _ in audit_actions()]
     assert actions.count("themes.code") == 2 and actions.count("themes.accept_rules") == 2
 
