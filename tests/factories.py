@@ -453,6 +453,58 @@ def answered_small_survey(people, **changes):
     return survey, answers_frame(survey, unwrap_with_recovery_code(survey, code))
 
 
+# Free-text answers for coding themes (tests/admin/reports/test_coding.py and the
+# theme pages). k = 10. 60 wrote a story. "evidence": 30 adults, 3 under 18 (hidden
+# in a breakdown by age) and 12 who didn't give their age; "ignored": 3 people, fewer
+# than k, who didn't agree to be quoted; 12 wrote something else.
+EVIDENCE_STORY = "They deleted the evidence before I could report it, Dave said nothing."
+IGNORED_STORY = "Nobody listened when I told them."
+FINE_STORY = "I was fine in the end."
+
+
+def storytellers() -> list[dict[str, Any]]:
+    """85 respondents' answers to the small survey, 60 of them with a story."""
+    return (
+        [person("adult", 3, ["detect"], story=EVIDENCE_STORY, consent=True) for _ in range(30)]
+        + [person("under_18", 4, ["detect"], story=EVIDENCE_STORY, consent=True) for _ in range(3)]
+        + [person("pnts", 4, ["detect"], story=EVIDENCE_STORY, consent=True) for _ in range(12)]
+        + [person("adult", 2, ["report"], story=IGNORED_STORY, consent=False) for _ in range(3)]
+        + [person("adult", 2, ["report"], story=FINE_STORY, consent=True) for _ in range(12)]
+        + [person("under_18", 2, ["report"]) for _ in range(15)]
+        + [person("pnts", 2, ["report"]) for _ in range(10)]
+    )
+
+
+def story_codebook() -> list:
+    """Two themes for the stories: "evidence" (its keywords match 45 stories) and
+    "ignored" (3)."""
+    from admin.reports.themes import Theme
+
+    return [
+        Theme(
+            "evidence",
+            "Evidence disappears",
+            "Messages vanish",
+            "disappearing messages",
+            "no proof",
+            ("evidence", "deleted"),
+        ),
+        Theme("ignored", "Not listened to", feature="reporting", keywords=("listened",)),
+    ]
+
+
+def told_small_survey(with_codebook: bool = True):
+    """The small survey answered by `storytellers()`, with `story_codebook()` in its
+    codebook; returns the survey and its unlocked frame."""
+    from admin.reports import coding
+
+    survey, frame = answered_small_survey(storytellers())
+    if with_codebook:
+        for theme in story_codebook():
+            coding.add_theme(survey, theme, "ana@example.org")
+    return survey, frame
+
+
 def every_stored_value() -> str:
     """Every value in every table (and Alembic's), as text, bytes decoded and hex."""
     parts = []

@@ -18,7 +18,8 @@ in the report's coding.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -44,12 +45,44 @@ CODING_FORMAT = "chorus-coding/1"
 
 
 class CodingError(ValueError):
-    """A change to the codebook or the codes that can't be made; says why, for a person."""
+    """A change to the codebook or the codes that can't be made; says why, for a person.
+    `problems` lists each reason on its own (a form shows each beside its field)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = problems or [message]
+
+
+INDEPENDENT_PREFIX = "coding:user:"
 
 
 def independent_coding(user: User) -> str:
     """The name of an analyst's own coding, made apart from the report's."""
-    return f"coding:user:{user.id}"
+    return f"{INDEPENDENT_PREFIX}{user.id}"
+
+
+def coding_names(survey: Survey) -> list[str]:
+    """The survey's codings: the report's first (even before anything is saved in
+    it), then each analyst's independent coding that has been saved, oldest account
+    first."""
+    independent = [n for n in state_names(survey, INDEPENDENT_PREFIX) if _user_id(n) is not None]
+    return [REPORT_CODING, *sorted(independent, key=lambda n: _user_id(n) or 0)]
+
+
+def _user_id(name: str) -> int | None:
+    number = name.removeprefix(INDEPENDENT_PREFIX)
+    return int(number) if name.startswith(INDEPENDENT_PREFIX) and number.isdigit() else None
+
+
+def coding_label(name: str) -> str:
+    """What a person calls a coding: the report's, or an analyst's by their email."""
+    if name == REPORT_CODING:
+        return "The report's coding"
+    user_id = _user_id(name)
+    user = db.session.get(User, user_id) if user_id is not None else None
+    if user is None:
+        return "A former analyst's independent coding"
+    return f"{user.email}'s independent coding"
 
 
 # --- the codebook ------------------------------------------------------------------------
@@ -97,7 +130,8 @@ def _checked(theme: Theme) -> Theme:
     problems = themes.theme_problems(0, theme)
     if problems:
         # "row 0, label: ..." reads as a CSV problem; in a form the field name is enough.
-        raise CodingError(" ".join(p.removeprefix("row 0, ") for p in problems))
+        problems = [p.removeprefix("row 0, ") for p in problems]
+        raise CodingError(" ".join(problems), problems)
     return theme
 
 
@@ -372,6 +406,73 @@ def free_texts_of(frame: pd.DataFrame, definition: SurveyDefinition) -> list[Fre
 # --- suggestions and decisions ----------------------------------------------------------------
 
 
+def select_texts(
+    texts: Sequence[FreeText],
+    coding: Coding,
+    question_id: str | None = None,
+    theme_id: str | None = None,
+    uncoded: bool = False,
+) -> list[FreeText]:
+    """The answers a coder asked to see, in answer order: of one question, or that
+    carry one theme, or that carry none yet (each filter only when given)."""
+    return [
+        t
+        for t in texts
+        if (question_id is None or t.question_id == question_id)
+        and (theme_id is None or theme_id in coding.themes_of(t.key))
+        and not (uncoded and coding.themes_of(t.key))
+    ]
+
+
+def code_answers(
+    survey: Survey,
+    private_key: bytes,
+    name: str,
+    texts: Sequence[FreeText],
+    chosen: Mapping[str, Iterable[str]],
+    turned_down: Mapping[str, Iterable[str]] | None = None,
+) -> Coding:
+    """Give each answer of `chosen` (answer key -> theme ids) exactly those themes,
+    then record the keyword suggestions the coder `turned_down` (which takes those
+    themes off again), and commit. Refuses, before changing anything, an answer that
+    is no longer there and a theme that isn't in the codebook."""
+    turned_down = turned_down or {}
+    present = {t.key for t in texts}
+    known = {t.id for t in codebook(survey)}
+    for key, theme_ids in [*chosen.items(), *turned_down.items()]:
+        if key not in present:
+            raise CodingError(
+                "That answer is no longer there (its author may have withdrawn it). "
+                "Nothing was saved."
+            )
+        unknown = sorted(set(theme_ids) - known)
+        if unknown:
+            raise CodingError(
+                f'There is no theme "{unknown[0]}" in the codebook any more. Nothing was saved.'
+            )
+
+    def code(coding: Coding) -> None:
+        for key, theme_ids in chosen.items():
+            coding.set_themes(key, theme_ids)
+        for key, theme_ids in turned_down.items():
+            for theme_id in theme_ids:
+                coding.reject(key, theme_id)
+
+    return change_coding(survey, private_key, name, code)
+
+
+def settle_disagreement(
+    survey: Survey, private_key: bytes, texts: Sequence[FreeText], answer_key: str, source: str
+) -> frozenset[str]:
+    """Give an answer, in the report's coding, the themes the coding `source` gave
+    it (commits); returns those themes."""
+    if source not in coding_names(survey):
+        raise CodingError("That coding doesn't exist.")
+    taken = load_coding(survey, private_key, source).themes_of(answer_key)
+    code_answers(survey, private_key, REPORT_CODING, texts, {answer_key: taken})
+    return taken
+
+
 def rule_suggestions(
     texts: Sequence[FreeText], book: Sequence[Theme], coding: Coding
 ) -> dict[str, tuple[str, ...]]:
@@ -432,6 +533,23 @@ def respondents_by_theme(coding: Coding, texts: Sequence[FreeText]) -> dict[str,
         for theme_id in theme_ids:
             found.setdefault(theme_id, set()).add(response_id)
     return found
+
+
+def answers_by_theme(coding: Coding, texts: Sequence[FreeText]) -> dict[str, int]:
+    """For each theme, how many of the answers still present carry it."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(coding.themes_of(text.key))
+    return dict(counts)
+
+
+def suggestion_counts(suggestions: Mapping[str, Iterable[str]]) -> dict[str, int]:
+    """For each theme, how many answers its keyword rules suggest it for (given
+    `rule_suggestions`): what accepting all of them would add."""
+    counts: Counter[str] = Counter()
+    for theme_ids in suggestions.values():
+        counts.update(theme_ids)
+    return dict(counts)
 
 
 def coding_progress(coding: Coding, texts: Sequence[FreeText]) -> tuple[int, int]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 
 from admin.analysis.tables import (
@@ -14,6 +14,7 @@ from admin.analysis.tables import (
     counted_questions,
 )
 from admin.reports.coding import codebook
+from admin.reports.themes import Theme
 from survey.definition import SurveyDefinition
 from survey.models import (
     ReportDraft,
@@ -92,6 +93,42 @@ def store_draft(survey: Survey, draft: DraftReport) -> None:
     row.config_json = draft.to_json()
     row.updated_at = utcnow()
     db.session.commit()
+
+
+def finding_from_theme(draft: DraftReport, theme: Theme) -> FindingDraft:
+    """A new finding resting on one theme: titled with its label, about its feature
+    and the people its harm affects, broken down as the draft breaks themes down.
+    Its id is the theme's, with a number added when a finding already has it."""
+    base = theme.id[:56]  # room for "_" and a number within ID_RE's 63 characters
+    taken = {f.id for f in draft.findings}
+    finding_id, number = base, 2
+    while finding_id in taken:
+        finding_id, number = f"{base}_{number}", number + 1
+    return FindingDraft(
+        id=finding_id,
+        title=theme.label,
+        feature=theme.feature,
+        affected=theme.harm,
+        affected_by=[draft.theme_breakdown_by] if draft.theme_breakdown_by else [],
+        themes=[theme.id],
+    )
+
+
+def retheme_findings(survey: Survey, replaced: Mapping[str, str | None]) -> int:
+    """Keep the findings pointing at the codebook as it now is: each theme of
+    `replaced` becomes the theme it was merged into, or leaves the findings when it
+    was deleted (None). Stores the draft if a finding changed; returns how many did."""
+    draft = draft_for(survey)
+    changed = 0
+    for finding in draft.findings:
+        themes = [replaced.get(t, t) for t in finding.themes]
+        kept = list(dict.fromkeys(t for t in themes if t is not None))
+        if kept != finding.themes:
+            finding.themes = kept
+            changed += 1
+    if changed:
+        store_draft(survey, draft)
+    return changed
 
 
 def draft_problems(

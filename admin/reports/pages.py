@@ -18,6 +18,7 @@ from admin.analysis.frame import analysis_frame
 from admin.analysis.tables import breakdown_groups, counted_questions
 from admin.custody.unlock import unlocked_key
 from admin.reports.build import ThemeEvidence, build_report, report_problem, theme_evidence
+from admin.reports.coding import codebook
 from admin.reports.draft import (
     MAX_TEXT,
     DraftReport,
@@ -79,6 +80,7 @@ def settings(slug: str):
         draft.limitations = request.form.get("limitations", "")[: MAX_TEXT + 1]
         draft.method_notes = request.form.get("method_notes", "")[: MAX_TEXT + 1]
         draft.rounding = request.form.get("rounding") == "yes"
+        draft.theme_breakdown_by = request.form.get("theme_breakdown_by", "")[:64] or None
         try:
             save_draft(survey, draft)
         except ReportError as exc:
@@ -86,7 +88,17 @@ def settings(slug: str):
         else:
             announce("report.draft_edit", current_user.email, slug, what="settings")
             return redirect(url_for("reports.report", slug=slug))
-    page = render_template("admin/reports/settings.html", survey=survey, draft=draft, error=error)
+    definition = definition_of(survey)
+    page = render_template(
+        "admin/reports/settings.html",
+        survey=survey,
+        draft=draft,
+        error=error,
+        # The one setting checked against the survey; the others only for length.
+        error_field="theme_breakdown_by" if error and "broken down" in error else "limitations",
+        groups=breakdown_groups(definition),
+        tx=_tx(definition),
+    )
     return page, 422 if error else 200
 
 
@@ -106,6 +118,7 @@ def _finding_from_form(form: Any, finding_id: str) -> FindingDraft:
         mitigations=text("mitigations"),
         narrative=text("narrative", MAX_TEXT),
         evidence_questions=[v[:64] for v in form.getlist("evidence_questions")][:50],
+        themes=[v[:64] for v in form.getlist("themes")][:200],
     )
 
 
@@ -122,6 +135,7 @@ def _finding_page(survey: Survey, finding: FindingDraft, new: bool, error: str |
         scales=[q for q in counted if q.type == "scale"],
         choices=[q for q in counted if q.type != "scale"],
         counted=counted,
+        book=codebook(survey),
         tx=_tx(definition),
     )
     return page, 422 if error else 200

@@ -72,6 +72,29 @@ def _consented(texts: Sequence[FreeText]) -> dict[str, FreeText]:
     return {t.key: t for t in texts if t.quote_consent and t.part == "text"}
 
 
+def quotable(
+    texts: Sequence[FreeText], coding: Coding, theme_id: str | None = None
+) -> list[FreeText]:
+    """The consented answers (of one theme, or all), in answer order, unmasked:
+    a page picks its slice of them and masks only that with `candidates`."""
+    return [
+        t
+        for t in _consented(texts).values()
+        if theme_id is None or theme_id in coding.themes_of(t.key)
+    ]
+
+
+def decision_counts(texts: Sequence[FreeText], decisions: dict[str, Decision]) -> dict[str, int]:
+    """How many consented answers are approved, rejected and not decided yet."""
+    allowed = _consented(texts)
+    statuses = [decisions[k].status for k in allowed if k in decisions]
+    return {
+        APPROVED: statuses.count(APPROVED),
+        REJECTED: statuses.count(REJECTED),
+        "undecided": len(allowed) - len(statuses),
+    }
+
+
 def candidates(
     texts: Sequence[FreeText],
     coding: Coding,

@@ -32,6 +32,10 @@ from survey.spreadsheet import looks_like_formula, rows_csv
 THEME_ID_RE = re.compile(r"[a-z][a-z0-9_]*")
 MAX_ID_CHARS = 64
 MAX_LABEL_CHARS = 200
+# The database's columns (survey.models.Theme): a longer feature or harm would be
+# refused by PostgreSQL, so it is refused here first, with a message.
+MAX_SHORT_CHARS = 500
+MAX_DESCRIPTION_CHARS = 5000
 CSV_COLUMNS = ("id", "label", "description", "feature", "harm", "keywords")
 KEYWORD_SEPARATOR = ";"
 # Line breaks in a codebook's text are "\n", as in answers (survey.answers.clean_text):
@@ -123,6 +127,12 @@ def theme_problems(row: int, theme: Theme) -> list[str]:
         problems.append(f"{where}, label: required")
     elif len(theme.label) > MAX_LABEL_CHARS:
         problems.append(f"{where}, label: {len(theme.label)} characters, at most {MAX_LABEL_CHARS}")
+    limits = {"description": MAX_DESCRIPTION_CHARS, "feature": MAX_SHORT_CHARS,
+              "harm": MAX_SHORT_CHARS}  # fmt: skip
+    for column, limit in limits.items():
+        length = len(getattr(theme, column))
+        if length > limit:
+            problems.append(f"{where}, {column}: {length} characters, at most {limit}")
     for column in ("label", "description", "feature", "harm"):
         if "\r" in getattr(theme, column):
             problems.append(f"{where}, {column}: {CARRIAGE_RETURN}")

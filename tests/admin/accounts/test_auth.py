@@ -276,9 +276,9 @@ def test_authorization_matrix(app, make_published_report, visitor):
             if visitor == "company_elsewhere" and "version_id" in rule_arguments:
                 # Another company's report: as if it didn't exist.
                 expected = {404}
-            if visitor == "analyst" and endpoint.startswith("reports."):
-                # An analyst without a grant for the survey: its report draft is
-                # its custodians' alone.
+            if visitor == "analyst" and endpoint.startswith(("reports.", "themes.")):
+                # An analyst without a grant for the survey: its report draft and
+                # its themes are its custodians' alone.
                 expected = {403}
         else:
             expected = {403}

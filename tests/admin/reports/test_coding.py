@@ -10,7 +10,15 @@ from admin.analysis.frame import answers_frame
 from admin.reports import coding, quotes
 from admin.reports.build import Published, build_report, theme_evidence
 from admin.reports.coding import REPORT_CODING, CodingError, Theme
-from admin.reports.draft import DraftReport, FindingDraft
+from admin.reports.draft import (
+    ID_RE,
+    DraftReport,
+    FindingDraft,
+    draft_for,
+    finding_from_theme,
+    retheme_findings,
+    save_draft,
+)
 from admin.reports.sealed_state import load_state, save_state
 from admin.reports.themes import CodebookError
 from survey.crypto import CryptoError
@@ -19,49 +27,24 @@ from survey.retention import purge_expired
 from survey.surveys import definition_of, unwrap_with_password
 from tests.factories import (
     CUSTODIAN_PASSWORD,
+    EVIDENCE_STORY,
+    IGNORED_STORY,
     answered_small_survey,
     custodian_user,
     every_stored_value,
-    person,
+    storytellers,
+    told_small_survey,
 )
 
 CSV_HEADER = "id,label,description,feature,harm,keywords\n"
-EVIDENCE = "They deleted the evidence before I could report it, Dave said nothing."
-IGNORED = "Nobody listened when I told them."
-FINE = "I was fine in the end."
-# k = 10. 61 wrote a story (one didn't agree to be quoted). "evidence": 30 adults,
-# 3 under 18 (hidden in a breakdown by age) and 12 who didn't give their age;
-# "ignored": 3 people, fewer than k; 12 wrote something else.
-PEOPLE = (
-    [person("adult", 3, ["detect"], story=EVIDENCE, consent=True) for _ in range(30)]
-    + [person("under_18", 4, ["detect"], story=EVIDENCE, consent=True) for _ in range(3)]
-    + [person("pnts", 4, ["detect"], story=EVIDENCE, consent=True) for _ in range(12)]
-    + [person("adult", 2, ["report"], story=IGNORED, consent=True) for _ in range(3)]
-    + [person("adult", 2, ["report"], story=FINE, consent=True) for _ in range(12)]
-    + [person("under_18", 2, ["report"]) for _ in range(15)]
-    + [person("pnts", 2, ["report"]) for _ in range(10)]
-    + [person("adult", 2, ["report"], story="I'd rather not be quoted.", consent=False)]
-)
-BOOK = [
-    Theme(
-        "evidence",
-        "Evidence disappears",
-        "Messages vanish",
-        "disappearing messages",
-        "no proof",
-        ("evidence", "deleted"),
-    ),
-    Theme("ignored", "Not listened to", feature="reporting", keywords=("listened",)),
-]
+EVIDENCE = EVIDENCE_STORY
 
 
 @pytest.fixture
 def unlocked(app):
     """The survey with its codebook, its free texts and the private key."""
-    survey, frame = answered_small_survey(PEOPLE)
+    survey, frame = told_small_survey()
     key = unwrap_with_password(survey, custodian_user(), CUSTODIAN_PASSWORD)
-    for theme in BOOK:
-        coding.add_theme(survey, theme, "ana@example.org")
     texts = coding.free_texts_of(frame, definition_of(survey))
     return survey, frame, key, texts
 
@@ -104,9 +87,9 @@ def test_a_codebook_round_trips_through_csv_and_a_bad_file_changes_nothing(unloc
 
 def test_free_texts_are_the_texts_and_only_long_texts_can_carry_consent(unlocked):
     texts = unlocked[3]
-    assert len(texts) == 61
+    assert len(texts) == 60
     assert {t.question_id for t in texts} == {"story"}
-    assert sum(t.quote_consent for t in texts) == 60
+    assert sum(t.quote_consent for t in texts) == 57
 
 
 def test_codes_are_sealed_nothing_stored_links_a_theme_to_an_answer(unlocked):
@@ -184,7 +167,7 @@ def test_merging_and_deleting_themes_rewrite_every_coding(unlocked):
 def test_only_consented_answers_are_candidates_and_they_are_masked(unlocked):
     survey, _, key, texts = unlocked
     found = quotes.candidates(texts, coding.load_coding(survey, key), {}, "en")
-    assert len(found) == 60
+    assert len(found) == 57
     told = [c for c in found if "evidence" in c.masked]
     assert len(told) == 45
     assert all("Dave" not in c.masked and "[name]" in c.masked for c in told)
@@ -226,7 +209,10 @@ def test_the_report_leads_with_protected_theme_counts_breakdowns_and_safe_quotes
     evidence = [t for t in texts if t.text == EVIDENCE]
     adult = next(t for t in evidence if age_of(frame, t) == "adult")
     young = next(t for t in evidence if age_of(frame, t) == "under_18")
-    few = next(t for t in texts if t.text == IGNORED)  # a theme of 3, fewer than k
+    # A consented answer the analyst codes "ignored": that theme has 4 people, fewer
+    # than k, so its approved quote must stay out.
+    few = next(t for t in texts if t.quote_consent and t.text != EVIDENCE)
+    coding.change_coding(survey, key, REPORT_CODING, lambda c: c.set_themes(few.key, {"ignored"}))
     quotes.decide(
         survey,
         key,
@@ -234,7 +220,7 @@ def test_the_report_leads_with_protected_theme_counts_breakdowns_and_safe_quotes
         {
             adult.key: quotes.Decision(quotes.APPROVED, "They deleted the evidence."),
             young.key: quotes.Decision(quotes.APPROVED, "Gone before I could show anyone."),
-            few.key: quotes.Decision(quotes.APPROVED, "Nobody listened."),
+            few.key: quotes.Decision(quotes.APPROVED, "I was fine in the end."),
         },
     )
     draft = DraftReport(
@@ -243,8 +229,8 @@ def test_the_report_leads_with_protected_theme_counts_breakdowns_and_safe_quotes
     )
     report = build_report(survey, frame, draft, FIRST, theme_evidence(survey, frame, key))
     evidence, ignored = report["themes"]
-    assert (evidence["id"], evidence["count"], evidence["answered"]) == ("evidence", 45, 61)
-    assert evidence["percent"] == 73.8
+    assert (evidence["id"], evidence["count"], evidence["answered"]) == ("evidence", 45, 60)
+    assert evidence["percent"] == 75.0
     assert evidence["breakdown"]["rows"] == ["under_18", "adult", "no_answer"]
     assert evidence["breakdown"]["counts"] == [None, 30, None]
     # The author whose group is hidden (3 under 18) isn't quoted; the adult is.
@@ -263,7 +249,7 @@ def age_of(frame, text) -> str | None:
 
 
 def test_no_codebook_means_no_themes(app):
-    survey, frame = answered_small_survey(PEOPLE[:25])
+    survey, frame = answered_small_survey(storytellers()[:25])
     key = unwrap_with_password(survey, custodian_user(), CUSTODIAN_PASSWORD)
     report = build_report(survey, frame, DraftReport(), FIRST, theme_evidence(survey, frame, key))
     assert report["themes"] == []
@@ -283,3 +269,112 @@ def test_a_withdrawn_or_purged_answer_takes_its_codes_and_quotes_with_it(unlocke
     [purged] = purge_expired(date(2026, 1, 2), "cli:test")
     assert purged.analysis == 1
     assert db.session.scalar(db.select(db.func.count()).select_from(AnalysisState)) == 0
+
+
+# --- what the theme pages need ------------------------------------------------------------------
+
+
+def test_select_texts_filters_by_question_theme_and_uncoded(unlocked):
+    survey, _, key, texts = unlocked
+    first, second = texts[0].key, texts[1].key
+    coding.change_coding(survey, key, REPORT_CODING, lambda c: c.set_themes(first, {"evidence"}))
+    current = coding.load_coding(survey, key)
+    assert len(coding.select_texts(texts, current)) == 60
+    assert coding.select_texts(texts, current, question_id="wanted") == []
+    assert [t.key for t in coding.select_texts(texts, current, theme_id="evidence")] == [first]
+    uncoded = coding.select_texts(texts, current, "story", uncoded=True)
+    assert len(uncoded) == 59 and uncoded[0].key == second
+
+
+def test_code_answers_sets_exactly_the_chosen_themes_and_refuses_junk(unlocked):
+    survey, _, key, texts = unlocked
+    a, b = texts[0].key, texts[1].key
+    coding.code_answers(survey, key, REPORT_CODING, texts, {a: {"evidence", "ignored"}})
+    done = coding.code_answers(
+        survey, key, REPORT_CODING, texts, {a: {"ignored"}, b: {"evidence"}}, {b: {"evidence"}}
+    )
+    assert done.themes_of(a) == {"ignored"}
+    assert done.themes_of(b) == frozenset() and done.rejected[b] == {"evidence"}  # turned down
+    before = coding.load_coding(survey, key).document()
+    with pytest.raises(CodingError, match="no theme"):
+        coding.code_answers(survey, key, REPORT_CODING, texts, {a: {"evidence", "nope"}})
+    with pytest.raises(CodingError, match="no longer there"):
+        coding.code_answers(survey, key, REPORT_CODING, texts, {"gone:story:text": {"evidence"}})
+    assert coding.load_coding(survey, key).document() == before
+
+
+def test_codings_are_named_and_disagreements_settled_into_the_reports(unlocked):
+    survey, _, key, texts = unlocked
+    user = custodian_user()
+    assert coding.coding_names(survey) == [REPORT_CODING]  # even before anything is saved
+    mine = coding.independent_coding(user)
+    a = texts[0].key
+    coding.code_answers(survey, key, mine, texts, {a: {"evidence", "ignored"}})
+    assert coding.coding_names(survey) == [REPORT_CODING, mine]
+    assert coding.coding_label(REPORT_CODING) == "The report's coding"
+    assert coding.coding_label(mine) == f"{user.email}'s independent coding"
+    assert coding.coding_label("coding:user:99999") == "A former analyst's independent coding"
+    assert coding.settle_disagreement(survey, key, texts, a, mine) == {"evidence", "ignored"}
+    assert coding.load_coding(survey, key).themes_of(a) == {"evidence", "ignored"}
+    with pytest.raises(CodingError, match="doesn't exist"):
+        coding.settle_disagreement(survey, key, texts, a, "coding:user:99999")
+
+
+def test_counts_of_answers_and_of_open_suggestions(unlocked):
+    survey, _, key, texts = unlocked
+    coding.accept_rule_matches(survey, key, texts, "ignored")
+    report = coding.load_coding(survey, key)
+    assert coding.answers_by_theme(report, texts) == {"ignored": 3}
+    # A withdrawn answer's codes don't count.
+    assert coding.answers_by_theme(report, [t for t in texts if t.text != IGNORED_STORY]) == {}
+    open_ = coding.rule_suggestions(texts, coding.codebook(survey), report)
+    assert coding.suggestion_counts(open_) == {"evidence": 45}
+
+
+def test_quotable_answers_and_decision_counts(unlocked):
+    survey, _, key, texts = unlocked
+    coding.accept_rule_matches(survey, key, texts)
+    report = coding.load_coding(survey, key)
+    assert len(quotes.quotable(texts, report)) == 57
+    evidence = quotes.quotable(texts, report, "evidence")
+    assert len(evidence) == 45 and quotes.quotable(texts, report, "ignored") == []  # no consent
+    quotes.decide(
+        survey,
+        key,
+        texts,
+        {
+            evidence[0].key: quotes.Decision(quotes.APPROVED, "They deleted the evidence."),
+            evidence[1].key: quotes.Decision(quotes.REJECTED),
+        },
+    )
+    counts = quotes.decision_counts(texts, quotes.load_decisions(survey, key))
+    assert counts == {quotes.APPROVED: 1, quotes.REJECTED: 1, "undecided": 55}
+
+
+def test_a_finding_built_from_a_theme_and_findings_following_merges_and_deletes(unlocked):
+    survey, _, key, _ = unlocked
+    evidence = coding.find_theme(survey, "evidence")
+    draft = DraftReport(theme_breakdown_by="age_band")
+    first = finding_from_theme(draft, evidence)
+    assert (first.id, first.title, first.feature, first.affected) == (
+        "evidence",
+        "Evidence disappears",
+        "disappearing messages",
+        "no proof",
+    )
+    assert first.themes == ["evidence"] and first.affected_by == ["age_band"]
+    draft.findings.append(first)
+    assert finding_from_theme(draft, evidence).id == "evidence_2"
+    long = Theme("t" * 64, "Long")
+    assert ID_RE.fullmatch(finding_from_theme(DraftReport(), long).id)
+    assert finding_from_theme(DraftReport(), long).affected_by == []
+
+    draft.findings.append(FindingDraft(id="both", title="Both", themes=["ignored", "evidence"]))
+    save_draft(survey, draft)
+    coding.merge_into(survey, "evidence", ["ignored"], key, "ana@example.org")
+    assert retheme_findings(survey, {"ignored": "evidence"}) == 1
+    assert draft_for(survey).finding("both").themes == ["evidence"]
+    coding.delete_theme(survey, "evidence", key, "ana@example.org")
+    assert retheme_findings(survey, {"evidence": None}) == 2
+    assert [f.themes for f in draft_for(survey).findings] == [[], []]
+    assert retheme_findings(survey, {"evidence": None}) == 0

@@ -156,6 +156,17 @@ def test_an_id_of_64_characters_and_a_label_of_200_are_allowed():
     assert codebook_from_csv(codebook_to_csv([theme])) == [theme]
 
 
+def test_feature_harm_and_description_fit_their_columns():
+    fits = Theme("a", "A", "d" * 5000, "f" * 500, "h" * 500)
+    assert codebook_problems([fits]) == []
+    over = Theme("a", "A", "d" * 5001, "f" * 501, "h" * 501)
+    assert codebook_problems([over]) == [
+        "row 2, description: 5001 characters, at most 5000",
+        "row 2, feature: 501 characters, at most 500",
+        "row 2, harm: 501 characters, at most 500",
+    ]
+
+
 @pytest.mark.parametrize("text", ["", "\ufeff", "\n\r\n", " , ,\n"])
 def test_an_empty_file(text):
     assert problems_of(text) == [
