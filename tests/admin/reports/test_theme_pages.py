@@ -407,6 +407,10 @@ def test_keyword_suggestions_are_accepted_or_turned_down_one_by_one_or_all_at_on
     assert ghost.status_code == 422 and "no longer in the codebook" in page_text(ghost)
     actions = [action for action, _ in audit_actions()]
     assert actions.count("themes.code") == 2 and actions.count("themes.accept_rules") == 2
+    # Admins read the log without the key: no count of answers goes into it.
+    for action, details in audit_actions():
+        if action == "themes.accept_rules":
+            assert json.loads(details) == {"theme": "ignored"}
 
 
 def test_bad_codes_are_refused_and_the_ticks_come_back(told):
