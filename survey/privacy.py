@@ -97,7 +97,7 @@ def is_cross_site_request() -> bool:
     For the respondent routes that take requests without a form token. A
     browser's Sec-Fetch-Site must be same-origin or none (a typed address or a
     bookmark); an Origin, when sent, must be this host as the app sees it
-    (through ProxyFix when CHORUS_PROXY_HOPS is set, like request.host). A
+    (the request's Host header: X-Forwarded-Host is never trusted). A
     request with neither header (an old browser, curl) passes. "Origin: null"
     says nothing: our own pages send it, because of Referrer-Policy: no-referrer.
     """
@@ -247,7 +247,12 @@ def init_app(app: Flask, route_limits: Mapping[str, str]) -> None:
     """
     hops = int(app.config["CHORUS_PROXY_HOPS"])
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        # The client's address and scheme only. The host stays the request's own Host:
+        # a forged X-Forwarded-Host would otherwise name another site in the links the
+        # app writes (invite cards) and let that site's Origin pass is_cross_site_request.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0
+        )
     app.extensions["chorus_rate_limit_day"] = KeyDay()
     app.config.setdefault("RATELIMIT_ENABLED", app.config["CHORUS_RATE_LIMITS"])
     app.config.setdefault(
