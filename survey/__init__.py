@@ -7,12 +7,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, render_template, request, url_for
+from flask import Flask, render_template, url_for
 from flask_migrate import Migrate
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from flask_wtf.csrf import CSRFProtect
 
-from survey import privacy
+from survey import failsafe, privacy
 from survey.config import (
     MIGRATIONS_DIR,
     TEMPLATES_DIR,
@@ -99,42 +98,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def home() -> str:
         return render_template("home.html")
 
-    _register_error_pages(app)
+    failsafe.register_error_pages(app)
     return app
-
-
-def _register_error_pages(app: Flask) -> None:
-    """Every error is a calm page in the site's style; none shows internals."""
-
-    def page(heading: str, body: str, status: int) -> tuple[str, int]:
-        html = render_template(
-            "error.html", heading=translate(heading, "en"), body=translate(body, "en")
-        )
-        return html, status
-
-    pages = {
-        400: ("form_expired_heading", "form_expired_body"),
-        401: ("sign_in_heading", "sign_in_body"),
-        403: ("forbidden_heading", "forbidden_body"),
-        404: ("not_found_heading", "not_found_body"),
-        405: ("not_found_heading", "not_found_body"),
-        413: ("too_large_heading", "too_large_body"),
-        429: ("too_many_heading", "too_many_body"),
-    }
-
-    # Unhandled exceptions arrive here as InternalServerError after Flask has
-    # logged them (method and path only: nothing about the client).
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[str, int]:
-        heading, body = pages.get(exc.code or 500, ("error_heading", "error_body"))
-        return page(heading, body, exc.code or 500)
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError) -> tuple[str, int]:
-        if request.blueprint == "respond":
-            from survey.respondent.views import csrf_failed
-
-            answered = csrf_failed(exc)
-            if answered is not None:
-                return answered
-        return page("form_expired_heading", "form_expired_body", 400)

@@ -84,8 +84,9 @@ def set_security_headers(response: Response) -> Response:
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if request.endpoint != "static":
-        # A shared computer's browser history and cache must not hold answers.
+    if request.endpoint != "static" or response.status_code >= 400:
+        # A shared computer's browser history and cache must not hold answers
+        # (nor an error page: it stands for whatever was asked).
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
     return response
