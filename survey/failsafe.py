@@ -8,6 +8,10 @@ error page itself reached the server as a bare 500 without our headers. Here:
 - `register_error_pages`: every HTTP error is the site's error page. It binds a
   URL adapter when the request has none, and if the page still can't be
   rendered, sends a plain one with the same words and the quick exit.
+- `close_database_sessions_safely`: the end-of-request rollback of a database
+  connection that dropped mid-request raised after the response was made, and
+  the server sent its bare 500 instead; now it is logged (its kind only) and the
+  connection dropped.
 
 The security headers come from survey/privacy.py's after_request, which runs
 for every response an error handler returns.
@@ -15,6 +19,7 @@ for every response an error handler returns.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from html import escape
 
@@ -24,6 +29,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from survey.i18n import translate
+from survey.models import db
 
 logger = logging.getLogger(__name__)
 
@@ -121,3 +127,32 @@ def register_error_pages(app: Flask) -> None:
             if answered is not None:
                 return answered
         return error_page("form_expired_heading", "form_expired_body", 400)
+
+
+def close_database_session(_error: BaseException | None) -> None:
+    """Flask-SQLAlchemy's end-of-request teardown, which must not fail the response.
+
+    Removing the session rolls back its transaction; on a connection that died
+    mid-request the rollback raises, after the response was made, and the error
+    would reach the server (its bare 500) instead. The log says only what kind of
+    error it was: a database error's text can carry its statement. The session's
+    connection is dropped rather than returned to the pool, and the session
+    forgotten, so no later request is handed either.
+    """
+    try:
+        db.session.remove()
+    except Exception as error:
+        logger.error(
+            "The database session could not be closed after a request (%s); "
+            "its connection was dropped",
+            type(error).__name__,
+        )
+        with contextlib.suppress(Exception):
+            db.session().invalidate()
+        db.session.registry.clear()
+
+
+def close_database_sessions_safely(app: Flask) -> None:
+    """Put `close_database_session` in the place of Flask-SQLAlchemy's own teardown."""
+    app.teardown_appcontext_funcs.remove(db._teardown_session)
+    app.teardown_appcontext(close_database_session)
