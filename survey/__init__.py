@@ -34,6 +34,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     network. A missing secret key stops it here with a message saying what to set.
     """
     app = Flask(__name__, template_folder=str(TEMPLATES_DIR))
+    # Chunked bodies over MAX_CONTENT_LENGTH get 413, like any other (survey/failsafe.py).
+    app.request_class = failsafe.BodyLimitedRequest
     # Encrypted, not only signed: the cookie carries draft keys and unlock handles.
     app.session_interface = EncryptedCookieSessionInterface()
     env_overrides = {}

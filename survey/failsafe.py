@@ -12,6 +12,9 @@ error page itself reached the server as a bare 500 without our headers. Here:
   connection that dropped mid-request raised after the response was made, and
   the server sent its bare 500 instead; now it is logged (its kind only) and the
   connection dropped.
+- `BodyLimitedRequest`: a chunked body (no Content-Length) over MAX_CONTENT_LENGTH
+  was cut at the limit and the rest silently dropped, so the cut form was
+  processed; now it is refused with 413 like a body that declares its length.
 
 The security headers come from survey/privacy.py's after_request, which runs
 for every response an error handler returns.
@@ -20,13 +23,17 @@ for every response an error handler returns.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 from html import escape
+from typing import IO
 
+import flask
 from flask import Flask, current_app, render_template, request
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.utils import cached_property
 
 from survey.i18n import translate
 from survey.models import db
@@ -156,3 +163,47 @@ def close_database_sessions_safely(app: Flask) -> None:
     """Put `close_database_session` in the place of Flask-SQLAlchemy's own teardown."""
     app.teardown_appcontext_funcs.remove(db._teardown_session)
     app.teardown_appcontext(close_database_session)
+
+
+READ_SIZE = 64 * 1024
+
+
+def read_at_most(stream: IO[bytes], size: int) -> bytes:
+    """Up to `size` bytes from a stream that may return fewer than asked at a time."""
+    parts: list[bytes] = []
+    remaining = size
+    while remaining > 0:
+        part = stream.read(min(remaining, READ_SIZE))
+        if not part:
+            break
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+class BodyLimitedRequest(flask.Request):
+    """Flask's request, holding a body without Content-Length to MAX_CONTENT_LENGTH too.
+
+    Werkzeug reads such a body (chunked, ended by the server: wsgi.input_terminated)
+    up to the limit and then stops without a word, so the form is parsed from
+    what came before the cut. Here one byte more than the limit is read: if it
+    arrives, the request gets 413 as a body declaring that length would; if not,
+    the body, read whole, is what the form is parsed from.
+    """
+
+    body_too_large = False
+
+    @cached_property
+    def stream(self) -> IO[bytes]:
+        limit = self.max_content_length
+        unsized = self.content_length is None and "wsgi.input_terminated" in self.environ
+        if limit is None or not unsized:
+            return super().stream
+        # Asked again after a 413 (while the error is handled), the answer is the same.
+        if self.body_too_large:
+            raise RequestEntityTooLarge()
+        body = read_at_most(self.environ["wsgi.input"], limit + 1)
+        if len(body) > limit:
+            self.body_too_large = True
+            raise RequestEntityTooLarge()
+        return io.BytesIO(body)
