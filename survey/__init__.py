@@ -27,6 +27,20 @@ csrf = CSRFProtect()
 migrate = Migrate()
 
 
+def chorus_commands() -> tuple[Any, ...]:
+    """Every `chorus` command of both sides, in one place (order doesn't matter).
+
+    The app factory registers them on each app, and the console script on itself,
+    so that `chorus --help` lists them even when no app can be made yet (no secret
+    key). Flask-Migrate adds `chorus db` to each app itself. They are click
+    commands, typed as such in the command-line layer: only it imports click.
+    """
+    from admin import cli as staff_cli
+    from survey import cli
+
+    return (*cli.COMMANDS, *staff_cli.COMMANDS)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from CHORUS_* settings, with `config` (tests) on top.
 
@@ -75,14 +89,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
 
     import admin
-    from admin import cli as staff_cli
-    from survey import cli, respondent
+    from survey import respondent
 
     respondent.init_app(app, csrf)
     admin.init_app(app)
     privacy.init_app(app, {**respondent.RATE_LIMITS, **admin.RATE_LIMITS})
-    # Every `chorus` command, in one place (order doesn't matter).
-    for command in (*cli.COMMANDS, *staff_cli.COMMANDS):
+    for command in chorus_commands():
         app.cli.add_command(command)
 
     @app.context_processor
