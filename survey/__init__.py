@@ -11,7 +11,7 @@ from flask import Flask, render_template, url_for
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
-from survey import failsafe, privacy
+from survey import failsafe, health, privacy
 from survey.config import (
     MIGRATIONS_DIR,
     TEMPLATES_DIR,
@@ -93,7 +93,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     respondent.init_app(app, csrf)
     admin.init_app(app)
-    privacy.init_app(app, {**respondent.RATE_LIMITS, **admin.RATE_LIMITS})
+    health.init_app(app)
+    privacy.init_app(
+        app, {**respondent.RATE_LIMITS, **admin.RATE_LIMITS}, unlimited=[health.HEALTH_ENDPOINT]
+    )
     for command in chorus_commands():
         app.cli.add_command(command)
 

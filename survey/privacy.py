@@ -20,7 +20,7 @@ import ipaddress
 import logging
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, cast
@@ -33,6 +33,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import WSGIRequestHandler
 
 from survey.config import app_subkey
+from survey.health import HEALTH_PATH
 
 RESPONDENT_PATH_PREFIX = "/s/"
 SECONDS_PER_DAY = 24 * 3600
@@ -239,12 +240,13 @@ def delete_rate_limit_keys_not_of(today: date) -> int:
     return deleted
 
 
-def init_app(app: Flask, route_limits: Mapping[str, str]) -> None:
+def init_app(app: Flask, route_limits: Mapping[str, str], unlimited: Iterable[str] = ()) -> None:
     """Attach headers, rate limits and proxy handling to the app.
 
-    `route_limits` maps endpoints to limits on their POSTs. Each app gets a
-    limiter of its own (Flask-Limiter keeps its storage on the limiter), kept
-    in app.extensions["chorus_limiter"].
+    `route_limits` maps endpoints to limits on their POSTs; the `unlimited`
+    endpoints are exempt from every limit, a default one (RATELIMIT_DEFAULT)
+    included. Each app gets a limiter of its own (Flask-Limiter keeps its
+    storage on the limiter), kept in app.extensions["chorus_limiter"].
     """
     hops = int(app.config["CHORUS_PROXY_HOPS"])
     if hops:
@@ -267,6 +269,8 @@ def init_app(app: Flask, route_limits: Mapping[str, str]) -> None:
         # Flask types a view as sync or async; mypy can't carry that union through the
         # decorator's Callable[P, R] -> Callable[P, R] (it merges the two return types).
         app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(view)  # type: ignore[assignment]
+    for endpoint in unlimited:
+        limiter.exempt(app.view_functions[endpoint])
     app.extensions["chorus_limiter"] = limiter
     limiter.logger.addFilter(HIDE_KEYED_ADDRESSES)  # once: the same filter isn't added twice
     app.after_request(set_security_headers)
@@ -279,6 +283,15 @@ _serving_respondent: ContextVar[bool] = ContextVar("chorus_serving_respondent", 
 
 def is_respondent_path(path: str) -> bool:
     return path == RESPONDENT_PATH_PREFIX.rstrip("/") or path.startswith(RESPONDENT_PATH_PREFIX)
+
+
+def is_logged_path(path: str) -> bool:
+    """Whether a server's request log writes requests for this path.
+
+    Not a respondent's, nor a static file's (their times would date the page that
+    asked for them), nor the health check's (a load balancer polls it all day).
+    """
+    return not (is_respondent_path(path) or path.startswith("/static/") or path == HEALTH_PATH)
 
 
 def is_respondent_request() -> bool:
@@ -316,9 +329,9 @@ def date_respondent_records_by_day() -> None:
 class AddresslessRequestHandler(WSGIRequestHandler):
     """Werkzeug's development server, logging without addresses and without respondents.
 
-    A respondent's request line is not logged at all, nor are static files
-    (their times would date the page that asked for them); other lines lose the
-    client address and the query string.
+    A respondent's request line is not logged at all, nor are static files' and
+    the health check's (`is_logged_path`); other lines lose the client address and
+    the query string.
     """
 
     def request_path(self) -> str:
@@ -343,7 +356,7 @@ class AddresslessRequestHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         path = self.request_path()
-        if is_respondent_path(path) or path.startswith("/static/"):
+        if not is_logged_path(path):
             return
         # The path is enough to debug; query strings could carry codes, so drop them.
         self.log("info", '"%s %s" %s %s', self.command, path, code, size)
