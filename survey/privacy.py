@@ -174,6 +174,58 @@ class HideKeyedAddresses(logging.Filter):
 
 HIDE_KEYED_ADDRESSES = HideKeyedAddresses()
 
+# A run of what IPv4 and IPv6 addresses are written with (hex digits, dots, colons).
+ADDRESS_LIKE = re.compile(r"[0-9A-Fa-f:.]{3,}")
+DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
+def address_in(run: str) -> str | None:
+    """The IP address a run of hex digits, dots and colons is, if any: the run
+    itself, or the run before a final full stop or colon, or before a `:port`."""
+    for candidate in (run, run.rstrip("."), run.rstrip(":"), run.rsplit(":", 1)[0]):
+        try:
+            ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+        return candidate
+    return None
+
+
+def without_addresses(text: str) -> str:
+    """`text` with every IPv4 and IPv6 address in it replaced by "(an address)".
+
+    For the logs of servers that name their peers (gunicorn names the sender of a
+    malformed request). Times (12:05:59), versions and hex digests stay as they are.
+    """
+
+    def hide(match: re.Match[str]) -> str:
+        run = match.group(0)
+        address = address_in(run)
+        return run.replace(address, "(an address)", 1) if address else run
+
+    # Then any dotted quad left inside a longer run ("ip=cafe1.2.3.4"), address or not.
+    return DOTTED_QUAD.sub("(an address)", ADDRESS_LIKE.sub(hide, text))
+
+
+class HideAddresses(logging.Filter):
+    """Every IP address out of a record: its message, its arguments, its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = without_addresses(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = without_addresses(record.exc_text)
+        if record.stack_info:
+            record.stack_info = without_addresses(record.stack_info)
+        return True
+
+
+HIDE_ADDRESSES = HideAddresses()
+
 
 class KeyDay:
     """The day this process last saw, so earlier days' keys go once it changes."""
