@@ -4,7 +4,8 @@
 doesn't. It is polled every few seconds, so it is cheap and leaves no trace: no
 session is opened or set (survey/session_cookie.py), no rate limit counts it
 (survey/privacy.py), no sign-in is asked (admin/access.py), and neither `chorus
-serve` nor the gunicorn logger writes its requests.
+serve` nor the logger of deploy/gunicorn.conf.py writes its requests
+(survey/privacy.py `is_logged_path`).
 """
 
 from __future__ import annotations
