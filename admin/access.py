@@ -18,12 +18,15 @@ from typing import Any, TypeVar
 from flask import Flask, Response, abort, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
+from survey.health import HEALTH_ENDPOINT
 from survey.models import Role, Survey, User
 from survey.surveys import find_survey
 
 # Endpoints anyone may reach; the respondent blueprint is public as a whole.
 PUBLIC_BLUEPRINTS = frozenset({"respond"})
-PUBLIC_ENDPOINTS = frozenset({"static", "home", "staff.login", "staff.second_factor"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"static", "home", HEALTH_ENDPOINT, "staff.login", "staff.second_factor"}
+)
 # Reachable while signed in but before two-factor enrolment or a forced password change.
 ENROLMENT_ENDPOINTS = frozenset({"staff.setup_2fa", "staff.change_password", "staff.logout"})
 ANY_STAFF = frozenset(Role)

@@ -7,12 +7,11 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, render_template, request, url_for
+from flask import Flask, render_template, url_for
 from flask_migrate import Migrate
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from flask_wtf.csrf import CSRFProtect
 
-from survey import privacy
+from survey import failsafe, health, privacy
 from survey.config import (
     MIGRATIONS_DIR,
     TEMPLATES_DIR,
@@ -28,6 +27,20 @@ csrf = CSRFProtect()
 migrate = Migrate()
 
 
+def chorus_commands() -> tuple[Any, ...]:
+    """Every `chorus` command of both sides, in one place (order doesn't matter).
+
+    The app factory registers them on each app, and the console script on itself,
+    so that `chorus --help` lists them even when no app can be made yet (no secret
+    key). Flask-Migrate adds `chorus db` to each app itself. They are click
+    commands, typed as such in the command-line layer: only it imports click.
+    """
+    from admin import cli as staff_cli
+    from survey import cli
+
+    return (*cli.COMMANDS, *staff_cli.COMMANDS)
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from CHORUS_* settings, with `config` (tests) on top.
 
@@ -35,6 +48,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     network. A missing secret key stops it here with a message saying what to set.
     """
     app = Flask(__name__, template_folder=str(TEMPLATES_DIR))
+    # Chunked bodies over MAX_CONTENT_LENGTH get 413, like any other (survey/failsafe.py).
+    app.request_class = failsafe.BodyLimitedRequest
     # Encrypted, not only signed: the cookie carries draft keys and unlock handles.
     app.session_interface = EncryptedCookieSessionInterface()
     env_overrides = {}
@@ -50,7 +65,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Referrer-Policy: no-referrer means browsers send no Referer to check.
         WTF_CSRF_SSL_STRICT=False,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # A failed statement's error (and SQLAlchemy's statement log) would show its
+        # bound values: a receipt's tag, a sealed box, under a time to the millisecond.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
     )
     if config:
         app.config.update(config)
@@ -67,18 +84,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     db.init_app(app)
+    failsafe.close_database_sessions_safely(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
 
     import admin
-    from admin import cli as staff_cli
-    from survey import cli, respondent
+    from survey import respondent
 
     respondent.init_app(app, csrf)
     admin.init_app(app)
-    privacy.init_app(app, {**respondent.RATE_LIMITS, **admin.RATE_LIMITS})
-    # Every `chorus` command, in one place (order doesn't matter).
-    for command in (*cli.COMMANDS, *staff_cli.COMMANDS):
+    health.init_app(app)
+    privacy.init_app(
+        app, {**respondent.RATE_LIMITS, **admin.RATE_LIMITS}, unlimited=[health.HEALTH_ENDPOINT]
+    )
+    for command in chorus_commands():
         app.cli.add_command(command)
 
     @app.context_processor
@@ -99,42 +118,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def home() -> str:
         return render_template("home.html")
 
-    _register_error_pages(app)
+    failsafe.register_error_pages(app)
     return app
-
-
-def _register_error_pages(app: Flask) -> None:
-    """Every error is a calm page in the site's style; none shows internals."""
-
-    def page(heading: str, body: str, status: int) -> tuple[str, int]:
-        html = render_template(
-            "error.html", heading=translate(heading, "en"), body=translate(body, "en")
-        )
-        return html, status
-
-    pages = {
-        400: ("form_expired_heading", "form_expired_body"),
-        401: ("sign_in_heading", "sign_in_body"),
-        403: ("forbidden_heading", "forbidden_body"),
-        404: ("not_found_heading", "not_found_body"),
-        405: ("not_found_heading", "not_found_body"),
-        413: ("too_large_heading", "too_large_body"),
-        429: ("too_many_heading", "too_many_body"),
-    }
-
-    # Unhandled exceptions arrive here as InternalServerError after Flask has
-    # logged them (method and path only: nothing about the client).
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[str, int]:
-        heading, body = pages.get(exc.code or 500, ("error_heading", "error_body"))
-        return page(heading, body, exc.code or 500)
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(exc: CSRFError) -> tuple[str, int]:
-        if request.blueprint == "respond":
-            from survey.respondent.views import csrf_failed
-
-            answered = csrf_failed(exc)
-            if answered is not None:
-                return answered
-        return page("form_expired_heading", "form_expired_body", 400)

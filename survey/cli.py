@@ -13,10 +13,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
-from flask.cli import FlaskGroup, with_appcontext
+from flask import Flask
+from flask.cli import FlaskGroup, NoAppException, with_appcontext
 from sqlalchemy import select
 
-from survey.config import INSTANCE_DIR
+from survey.config import INSTANCE_DIR, ConfigError
 from survey.definition import DefinitionError, load_definition_text
 from survey.events import announce, cli_actor
 from survey.models import Survey, SurveyStatus, User, db
@@ -376,10 +377,9 @@ def serve_command(host: str, port: int) -> None:
     """
     from werkzeug.serving import run_simple
 
-    from survey import create_app
     from survey.privacy import AddresslessRequestHandler, configure_logging
 
-    app = create_app()
+    app = app_for_commands()
     configure_logging(app.config["CHORUS_LOG_LEVEL"])
     run_simple(host, port, app, threaded=True, request_handler=AddresslessRequestHandler)
 
@@ -395,10 +395,33 @@ COMMANDS = (
 )
 
 
-def main() -> None:
-    """The `chorus` console script."""
+def app_for_commands() -> Flask:
+    """The app for a command, or a usage error saying which setting to fix.
+
+    Click prints the error's message alone, without a traceback: a missing secret
+    key is a setting to make, not a crash.
+    """
     from survey import create_app
 
-    cli = FlaskGroup(create_app=create_app, add_default_commands=True, load_dotenv=False)
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise NoAppException(str(exc)) from None
+
+
+def main() -> None:
+    """The `chorus` console script.
+
+    The commands are registered on the script's group too, not only on the app,
+    so that `chorus --help` lists them even when no app can be made; a command
+    that needs the app then says what to set.
+    """
+    from flask_migrate.cli import db as migrations_group
+
+    from survey import chorus_commands
+
+    cli = FlaskGroup(create_app=app_for_commands, add_default_commands=True, load_dotenv=False)
+    for command in (*chorus_commands(), migrations_group):
+        cli.add_command(command)
     cli.help = "Chorus: survivor-consultation surveys."
     cli.main(prog_name="chorus")

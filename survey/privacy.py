@@ -20,7 +20,7 @@ import ipaddress
 import logging
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any, Protocol, cast
@@ -33,6 +33,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import WSGIRequestHandler
 
 from survey.config import app_subkey
+from survey.health import HEALTH_PATH
 
 RESPONDENT_PATH_PREFIX = "/s/"
 SECONDS_PER_DAY = 24 * 3600
@@ -84,8 +85,9 @@ def set_security_headers(response: Response) -> Response:
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if request.endpoint != "static":
-        # A shared computer's browser history and cache must not hold answers.
+    if request.endpoint != "static" or response.status_code >= 400:
+        # A shared computer's browser history and cache must not hold answers
+        # (nor an error page: it stands for whatever was asked).
         headers["Cache-Control"] = "no-store"
         headers["Pragma"] = "no-cache"
     return response
@@ -97,7 +99,7 @@ def is_cross_site_request() -> bool:
     For the respondent routes that take requests without a form token. A
     browser's Sec-Fetch-Site must be same-origin or none (a typed address or a
     bookmark); an Origin, when sent, must be this host as the app sees it
-    (through ProxyFix when CHORUS_PROXY_HOPS is set, like request.host). A
+    (the request's Host header: X-Forwarded-Host is never trusted). A
     request with neither header (an old browser, curl) passes. "Origin: null"
     says nothing: our own pages send it, because of Referrer-Policy: no-referrer.
     """
@@ -172,6 +174,58 @@ class HideKeyedAddresses(logging.Filter):
 
 HIDE_KEYED_ADDRESSES = HideKeyedAddresses()
 
+# A run of what IPv4 and IPv6 addresses are written with (hex digits, dots, colons).
+ADDRESS_LIKE = re.compile(r"[0-9A-Fa-f:.]{3,}")
+DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
+def address_in(run: str) -> str | None:
+    """The IP address a run of hex digits, dots and colons is, if any: the run
+    itself, or the run before a final full stop or colon, or before a `:port`."""
+    for candidate in (run, run.rstrip("."), run.rstrip(":"), run.rsplit(":", 1)[0]):
+        try:
+            ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+        return candidate
+    return None
+
+
+def without_addresses(text: str) -> str:
+    """`text` with every IPv4 and IPv6 address in it replaced by "(an address)".
+
+    For the logs of servers that name their peers (gunicorn names the sender of a
+    malformed request). Times (12:05:59), versions and hex digests stay as they are.
+    """
+
+    def hide(match: re.Match[str]) -> str:
+        run = match.group(0)
+        address = address_in(run)
+        return run.replace(address, "(an address)", 1) if address else run
+
+    # Then any dotted quad left inside a longer run ("ip=cafe1.2.3.4"), address or not.
+    return DOTTED_QUAD.sub("(an address)", ADDRESS_LIKE.sub(hide, text))
+
+
+class HideAddresses(logging.Filter):
+    """Every IP address out of a record: its message, its arguments, its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        scrubbed = without_addresses(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = without_addresses(record.exc_text)
+        if record.stack_info:
+            record.stack_info = without_addresses(record.stack_info)
+        return True
+
+
+HIDE_ADDRESSES = HideAddresses()
+
 
 class KeyDay:
     """The day this process last saw, so earlier days' keys go once it changes."""
@@ -238,16 +292,22 @@ def delete_rate_limit_keys_not_of(today: date) -> int:
     return deleted
 
 
-def init_app(app: Flask, route_limits: Mapping[str, str]) -> None:
+def init_app(app: Flask, route_limits: Mapping[str, str], unlimited: Iterable[str] = ()) -> None:
     """Attach headers, rate limits and proxy handling to the app.
 
-    `route_limits` maps endpoints to limits on their POSTs. Each app gets a
-    limiter of its own (Flask-Limiter keeps its storage on the limiter), kept
-    in app.extensions["chorus_limiter"].
+    `route_limits` maps endpoints to limits on their POSTs; the `unlimited`
+    endpoints are exempt from every limit, a default one (RATELIMIT_DEFAULT)
+    included. Each app gets a limiter of its own (Flask-Limiter keeps its
+    storage on the limiter), kept in app.extensions["chorus_limiter"].
     """
     hops = int(app.config["CHORUS_PROXY_HOPS"])
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        # The client's address and scheme only. The host stays the request's own Host:
+        # a forged X-Forwarded-Host would otherwise name another site in the links the
+        # app writes (invite cards) and let that site's Origin pass is_cross_site_request.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0
+        )
     app.extensions["chorus_rate_limit_day"] = KeyDay()
     app.config.setdefault("RATELIMIT_ENABLED", app.config["CHORUS_RATE_LIMITS"])
     app.config.setdefault(
@@ -261,6 +321,8 @@ def init_app(app: Flask, route_limits: Mapping[str, str]) -> None:
         # Flask types a view as sync or async; mypy can't carry that union through the
         # decorator's Callable[P, R] -> Callable[P, R] (it merges the two return types).
         app.view_functions[endpoint] = limiter.limit(limit, methods=["POST"])(view)  # type: ignore[assignment]
+    for endpoint in unlimited:
+        limiter.exempt(app.view_functions[endpoint])
     app.extensions["chorus_limiter"] = limiter
     limiter.logger.addFilter(HIDE_KEYED_ADDRESSES)  # once: the same filter isn't added twice
     app.after_request(set_security_headers)
@@ -273,6 +335,15 @@ _serving_respondent: ContextVar[bool] = ContextVar("chorus_serving_respondent", 
 
 def is_respondent_path(path: str) -> bool:
     return path == RESPONDENT_PATH_PREFIX.rstrip("/") or path.startswith(RESPONDENT_PATH_PREFIX)
+
+
+def is_logged_path(path: str) -> bool:
+    """Whether a server's request log writes requests for this path.
+
+    Not a respondent's, nor a static file's (their times would date the page that
+    asked for them), nor the health check's (a load balancer polls it all day).
+    """
+    return not (is_respondent_path(path) or path.startswith("/static/") or path == HEALTH_PATH)
 
 
 def is_respondent_request() -> bool:
@@ -310,9 +381,9 @@ def date_respondent_records_by_day() -> None:
 class AddresslessRequestHandler(WSGIRequestHandler):
     """Werkzeug's development server, logging without addresses and without respondents.
 
-    A respondent's request line is not logged at all, nor are static files
-    (their times would date the page that asked for them); other lines lose the
-    client address and the query string.
+    A respondent's request line is not logged at all, nor are static files' and
+    the health check's (`is_logged_path`); other lines lose the client address and
+    the query string.
     """
 
     def request_path(self) -> str:
@@ -337,7 +408,7 @@ class AddresslessRequestHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         path = self.request_path()
-        if is_respondent_path(path) or path.startswith("/static/"):
+        if not is_logged_path(path):
             return
         # The path is enough to debug; query strings could carry codes, so drop them.
         self.log("info", '"%s %s" %s %s', self.command, path, code, size)

@@ -22,12 +22,13 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from flask import Flask
+from flask import Flask, Request
 from flask.json.tag import TaggedJSONSerializer
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature
 
 from survey.config import app_subkey
+from survey.health import HEALTH_PATH
 
 FORMAT = b"chorus-session/1"
 NONCE_BYTES = 12
@@ -70,7 +71,16 @@ class SessionCipher:
 
 
 class EncryptedCookieSessionInterface(SecureCookieSessionInterface):
-    """Flask's cookie session with an encrypted value instead of a signed one."""
+    """Flask's cookie session with an encrypted value instead of a signed one.
+
+    The health check gets no session at all: its cookie, if a client sends one,
+    is neither decrypted nor written back.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path == HEALTH_PATH:
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
     def get_signing_serializer(self, app: Flask) -> SessionCipher:  # type: ignore[override]
         cipher = app.extensions.get("chorus_session_cipher")

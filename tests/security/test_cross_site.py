@@ -110,11 +110,13 @@ def test_submitting_keeps_a_staff_sign_in(client, make_open_survey):
 
 
 def test_behind_a_proxy_the_origin_is_the_public_host(app, database_url, make_open_survey):
+    """The proxy passes the public Host header on; X-Forwarded-Host is not read
+    (tests/security/test_forwarded_host.py)."""
     make_open_survey()
     proxied = create_app({**base_config(database_url), "CHORUS_PROXY_HOPS": 1})
     proxied.test_client_class = FreshContextClient
     client = proxied.test_client()
-    forwarded = {"X-Forwarded-Host": "survey.example.org", "X-Forwarded-Proto": "https"}
+    forwarded = {"Host": "survey.example.org", "X-Forwarded-Proto": "https"}
     started = client.post(
         "/s/small/start",
         data={"lang": "en"},

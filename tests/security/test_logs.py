@@ -158,6 +158,8 @@ def test_the_server_log_never_dates_a_respondent(live_server):
     start = len(before)
 
     walk_the_survey(Browser(base_url))
+    # A load balancer's polls of /healthz are not logged either (nor dated).
+    assert staff.open("/healthz") == 200 and staff.last_html == "ok\n"
 
     marker = f"/after-the-respondent-{secrets.token_hex(4)}"
     assert staff.open(marker) == 404
@@ -171,6 +173,7 @@ def test_the_server_log_never_dates_a_respondent(live_server):
     assert all(clock_times(line) for line in staff_lines), staff_lines  # staff lines keep time
     assert "127.0.0.1" not in text, text
     assert QUERY_NEEDLE not in text and "?" not in during, during
+    assert "/healthz" not in text, text
 
 
 # --- the same rule inside the app, for every handler ------------------------------------

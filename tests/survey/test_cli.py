@@ -5,6 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -207,3 +212,48 @@ def test_demo_command_loads_synthetic_sealed_responses(app, runner, tmp_path, mo
     # Idempotent: running it again tops up to the target, nothing more.
     assert runner.invoke(args=demo).exit_code == 0
     assert response_count(find_survey("demo-test")) == 25
+
+
+# --- the console script without a secret key ------------------------------------------------
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+NO_SECRET = ("CHORUS_SECRET_KEY", "CHORUS_SECRET_KEY_FILE", "CHORUS_DEMO")
+
+
+def chorus_without_a_secret(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The installed `chorus` script, run with this checkout and no secret key set."""
+    env = {name: value for name, value in os.environ.items() if name not in NO_SECRET}
+    env["PYTHONPATH"] = str(PROJECT_ROOT)
+    chorus = Path(sys.executable).parent / "chorus"
+    return subprocess.run(
+        [str(chorus), *args],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_works_without_a_secret_key(tmp_path):
+    result = chorus_without_a_secret(tmp_path, "--help")
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Traceback" not in output
+    assert "Usage: chorus" in result.stdout
+    # Every command is listed, not only Flask's own.
+    for command in ("survey", "responses", "invites", "serve", "purge", "user", "audit", "db"):
+        assert re.search(rf"^\s+{command}\s", result.stdout, re.MULTILINE), command
+    assert "CHORUS_SECRET_KEY" in result.stderr  # and what to set before using them
+
+
+@pytest.mark.parametrize("args", [("db", "upgrade"), ("survey", "list"), ("serve",)])
+def test_a_command_without_a_secret_key_says_what_to_set(tmp_path, args):
+    result = chorus_without_a_secret(tmp_path, *args)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Traceback" not in output
+    assert "CHORUS_SECRET_KEY (or CHORUS_SECRET_KEY_FILE) is not set" in result.stderr
+    assert "No such command" not in output

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import random
+from urllib.parse import quote
 
 import pytest
 
-from tests.factories import Respondent
+from tests.factories import PASSWORD, Respondent, csrf, make_user
 
 GARBAGE = [
     "",
@@ -106,3 +108,59 @@ def test_app_refuses_to_start_without_a_secret_key(monkeypatch):
     monkeypatch.setenv("CHORUS_SECRET_KEY", "short")
     with pytest.raises(ConfigError, match="at least 32"):
         create_app()
+
+
+# --- chunked bodies (Transfer-Encoding: chunked, no Content-Length) ------------------------
+
+LIMIT = 2 * 1024 * 1024  # MAX_CONTENT_LENGTH
+
+
+def form_body(size: int, **fields: str) -> bytes:
+    """A urlencoded form of exactly `size` bytes: the fields, then padding."""
+    start = "&".join(f"{name}={quote(value)}" for name, value in fields.items()).encode() + b"&pad="
+    return start + b"x" * (size - len(start))
+
+
+def chunked_post(client, path: str, body: bytes):
+    """A POST as a server passes on a chunked one: no Content-Length, and the
+    stream marked as ended by the server (wsgi.input_terminated), as gunicorn and
+    Werkzeug's server do."""
+    return client.post(
+        path,
+        input_stream=io.BytesIO(body),
+        content_type="application/x-www-form-urlencoded",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+
+def test_a_chunked_body_over_the_limit_is_a_calm_413(client, make_open_survey):
+    make_open_survey()
+    for path, fields in (
+        ("/s/small/start", {"lang": "en"}),
+        ("/staff/login", {"email": "ana@example.org", "password": "x"}),
+    ):
+        for size in (LIMIT + 1, 3 * LIMIT):
+            response = chunked_post(client, path, form_body(size, **fields))
+            assert response.status_code == 413, (path, size)
+            text = response.get_data(as_text=True)
+            assert "too much to send at once" in text and "Leave this page quickly" in text
+            assert response.headers["Cache-Control"] == "no-store"
+            assert "Set-Cookie" not in response.headers  # nothing was started
+
+
+def test_a_chunked_body_within_the_limit_is_read_whole(client, make_open_survey):
+    make_open_survey()
+    # Up to the limit exactly, the fields before the padding arrive and count.
+    started = chunked_post(client, "/s/small/start", form_body(LIMIT, lang="en"))
+    assert started.status_code == 302
+    assert started.headers["Location"].endswith("/s/small/section/you")
+    make_user()
+    token = csrf(client, "/staff/login")
+    signed_in = chunked_post(
+        client,
+        "/staff/login",
+        form_body(4096, csrf_token=token, email="ana@example.org", password=PASSWORD),
+    )
+    assert signed_in.status_code == 302
+    assert client.get("/staff/").status_code == 200

@@ -1,0 +1,87 @@
+"""Behind a proxy, only X-Forwarded-For and X-Forwarded-Proto are trusted, never X-Forwarded-Host.
+
+A client can send any header through most proxies. If the app took its host
+from X-Forwarded-Host, a forged one would put the forger's site into the links
+the app writes out (the respondent address on printed invite cards) and would
+let that site's Origin pass the cross-site check on the routes without a form
+token.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from survey import create_app
+from tests.conftest import FreshContextClient, base_config
+from tests.factories import csrf, make_user, sign_in
+
+REAL_HOST = "chorus.example"
+FORGED_HOST = "attacker.example"
+THROUGH_THE_PROXY = {
+    "REMOTE_ADDR": "10.0.0.2",  # the proxy
+    "HTTP_X_FORWARDED_FOR": "198.51.100.7",
+    "HTTP_X_FORWARDED_PROTO": "https",
+    "HTTP_X_FORWARDED_HOST": FORGED_HOST,
+}
+
+
+class ProxiedClient(FreshContextClient):
+    """Requests as the proxy passes them on: the public Host, the forwarded headers."""
+
+    def open(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("base_url", f"http://{REAL_HOST}")
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def proxied(app, database_url) -> Flask:
+    """The app as deployed behind one proxy (CHORUS_PROXY_HOPS=1)."""
+    behind_a_proxy = create_app({**base_config(database_url), "CHORUS_PROXY_HOPS": 1})
+    behind_a_proxy.test_client_class = ProxiedClient
+    return behind_a_proxy
+
+
+def test_a_forged_forwarded_host_is_not_in_the_links_the_app_writes(proxied, make_open_survey):
+    make_open_survey()
+    make_user("fac@example.org")
+    with proxied.app_context():
+        staff = proxied.test_client()
+        staff.environ_base.update(THROUGH_THE_PROXY)
+        sign_in(staff, "fac@example.org")
+        cards = staff.post(
+            "/staff/surveys/small/invites",
+            data={
+                "csrf_token": csrf(staff, "/staff/password"),
+                "count": "1",
+                "action": "print",
+            },
+        )
+    page = cards.get_data(as_text=True)
+    assert cards.status_code == 200, page
+    assert re.search(r'invite-card__code" translate="no">[^<]+<', page)
+    assert FORGED_HOST not in page
+    # The scheme is the proxy's (X-Forwarded-Proto), the host the request's own.
+    assert f"https://{REAL_HOST}/s/small" in page
+
+
+def test_a_forged_forwarded_host_does_not_pass_the_cross_site_check(proxied, make_open_survey):
+    make_open_survey()
+    with proxied.app_context():
+        browser = proxied.test_client()
+        browser.environ_base.update(THROUGH_THE_PROXY)
+        refused = browser.post(
+            "/s/small/start",
+            data={"lang": "en"},
+            headers={"Origin": f"https://{FORGED_HOST}"},
+        )
+        assert refused.status_code == 403
+        assert "Set-Cookie" not in refused.headers
+        # The site's own pages, posting with its real origin, still start.
+        own = browser.post(
+            "/s/small/start", data={"lang": "en"}, headers={"Origin": f"https://{REAL_HOST}"}
+        )
+        assert own.status_code in (200, 302, 303)

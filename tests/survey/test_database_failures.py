@@ -1,0 +1,137 @@
+"""A database that fails mid-request: the person sees a page, the log sees no data.
+
+Requests here run as a server runs them: each pushes its own app context, so
+Flask-SQLAlchemy's end-of-request teardown (which rolls back and closes the
+session) runs inside the request, and exceptions become pages
+(PROPAGATE_EXCEPTIONS off) instead of test failures.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event
+
+from survey.models import db
+from survey.privacy import CONTENT_SECURITY_POLICY
+from tests.factories import Respondent
+
+
+def server_client(app: Flask) -> FlaskClient:
+    """Flask's plain test client: each request opens and closes its own app context."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    return FlaskClient(app, app.response_class)
+
+
+def as_a_server_would(client: FlaskClient, method: str, path: str, **kwargs: Any):
+    """Send the request outside the test's own app context, as a worker thread would."""
+    return contextvars.Context().run(client.open, path, method=method, **kwargs)
+
+
+def test_a_connection_lost_before_the_teardown_rollback_still_answers(
+    app, make_open_survey, monkeypatch, caplog
+):
+    make_open_survey()
+    client = server_client(app)
+    dbapi = db.engine.dialect.loaded_dbapi
+    rollbacks: list[object] = []
+
+    def connection_gone(dbapi_connection: object) -> None:
+        rollbacks.append(dbapi_connection)
+        raise dbapi.OperationalError("server closed the connection unexpectedly")
+
+    caplog.set_level(logging.DEBUG)
+    with monkeypatch.context() as patch:
+        patch.setattr(db.engine.dialect, "do_rollback", connection_gone)
+        landing = as_a_server_would(client, "GET", "/s/small")
+    assert rollbacks, "the request's teardown never rolled back: the test tested nothing"
+    assert landing.status_code == 200
+    assert "Leave this page quickly" in landing.get_data(as_text=True)
+
+    records = [r for r in caplog.records if r.name == "survey.failsafe"]
+    assert [r.getMessage() for r in records] == [
+        "The database session could not be closed after a request (OperationalError); "
+        "its connection was dropped"
+    ]
+    assert records[0].exc_info is None  # no traceback: it could carry a statement
+
+    # The broken session is gone: the next request gets a working one.
+    again = as_a_server_would(client, "GET", "/s/small")
+    assert again.status_code == 200
+
+
+def test_a_session_that_cannot_be_removed_still_answers(app, make_open_survey, monkeypatch):
+    """Whatever `remove` raises, the response already made is the one sent."""
+    make_open_survey()
+    client = server_client(app)
+
+    def remove_fails() -> None:
+        raise RuntimeError("the session registry is broken")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(db.session, "remove", remove_fails)
+        landing = as_a_server_would(client, "GET", "/s/small")
+    assert landing.status_code == 200
+    assert "Leave this page quickly" in landing.get_data(as_text=True)
+
+
+# --- a failed INSERT: no bound value in any log ---------------------------------------------
+
+
+def walk_to_the_review(r: Respondent) -> None:
+    r.start()
+    r.answer("you", {"age_band": "adult", "apps": "3"})
+    r.pass_warning("e2ee")
+    r.answer("e2ee", {"story": "kept only sealed", "action": "next"})
+    r.get("/s/small/review")
+
+
+def needles(value: object) -> list[str]:
+    """How a bound value could show in a log line: as text, or as bytes' repr or hex."""
+    if isinstance(value, str) and len(value) >= 8:
+        return [value]
+    if isinstance(value, bytes) and len(value) >= 8:
+        return [repr(value)[2:34], value[:16].hex()]
+    return []
+
+
+def test_a_failed_insert_at_submit_logs_no_bound_value(app, make_open_survey, caplog):
+    """The inbox INSERT fails in the database itself (its table renamed on the way),
+    with the real statement and parameters: the receipt's tag, the sealed box."""
+    make_open_survey()
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    r = Respondent(app.test_client(), "small")
+    walk_to_the_review(r)
+    bound: list[object] = []
+
+    def table_gone(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO RESPONSE_INBOX"):
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            bound.extend(bytes(v) if isinstance(v, memoryview) else v for v in values)
+            statement = statement.replace("response_inbox", "response_inbox_gone", 1)
+        return statement, parameters
+
+    caplog.set_level(logging.DEBUG)  # every logger, SQLAlchemy's statement log included
+    event.listen(db.engine, "before_cursor_execute", table_gone, retval=True)
+    try:
+        sent = r.post("/s/small/submit")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", table_gone)
+
+    assert [v for v in bound if isinstance(v, bytes) and len(v) > 16384], bound  # the box
+    assert "Exception on /s/small/submit [POST]" in caplog.text  # Flask's exception log
+    logged = caplog.text + "".join(str(record.args) + str(record.msg) for record in caplog.records)
+    for value in bound:
+        for needle in needles(value):
+            assert needle not in logged, f"a bound value is in the log: {needle!r}"
+
+    # The respondent sees the calm page, with the headers.
+    assert sent.status_code == 500
+    assert "<h1>Something went wrong</h1>" in r.last_html
+    assert "Leave this page quickly" in r.last_html
+    assert sent.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert sent.headers["Cache-Control"] == "no-store"
