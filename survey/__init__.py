@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 from collections.abc import Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, render_template, url_for
@@ -39,6 +42,17 @@ def chorus_commands() -> tuple[Any, ...]:
     from survey import cli
 
     return (*cli.COMMANDS, *staff_cli.COMMANDS)
+
+
+@functools.cache
+def static_version(folder: str, filename: str) -> str | None:
+    """The first 12 hex digits of a static file's SHA-256 (None if it isn't there);
+    computed once per process, since files don't change under a running app."""
+    path = Path(folder) / filename
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return None
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -113,6 +127,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             # Through the server, which forgets the respondent's session on the way out.
             "quick_exit_url": url_for("respond.quick_exit"),
         }
+
+    @app.url_defaults
+    def versioned_static(endpoint: str, values: dict[str, Any]) -> None:
+        """Static URLs carry their file's content hash (`?v=`), so the proxy can let
+        browsers cache them for a year and a new release is fetched at once."""
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            version = static_version(app.static_folder or "", values["filename"])
+            if version:
+                values["v"] = version
 
     @app.get("/")
     def home() -> str:

@@ -66,7 +66,7 @@ def test_report_body_inside_the_site_layout_under_the_csp(app, page, report):
     )
 
     def serve(route):
-        url = route.request.url
+        url = route.request.url.split("?", 1)[0]  # static URLs carry ?v=<content hash>
         if url.endswith("/static/chorus.css"):
             route.fulfill(status=200, content_type="text/css", body=stylesheet)
         elif url.endswith("/static/chorus.js"):
