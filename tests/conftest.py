@@ -33,6 +33,7 @@ from survey.surveys import (
 )
 from tests.factories import (
     REPORT_HTML,
+    TEST_SECRET_KEY,
     Respondent,
     custodian_user,
     sample_report,
@@ -40,7 +41,6 @@ from tests.factories import (
     tiny_pdf,
 )
 
-TEST_SECRET_KEY = "chorus-tests-secret-key-" + "k" * 32
 # Cheap key derivation for tests only, set through config (the code is unchanged).
 CHEAP_SCRYPT = 4
 

@@ -5,11 +5,19 @@ tests/conftest.py and use these."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 import hashlib
 import html
 import json
+import os
 import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +25,10 @@ from typing import Any
 
 import pyotp
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from flask.testing import FlaskClient
 from sqlalchemy import DateTime, bindparam, select, text
 
@@ -518,3 +530,85 @@ def every_stored_value() -> str:
                 else:
                     parts.append(str(value))
     return "\n".join(parts)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def server_env(database_url: str, port: int) -> dict[str, str]:
+    """The environment of an app server a test starts (gunicorn with the shipped
+    config): the test database, cheap but accepted password hashing, one worker."""
+    return {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "CHORUS_SECRET_KEY": TEST_SECRET_KEY,
+        "CHORUS_DATABASE_URL": database_url,
+        "CHORUS_SECURE_COOKIES": "0",
+        # The cheapest argon2 settings a server started from the environment accepts.
+        "CHORUS_ARGON2_TIME_COST": "5",
+        "CHORUS_ARGON2_MEMORY_KIB": "7168",
+        "CHORUS_BIND": f"127.0.0.1:{port}",
+        "CHORUS_WORKERS": "1",
+    }
+
+
+def wait_until_healthy(port: int, server: subprocess.Popen, log_path: Path) -> None:
+    for _ in range(600):
+        if server.poll() is not None:
+            pytest.fail(f"gunicorn exited early:\n{log_path.read_text()}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as reply:
+                if reply.status == 200:
+                    return
+        except (OSError, urllib.error.HTTPError):
+            time.sleep(0.1)
+    pytest.fail(f"gunicorn didn't answer:\n{log_path.read_text()}")
+
+
+TEST_SECRET_KEY = "chorus-tests-secret-key-" + "k" * 32
+
+
+def nginx_or_skip() -> str:
+    """Debian's nginx (CI installs nginx-light and sets CHORUS_REQUIRE_NGINX=1)."""
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if found:
+        return found
+    if os.environ.get("CHORUS_REQUIRE_NGINX") == "1":
+        pytest.fail("nginx is required here (CHORUS_REQUIRE_NGINX=1): apt-get install nginx-light")
+    pytest.skip("nginx is not installed")
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A throwaway certificate and key for chorus.example.org, as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "chorus.example.org")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "fullchain.pem", folder / "privkey.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path

@@ -12,20 +12,17 @@ read.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from survey.privacy import without_addresses
-from tests.conftest import TEST_SECRET_KEY, stop_server
+from tests.conftest import stop_server
+from tests.factories import free_port, server_env, wait_until_healthy
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
@@ -34,28 +31,6 @@ APP = "survey:create_app()"
 FORWARDED_V4 = "203.0.113.9"
 FORWARDED_V6 = "2001:db8::77"
 IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?![\d.])")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_env(database_url: str, port: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "PYTHONUNBUFFERED": "1",
-        "CHORUS_SECRET_KEY": TEST_SECRET_KEY,
-        "CHORUS_DATABASE_URL": database_url,
-        "CHORUS_SECURE_COOKIES": "0",
-        # The cheapest argon2 settings a server started from the environment accepts.
-        "CHORUS_ARGON2_TIME_COST": "5",
-        "CHORUS_ARGON2_MEMORY_KIB": "7168",
-        "CHORUS_BIND": f"127.0.0.1:{port}",
-        "CHORUS_WORKERS": "1",
-    }
 
 
 def test_the_config_passes_gunicorns_check(database_url, tmp_path):
@@ -92,19 +67,6 @@ def gunicorn(app, database_url, tmp_path, make_open_survey):
             yield port, server, log_path
         finally:
             stop_server(server)
-
-
-def wait_until_healthy(port: int, server: subprocess.Popen, log_path: Path) -> None:
-    for _ in range(600):
-        if server.poll() is not None:
-            pytest.fail(f"gunicorn exited early:\n{log_path.read_text()}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as reply:
-                if reply.status == 200:
-                    return
-        except (OSError, urllib.error.HTTPError):
-            time.sleep(0.1)
-    pytest.fail(f"gunicorn didn't answer:\n{log_path.read_text()}")
 
 
 def exchange(port: int, request: bytes) -> bytes:
