@@ -8,17 +8,19 @@ The app factory registers both modules' COMMANDS in one place (Flask-Migrate add
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup, NoAppException, with_appcontext
+from flask.cli import FlaskGroup, NoAppException, ScriptInfo, with_appcontext
 from sqlalchemy import select
 
 from survey.config import INSTANCE_DIR, ConfigError
 from survey.definition import DefinitionError, load_definition_text
+from survey.doctor import any_failed, run_checks, settings_problem_check
 from survey.events import announce, cli_actor
 from survey.models import Survey, SurveyStatus, User, db
 from survey.retention import delete_lapsed_sign_ins, flush_inboxes, purge_expired
@@ -384,6 +386,26 @@ def serve_command(host: str, port: int) -> None:
     run_simple(host, port, app, threaded=True, request_handler=AddresslessRequestHandler)
 
 
+@click.command("doctor")
+@click.pass_context
+def doctor_command(ctx: click.Context) -> None:
+    """Check the running configuration: one line per check (OK, WARN or FAIL) with
+    what to do. Exits with status 1 if any check fails.
+
+    It needs no working app: settings the app refuses to start with (no secret key)
+    are reported like any other failure.
+    """
+    try:
+        app = ctx.ensure_object(ScriptInfo).load_app()
+    except NoAppException as exc:
+        checks = [settings_problem_check(exc.format_message())]
+    else:
+        checks = run_checks(app, os.environ)
+    for check in checks:
+        click.echo(check.line())
+    ctx.exit(1 if any_failed(checks) else 0)
+
+
 # Registered by the app factory, with admin/cli.py's, in one place.
 COMMANDS = (
     survey_group,
@@ -392,6 +414,7 @@ COMMANDS = (
     demo_command,
     purge_command,
     serve_command,
+    doctor_command,
 )
 
 
