@@ -1,5 +1,6 @@
 """The survey side's `chorus` commands: surveys, responses, invites, the demo,
-retention (`chorus purge`) and serving; and the `chorus` console script itself.
+retention (`chorus purge`), encrypted backups (`chorus backup`, `chorus restore`)
+and serving; and the `chorus` console script itself.
 
 With admin/cli.py this is the command-line layer: the only modules that use click.
 The app factory registers both modules' COMMANDS in one place (Flask-Migrate adds
@@ -10,14 +11,25 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, NoAppException, ScriptInfo, with_appcontext
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
+from survey.backup import (
+    KIND_NAMES,
+    BackupError,
+    backup_database,
+    generate_key_file,
+    read_key_file,
+    restore_database,
+)
 from survey.config import INSTANCE_DIR, ConfigError
 from survey.definition import DefinitionError, load_definition_text
 from survey.doctor import any_failed, run_checks, settings_problem_check
@@ -369,6 +381,129 @@ def purge_command(today: str | None) -> None:
         )
 
 
+def _key_file_option(required: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return click.option(
+        "--key-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="CHORUS_BACKUP_KEY_FILE",
+        show_envvar=True,
+        required=required,
+        help="Your backup key, made once by `chorus backup keygen`.",
+    )
+
+
+def _push_app_context(ctx: click.Context) -> None:
+    """What `with_appcontext` does, for `chorus backup`, which needs the app only when
+    it runs itself: `chorus backup keygen` must work before there is any app."""
+    if not current_app:
+        ctx.with_resource(ctx.ensure_object(ScriptInfo).load_app().app_context())
+
+
+@click.group("backup", invoke_without_command=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The backup file to write (a new file).",
+)
+@_key_file_option(required=False)
+@click.pass_context
+def backup_group(ctx: click.Context, out: Path | None, key_file: Path | None) -> None:
+    """Back the whole database up into a new file, encrypted with your backup key:
+    `chorus backup --out FILE --key-file KEY`.
+
+    Make the key once with `chorus backup keygen --out KEY` and keep it away from
+    the database and its backups: Chorus never stores it, and without it no backup
+    can be restored. `chorus restore` reads the file back.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if out is None or key_file is None:
+        raise click.UsageError(
+            "Give --out FILE and --key-file KEY (or set CHORUS_BACKUP_KEY_FILE). "
+            "Make a key once with `chorus backup keygen --out KEY`."
+        )
+    _push_app_context(ctx)
+    try:
+        made = backup_database(db.engine.url, out, read_key_file(key_file))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    announce(
+        "database.backup", cli_actor(), kind=made.kind, key_id=made.key_id, size=made.file_bytes
+    )
+    click.echo(
+        f"Wrote {out}: the {KIND_NAMES[made.kind]} database "
+        f"({made.database_bytes:,} bytes), encrypted with backup key {made.key_id}."
+    )
+
+
+@backup_group.command("keygen")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The key file to make (readable only by you; never overwritten).",
+)
+def keygen_command(out: Path) -> None:
+    """Make a random 256-bit backup key, once. The key is written only to the file,
+    never shown: copy the file somewhere safe, away from the database host."""
+    try:
+        key = generate_key_file(out)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Wrote backup key {key.key_id} to {out} (mode 0600). Keep a copy away from the "
+        "database and its backups: without it no backup made with it can be restored."
+    )
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_key_file_option(required=True)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Restore over a database that is not empty (SQLite: replace it; PostgreSQL: "
+    "drop and remake the backup's tables).",
+)
+@with_appcontext
+def restore_command(file: Path, key_file: Path, force: bool) -> None:
+    """Restore a backup made by `chorus backup` into the configured database, which
+    must be empty (unless --force). Stop the app first.
+
+    The whole file is checked before anything is written: a wrong key, or a
+    damaged, altered or cut-short file, restores nothing.
+    """
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        restored = restore_database(db.engine.url, file, read_key_file(key_file), force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.engine.dispose()
+    revision = restored.contents.revision
+    try:
+        announce(
+            "database.restore",
+            cli_actor(),
+            kind=restored.kind,
+            key_id=restored.key_id,
+            forced=force,
+            revision=revision,
+        )
+    except SQLAlchemyError:
+        db.session.rollback()
+        click.echo(
+            "The audit log can't record the restore in this schema yet: run `chorus db upgrade`.",
+            err=True,
+        )
+    click.echo(
+        f"Restored {file} into the {KIND_NAMES[restored.kind]} database: "
+        f"{len(restored.contents.tables)} tables, schema at revision {revision}.\n"
+        "Run `chorus db upgrade` to bring the schema up to this version of Chorus, and "
+        "give the app the same CHORUS_SECRET_KEY it had when the backup was made."
+    )
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -413,6 +548,8 @@ COMMANDS = (
     invites_group,
     demo_command,
     purge_command,
+    backup_group,
+    restore_command,
     serve_command,
     doctor_command,
 )

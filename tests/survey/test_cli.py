@@ -244,7 +244,8 @@ def test_help_works_without_a_secret_key(tmp_path):
     assert "Traceback" not in output
     assert "Usage: chorus" in result.stdout
     # Every command is listed, not only Flask's own.
-    for command in ("survey", "responses", "invites", "serve", "purge", "user", "audit", "db"):
+    commands = ("survey", "responses", "invites", "serve", "purge", "backup", "restore")
+    for command in (*commands, "user", "audit", "db"):
         assert re.search(rf"^\s+{command}\s", result.stdout, re.MULTILINE), command
     assert "CHORUS_SECRET_KEY" in result.stderr  # and what to set before using them
 
