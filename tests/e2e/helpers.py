@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Route, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from survey.models import db
 from survey.surveys import definition_of, find_survey
@@ -133,12 +134,22 @@ class Person:
         return response
 
     def check(self, heading: str | None = None) -> None:
-        """Wait for the page, check its main heading, run axe, remember its HTML."""
-        self.page.wait_for_load_state("load")
-        if heading is not None:
-            expect(self.h1).to_have_text(heading)
-        assert_accessible(self.page)
-        self.seen.append((self.page.url, self.page.content()))
+        """Wait for the page, check its main heading, run axe, remember its HTML.
+
+        A key press that sends a form may start the navigation a moment after this
+        is called, when the page before has the same heading (a form shown again):
+        if the page goes away under axe, wait for the new one and check that."""
+        for attempt in range(3):
+            self.page.wait_for_load_state("load")
+            if heading is not None:
+                expect(self.h1).to_have_text(heading)
+            try:
+                assert_accessible(self.page)
+                self.seen.append((self.page.url, self.page.content()))
+                return
+            except PlaywrightError as error:
+                if "context was destroyed" not in str(error) or attempt == 2:
+                    raise
 
     @property
     def h1(self) -> Locator:

@@ -111,7 +111,9 @@ def test_a_failed_insert_at_submit_logs_no_bound_value(app, make_open_survey, ca
     def table_gone(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith("INSERT INTO RESPONSE_INBOX"):
             values = parameters.values() if isinstance(parameters, dict) else parameters
-            bound.extend(bytes(v) if isinstance(v, memoryview) else v for v in values)
+            for value in values:
+                value = getattr(value, "obj", value)  # psycopg wraps bytes in Binary
+                bound.append(bytes(value) if isinstance(value, memoryview) else value)
             statement = statement.replace("response_inbox", "response_inbox_gone", 1)
         return statement, parameters
 
