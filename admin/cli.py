@@ -54,11 +54,11 @@ from admin.reports.quotes import (
     load_decisions,
 )
 from admin.reports.themes import CodebookError
-from survey.cli import survey_key_from_stdin
+from survey.cli import survey_key_from_stdin, survey_or_fail
 from survey.config import INSTANCE_DIR
 from survey.events import announce, cli_actor
 from survey.models import Role, Survey, User, db
-from survey.surveys import definition_of, find_survey
+from survey.surveys import definition_of
 
 # --- chorus user ---------------------------------------------------------------------------
 
@@ -274,10 +274,7 @@ def build_command(slug: str, out: Path, custodian: str | None) -> None:
     """Build the next version of SLUG's report from its draft, without publishing
     it. Reads the recovery code (or, with --custodian, that custodian's password)
     from standard input."""
-    survey = find_survey(slug)
-    if survey is None:
-        raise click.ClickException(f'There is no survey "{slug}".')
-    key, who = survey_key_from_stdin(survey, custodian)
+    survey, key, who = _survey_with_key(slug, custodian)
     frame = answers_frame(survey, key)
     try:
         evidence = theme_evidence(survey, frame, key)
@@ -305,9 +302,7 @@ CUSTODIAN_HELP = "Email of a key custodian: read their password instead of the r
 
 def _survey_with_key(slug: str, custodian: str | None) -> tuple[Survey, bytes, str]:
     """The survey, its private key from standard input, and which secret it was."""
-    survey = find_survey(slug)
-    if survey is None:
-        raise click.ClickException(f'There is no survey "{slug}". `chorus survey list` shows them.')
+    survey = survey_or_fail(slug)
     key, who = survey_key_from_stdin(survey, custodian)
     return survey, key, who
 

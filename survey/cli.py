@@ -57,7 +57,8 @@ from survey.surveys import (
 )
 
 
-def _survey_or_fail(slug: str) -> Survey:
+def survey_or_fail(slug: str) -> Survey:
+    """The survey named on the command line, or a usage error saying how to list them."""
     survey = find_survey(slug)
     if survey is None:
         raise click.ClickException(f'There is no survey "{slug}". `chorus survey list` shows them.')
@@ -174,7 +175,7 @@ def import_command(file: Path | None, template: bool, slug: str | None) -> None:
 @with_appcontext
 def export_command(slug: str, out: Path | None) -> None:
     """Write a survey's definition as chorus-survey/1 JSON."""
-    text = definition_of(_survey_or_fail(slug)).to_json()
+    text = definition_of(survey_or_fail(slug)).to_json()
     if out:
         out.write_text(text, "utf-8")
         click.echo(f"Wrote {out}")
@@ -210,7 +211,7 @@ def open_command(slug: str, custodians: tuple[str, ...]) -> None:
     """Open a survey for answers. The first time, make its keys: sealed to each
     custodian and to a recovery code printed once. At a terminal, two groups of
     the code are asked back before the survey opens."""
-    survey = _survey_or_fail(slug)
+    survey = survey_or_fail(slug)
     code = None
     try:
         if survey.status == SurveyStatus.DRAFT.value:
@@ -233,7 +234,7 @@ def open_command(slug: str, custodians: tuple[str, ...]) -> None:
 def close_command(slug: str) -> None:
     """Stop taking answers."""
     try:
-        close_survey(_survey_or_fail(slug))
+        close_survey(survey_or_fail(slug))
     except SurveyError as exc:
         raise click.ClickException(str(exc)) from None
     announce("survey.close", cli_actor(), slug)
@@ -250,7 +251,7 @@ def responses_group() -> None:
 @with_appcontext
 def count_command(slug: str) -> None:
     """How many responses a survey has."""
-    click.echo(response_count(_survey_or_fail(slug)))
+    click.echo(response_count(survey_or_fail(slug)))
 
 
 @responses_group.command("export")
@@ -273,7 +274,7 @@ def export_responses_command(slug: str, out: Path, custodian: str | None) -> Non
     The CSV holds answers in the clear: keep it on an encrypted disk and delete
     it when done.
     """
-    survey = _survey_or_fail(slug)
+    survey = survey_or_fail(slug)
     private_key, key = survey_key_from_stdin(survey, custodian)
     text, count = responses_csv(survey, private_key)
     out.write_text(text, encoding="utf-8")
@@ -292,7 +293,7 @@ def invites_group() -> None:
 @with_appcontext
 def create_invites_command(slug: str, count: int) -> None:
     """Make single-use invite codes and print them (they are not stored readably)."""
-    survey = _survey_or_fail(slug)
+    survey = survey_or_fail(slug)
     try:
         codes = create_invite_codes(survey, count)
     except SurveyError as exc:
