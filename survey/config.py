@@ -89,6 +89,12 @@ def _secret_key(env: dict[str, str], demo: bool) -> str:
     return key
 
 
+def _list(env: dict[str, str], name: str) -> list[str] | None:
+    """A comma-separated setting as a list, or None when it is unset or empty."""
+    items = [item.strip() for item in env.get(name, "").split(",") if item.strip()]
+    return items or None
+
+
 def settings_from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
     """Flask config values read from the environment (os.environ by default)."""
     env = dict(os.environ if env is None else env)
@@ -103,6 +109,9 @@ def settings_from_env(env: dict[str, str] | None = None) -> dict[str, Any]:
         # machine (the demo), where a browser would refuse to send them back.
         "SESSION_COOKIE_SECURE": _flag(env, "CHORUS_SECURE_COOKIES", not demo),
         "CHORUS_PROXY_HOPS": _int(env, "CHORUS_PROXY_HOPS", 0),
+        # The site's public names: any other Host header gets the calm 400 page, so a
+        # forged one never reaches the links the app writes (printed invite cards).
+        "TRUSTED_HOSTS": _list(env, "CHORUS_TRUSTED_HOSTS"),
         "CHORUS_QUICK_EXIT_URL": env.get("CHORUS_QUICK_EXIT_URL")
         or "https://www.bbc.co.uk/weather",
         "CHORUS_RESPONDENT_IDLE_MINUTES": _int(env, "CHORUS_RESPONDENT_IDLE_MINUTES", 60, 5),

@@ -175,6 +175,22 @@ def proxy_hops_check(config: Mapping[str, Any], env: Mapping[str, str]) -> Check
     )
 
 
+def trusted_hosts_check(config: Mapping[str, Any]) -> Check:
+    """CHORUS_TRUSTED_HOSTS: the public names the app answers to."""
+    hosts = config.get("TRUSTED_HOSTS")
+    if hosts:
+        return Check("trusted hosts", Status.OK, f"the app answers only to {', '.join(hosts)}.")
+    if config.get("CHORUS_DEMO"):
+        return Check("trusted hosts", Status.OK, "any (the demo, on this machine).")
+    return Check(
+        "trusted hosts",
+        Status.WARN,
+        "CHORUS_TRUSTED_HOSTS is not set, so the app takes its name from any Host header "
+        "and writes it into the links on printed invite cards. Set it to the site's public "
+        "name, e.g. CHORUS_TRUSTED_HOSTS=chorus.example.org.",
+    )
+
+
 def log_level_check(config: Mapping[str, Any]) -> Check:
     level = str(config["CHORUS_LOG_LEVEL"]).upper()
     if level not in LOG_LEVELS:
@@ -529,6 +545,7 @@ def run_checks(app: Flask, env: Mapping[str, str]) -> list[Check]:
         checks += [
             secure_cookies_check(config),
             proxy_hops_check(config, env),
+            trusted_hosts_check(config),
             log_level_check(config),
             argon2_check(config),
         ]

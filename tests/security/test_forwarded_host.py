@@ -16,6 +16,7 @@ import pytest
 from flask import Flask
 
 from survey import create_app
+from survey.config import settings_from_env
 from tests.conftest import FreshContextClient, base_config
 from tests.factories import csrf, make_user, sign_in
 
@@ -85,3 +86,44 @@ def test_a_forged_forwarded_host_does_not_pass_the_cross_site_check(proxied, mak
             "/s/small/start", data={"lang": "en"}, headers={"Origin": f"https://{REAL_HOST}"}
         )
         assert own.status_code in (200, 302, 303)
+
+
+@pytest.fixture
+def host_checked(app, database_url) -> Flask:
+    """The app behind its proxy with its public name set (CHORUS_TRUSTED_HOSTS)."""
+    checked = create_app(
+        {**base_config(database_url), "CHORUS_PROXY_HOPS": 1, "TRUSTED_HOSTS": [REAL_HOST]}
+    )
+    checked.test_client_class = FreshContextClient
+    return checked
+
+
+def test_with_trusted_hosts_set_a_forged_host_gets_the_calm_400_and_no_links(
+    host_checked, make_open_survey
+):
+    make_open_survey()
+    with host_checked.app_context():
+        forged = host_checked.test_client().get("/s/small", base_url=f"http://{FORGED_HOST}")
+        page = forged.get_data(as_text=True)
+        assert forged.status_code == 400
+        assert FORGED_HOST not in page
+        assert "default-src" in forged.headers["Content-Security-Policy"]
+        assert forged.headers["Cache-Control"].startswith("no-store")
+        real = host_checked.test_client().get("/s/small", base_url=f"http://{REAL_HOST}")
+        assert real.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("setting", "hosts"),
+    [
+        (None, None),
+        ("", None),
+        ("chorus.example.org", ["chorus.example.org"]),
+        (" a.example , b.example:8443 ,", ["a.example", "b.example:8443"]),
+    ],
+)
+def test_chorus_trusted_hosts_is_a_comma_separated_list(setting, hosts):
+    env = {"CHORUS_SECRET_KEY": "k" * 32}
+    if setting is not None:
+        env["CHORUS_TRUSTED_HOSTS"] = setting
+    assert settings_from_env(env)["TRUSTED_HOSTS"] == hosts

@@ -33,6 +33,7 @@ from survey.doctor import (
     run_checks,
     secret_key_check,
     secure_cookies_check,
+    trusted_hosts_check,
     workers_setting_check,
 )
 from survey.models import Role, db
@@ -509,3 +510,13 @@ def test_argon2_below_its_floor_fails(app):
     assert cheap.status is Status.FAIL
     assert "below the safe floor" in cheap.message
     assert argon2_check(PRODUCTION_ARGON2).status is Status.OK
+
+
+def test_trusted_hosts_are_wanted_outside_the_demo():
+    unset = trusted_hosts_check({"TRUSTED_HOSTS": None, "CHORUS_DEMO": False})
+    assert unset.status is Status.WARN
+    assert "CHORUS_TRUSTED_HOSTS=chorus.example.org" in unset.message
+    assert trusted_hosts_check({"TRUSTED_HOSTS": None, "CHORUS_DEMO": True}).status is Status.OK
+    named = trusted_hosts_check({"TRUSTED_HOSTS": ["chorus.example.org"], "CHORUS_DEMO": False})
+    assert named.status is Status.OK
+    assert "chorus.example.org" in named.message
