@@ -187,7 +187,9 @@ def test_installed_chorus_migrates_imports_and_serves_from_any_directory(install
 
     port = free_port()
     log_path = tmp_path / "gunicorn.log"
+    # No control socket: gunicorn would otherwise open one in the home directory.
     gunicorn = ["-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    gunicorn.append("--no-control-socket")
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             [str(bin_dir / "python"), *gunicorn, "survey:create_app()"],
