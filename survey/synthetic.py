@@ -3,6 +3,12 @@
 Answers walk the survey as a person would (branching included, some sections
 skipped after a content warning, some questions left blank or "prefer not to
 say") and are sealed and stored by the same code as real submissions.
+
+Earlier options are likelier than later ones, unless LEANINGS says how the
+demo's people lean on one of the bundled template's questions. Two kinds of
+answer are known by their values: "not sure" answers (UNSURE_VALUES) are chosen
+by about one person in eight, and "none of these" answers (NONE_VALUES) are
+ticked alone, never beside another.
 """
 
 from __future__ import annotations
@@ -43,6 +49,77 @@ SHORT_TEXT = [
 ]
 
 
+# Answers for people who don't know or don't remember; the bundled template uses these.
+UNSURE_VALUES = frozenset({"unsure", "not_sure", "dont_know", "dont_remember"})
+UNSURE_SHARE = 0.12
+# Answers that exclude every other one in a multi-choice question.
+NONE_VALUES = frozenset({"nothing", "none_of_these"})
+NONE_SHARE = 0.06
+
+
+# How the demo's people lean on some of the bundled template's questions: invented,
+# so that the demo report reads like a consultation and not like a list sorted by
+# option order; never a finding. Used only when every option of the question (apart
+# from "not sure" answers) has a weight here, so another survey's question of the
+# same id falls back to the order of its options.
+LEANINGS: dict[str, dict[Any, float]] = {
+    "reporting_tried": {
+        "yes": 45,
+        "no_could_not_find": 15,
+        "no_chose_not_to": 15,
+        "no_not_needed": 25,
+    },
+    "reporting_how_well": {1: 30, 2: 30, 3: 20, 4: 12, 5: 8},
+    "reporting_heard_back": {"no": 45, "yes_not_helpful": 30, "yes_helpful": 15},
+    "blocking_confidence": {1: 15, 2: 25, 3: 30, 4: 20, 5: 10},
+    "suggestions_stop_minors": {"yes": 75, "no": 10},
+    "suggestions_experience": {"no": 45, "yes_me": 20, "yes_child": 15, "yes_both": 4},
+    "suggestions_remove_easy": {"yes": 30, "partly": 35, "no": 30},
+    "disappearing_default_children": {
+        "not_available": 35,
+        "off_by_default": 45,
+        "same_as_adults": 15,
+    },
+    "disappearing_save_to_report": {"yes": 70, "no": 15},
+    "detection_images": {
+        "strongly_support": 50,
+        "tend_to_support": 22,
+        "neither": 8,
+        "tend_to_oppose": 6,
+        "strongly_oppose": 4,
+    },
+    "detection_adult_images": {
+        "strongly_support": 55,
+        "tend_to_support": 20,
+        "neither": 7,
+        "tend_to_oppose": 5,
+        "strongly_oppose": 3,
+    },
+    "e2ee_keep_detection": {
+        "strongly_support": 35,
+        "tend_to_support": 22,
+        "neither": 12,
+        "tend_to_oppose": 10,
+        "strongly_oppose": 8,
+    },
+    "e2ee_under_18": {"yes_same_as_adults": 15, "only_with_safeguards": 45, "no": 25},
+    "publish_impact_assessments": {
+        "yes_every_change": 45,
+        "yes_major_changes": 30,
+        "regulator_only": 12,
+        "no": 5,
+    },
+    "ever_consulted": {"yes": 8, "no": 70},
+    "connection": {
+        "survivor": 40,
+        "parent_carer": 20,
+        "supporter_professional": 20,
+        "other_connection": 8,
+        "no_connection": 8,
+    },
+}
+
+
 def synthetic_state(definition: SurveyDefinition, rng: random.Random) -> DraftState:
     """One plausible path through the survey."""
     state = DraftState()
@@ -76,14 +153,32 @@ def _weights(count: int, ratio: float) -> list[float]:
     return [ratio**i for i in range(count)]
 
 
+def _leaning(question: Question, values: list[Any]) -> list[float] | None:
+    weights = LEANINGS.get(question.id)
+    if weights is None or any(v not in weights for v in values):
+        return None
+    return [weights[v] for v in values]
+
+
 def _value(question: Question, rng: random.Random) -> Any:
     values = list(question.option_values())
+    unsure = [v for v in values if v in UNSURE_VALUES]
     if question.type == "single_choice":
         if question.other and rng.random() < 0.04:
             return {"other": rng.choice(SHORT_TEXT)}
+        if unsure:
+            if rng.random() < UNSURE_SHARE:
+                return rng.choice(unsure)
+            values = [v for v in values if v not in UNSURE_VALUES]
         ratio = 0.75 if question.group_by else 0.35
-        return rng.choices(values, weights=_weights(len(values), ratio))[0]
+        weights = _leaning(question, values) or _weights(len(values), ratio)
+        return rng.choices(values, weights=weights)[0]
     if question.type == "multi_choice":
+        alone = [v for v in values if v in NONE_VALUES or v in UNSURE_VALUES]
+        if alone:
+            if rng.random() < NONE_SHARE + (UNSURE_SHARE if unsure else 0):
+                return [rng.choice(alone)]
+            values = [v for v in values if v not in alone]
         chosen: list[Any] = [v for i, v in enumerate(values) if rng.random() < 0.65 * 0.8**i]
         if not chosen:
             chosen = [rng.choice(values)]
@@ -99,7 +194,8 @@ def _value(question: Question, rng: random.Random) -> Any:
     if question.type == "scale":
         assert question.scale is not None
         points = list(range(question.scale.min, question.scale.max + 1))
-        return rng.choices(points, weights=[1 + i * i for i in range(len(points))])[0]
+        weights = _leaning(question, points) or [1 + i * i for i in range(len(points))]
+        return rng.choices(points, weights=weights)[0]
     if question.type == "number":
         low = int(question.min if question.min is not None else 0)
         high = int(question.max if question.max is not None else low + 20)

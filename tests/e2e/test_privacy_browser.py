@@ -59,20 +59,22 @@ def answer_and_send_without_js(p: Person) -> str:
     page = p.page
     p.goto("/s/demo", "Product-risk consultation")
     assert page.context.cookies() == [], "the landing page set a cookie"
-    p.press("Start the survey", "About you")
+    p.press("Start the survey", "The apps and services you use")
     p.type("How many different messaging apps do you use in a typical week?", "7")
-    p.press("Save and continue", "End-to-end encrypted messaging")
-    p.press("Continue to this section", "End-to-end encrypted messaging")
-    p.type(
-        "What safeguards should be in place before a company switches on encryption?",
-        SECRET_TEXT,
-    )
+    p.press("Save and continue", "Reporting and blocking tools")
     p.press("Save and continue", "Friend and contact suggestions")
     p.press("Skip this section", "Disappearing messages")
-    p.press("Skip this section", "Reporting and blocking tools")
-    p.press("Save and continue", "Detecting abuse images and grooming")
-    p.press("Skip this section", "What companies should do")
-    p.type("In a few words, which product feature worries you most?", SECRET_SHORT)
+    p.press("Skip this section", "Detecting abuse images and grooming")
+    p.press("Skip this section", "End-to-end encrypted messaging")
+    p.press("Continue to this section", "End-to-end encrypted messaging")
+    p.type(
+        "What, if anything, should a company do to protect children before it switches on "
+        "end-to-end encryption?",
+        SECRET_TEXT,
+    )
+    p.press("Save and continue", "What companies should do")
+    p.type("In a few words, which product feature, if any, worries you most?", SECRET_SHORT)
+    p.press("Save and continue", "About you")
     p.press("Save and review your answers", "Check your answers")
     # The person sees their own words before sending them...
     expect(page.locator("main")).to_contain_text(SECRET_TEXT)

@@ -47,61 +47,62 @@ def test_without_javascript_a_person_completes_the_template_survey(
     expect(page.locator("main")).to_contain_text("Every question is optional")
     expect(page.locator("main")).to_contain_text("It takes about 15 minutes.")
     assert "js" not in (page.evaluate("document.documentElement.className") or "")
-    p.press("Start the survey", "About you")
-    expect(page.locator(".progress")).to_have_text("Step 1 of 7")
+    p.press("Start the survey", "The apps and services you use")
+    expect(page.locator(".progress")).to_have_text("Step 1 of 8")
 
-    # About you: a few answers, and "Prefer not to say" for one question.
-    p.choose("Which age group are you in?", "25 to 39")
-    p.choose("Which best describes your connection to online harm?", "Prefer not to say")
-    p.choose("Which kinds of online services do you use most?", "Messaging apps", "Online games")
-    p.type("How many different messaging apps do you use in a typical week?", "3")
-    p.press("Save and continue", "End-to-end encrypted messaging")
-
-    # A content warning first: continue past it.
-    expect(page.locator(".warning-panel")).to_contain_text("It does not ask you to describe")
-    p.press("Continue to this section", "End-to-end encrypted messaging")
-    p.choose("Should companies keep the technical ability", "Yes, I support this")
-    p.choose("How much do you think encryption without safeguards", "4")
-    p.type(
-        "What safeguards should be in place before a company switches on encryption?",
-        "Safety checks that keep working inside encrypted chats.",
+    # The first section: easy questions, no content warning.
+    p.choose(
+        "Which of these kinds of online services do you use at least once a week?",
+        "Messaging apps",
+        "Online games",
     )
+    p.type("How many different messaging apps do you use in a typical week?", "3")
+    p.press("Save and continue", "Reporting and blocking tools")
+
+    # A branch on this page: "how well" only for people who tried to report.
+    expect(page.get_by_text("how well did reporting work")).to_have_count(0)
+    p.choose("Have you ever tried to report a message, post or account", "Yes")
+    p.press("Save and continue", "Reporting and blocking tools")
+    p.choose("Thinking of the last time, how well did reporting work for you?", "2")
+    p.choose("Did the company get back to you about your report?", "No, I never heard back")
     p.press("Save and continue", "Friend and contact suggestions")
 
-    # Another warning, continued; a branch inside the section reveals a question.
+    # A content warning first: continue past it; a branch inside the section reveals a question.
+    expect(page.locator(".warning-panel")).to_contain_text("It does not ask you to describe")
     expect(page.get_by_role("button", name="Skip this section")).to_be_visible()
     p.press("Continue to this section", "Friend and contact suggestions")
-    reveal = "Did the app give a clear, easy way to remove or block that person?"
+    reveal = "Thinking of the last time, did the app make it easy to remove or block that person?"
     expect(page.get_by_text(reveal)).to_have_count(0)
-    p.choose("Should platforms stop suggesting under-18s to adults", "Yes")
-    p.choose("Has a friend or contact suggestion ever connected you", "Yes")
+    p.choose("Should apps stop suggesting under-18s", "Yes")
+    p.choose("Has a friend or contact suggestion in an app ever", "Yes, a child I care for")
     p.press("Save and continue", "Friend and contact suggestions")
     expect(page.get_by_role("status")).to_contain_text("Some more questions appeared")
     p.choose(reveal, "Partly")
     p.press("Save and continue", "Disappearing messages")
 
     # This warning's section is skipped.
-    p.press("Skip this section", "Reporting and blocking tools")
-
-    # A branch on the next page: "how well" only for people who tried to report.
-    expect(page.get_by_text("how well did reporting work")).to_have_count(0)
-    p.choose("Have you ever tried to report something harmful", "Yes")
-    p.press("Save and continue", "Reporting and blocking tools")
-    p.choose("Thinking of the last time, how well did reporting work for you?", "2")
-    p.choose("Did the company get back to you about your report?", "No, I never heard back")
-    p.press("Save and continue", "Detecting abuse images and grooming")
+    p.press("Skip this section", "Detecting abuse images and grooming")
     p.press("Continue to this section", "Detecting abuse images and grooming")
-    p.choose("How important is it that platforms spot warning signs", "Prefer not to say")
+    p.choose("How important, if at all, is it to you that apps look for", "Prefer not to say")
+    p.press("Save and continue", "End-to-end encrypted messaging")
+    p.press("Continue to this section", "End-to-end encrypted messaging")
+    p.choose("Do you support or oppose companies being able to detect known", "Tend to support")
+    p.choose("When the company cannot check messages for abuse", "4")
+    p.type(
+        "What, if anything, should a company do to protect children before it switches on "
+        "end-to-end encryption?",
+        "Safety checks that keep working inside encrypted chats.",
+    )
     p.press("Save and continue", "What companies should do")
 
     # Too long an answer: an error summary linked to the field, nothing lost.
-    feature = page.get_by_label("In a few words, which product feature worries you most?")
+    feature = page.get_by_label("In a few words, which product feature, if any, worries you most?")
     feature.fill(TOO_LONG)
     p.type(
         "If you could tell the people who design these products one thing, what would it be?",
         "Ask us before you launch.",
     )
-    p.press("Save and review your answers", "What companies should do")
+    p.press("Save and continue", "What companies should do")
     expect(page).to_have_title("There is a problem: Survey")
     summary = page.get_by_role("alert")
     expect(summary).to_contain_text("There is a problem")
@@ -112,6 +113,11 @@ def test_without_javascript_a_person_completes_the_template_survey(
     link.click()
     expect(feature).to_be_focused()
     feature.fill("Location sharing")
+    p.press("Save and continue", "About you")
+
+    # The questions about who someone is come last; "Prefer not to say" for one of them.
+    p.choose("Which age group are you in?", "25 to 39")
+    p.choose("Which best describes your connection to online harm?", "Prefer not to say")
     p.press("Save and review your answers", "Check your answers")
 
     main = page.locator("main")
@@ -122,7 +128,7 @@ def test_without_javascript_a_person_completes_the_template_survey(
     expect(rows.filter(has_text="remove or block that person")).to_contain_text("Partly")
     expect(rows.filter(has_text="how well did reporting work")).to_contain_text("2")
     expect(rows.filter(has_text="Where do you live?")).to_contain_text("Not answered")
-    expect(rows.filter(has_text="which product feature worries you")).to_contain_text(
+    expect(rows.filter(has_text="which product feature, if any, worries you")).to_contain_text(
         "Location sharing"
     )
     expect(
@@ -141,7 +147,7 @@ def test_without_javascript_a_person_completes_the_template_survey(
     assert p.code_shown() == receipt
     page.get_by_label("I have saved my code").check()
     p.press("Finish", "Thank you")
-    expect(main).to_contain_text("Thank you for taking part")
+    expect(main).to_contain_text("About this consultation")
     expect(main).to_contain_text("Childline")
 
     assert count(survey) == 1
@@ -487,21 +493,28 @@ def test_template_survey_fits_the_screen(open_survey_live, new_context, width: i
 
     p.goto("/s/demo", "Product-risk consultation")
     fits()
-    p.press("Start the survey", "About you")
+    p.press("Start the survey", "The apps and services you use")
+    p.choose(
+        "Which of these kinds of online services do you use at least once a week?",
+        "Live streaming",
+    )
+    p.press("Save and continue", "Reporting and blocking tools")
+    p.choose("Have you ever tried to report a message, post or account", "Prefer not to say")
+    fits("section")
+    p.press("Save and continue", "Friend and contact suggestions")
+    fits("warning")
+    p.press("Skip this section", "Disappearing messages")
+    p.press("Skip this section", "Detecting abuse images and grooming")
+    p.press("Skip this section", "End-to-end encrypted messaging")
+    p.press("Skip this section", "What companies should do")
+    feature = "In a few words, which product feature, if any, worries you most?"
+    p.type(feature, "x" * 201)
+    p.press("Save and continue", "What companies should do")
+    fits("section-error")
+    p.type(feature, "Location sharing")
+    p.press("Save and continue", "About you")
     p.choose("Which age group are you in?", "18 to 24")
     p.choose("Where do you live?", "Prefer not to say")
-    fits("section")
-    p.press("Save and continue", "End-to-end encrypted messaging")
-    fits("warning")
-    p.press("Skip this section", "Friend and contact suggestions")
-    p.press("Skip this section", "Disappearing messages")
-    p.press("Skip this section", "Reporting and blocking tools")
-    p.press("Save and continue", "Detecting abuse images and grooming")
-    p.press("Skip this section", "What companies should do")
-    p.type("In a few words, which product feature worries you most?", "x" * 201)
-    p.press("Save and review your answers", "What companies should do")
-    fits("section-error")
-    p.type("In a few words, which product feature worries you most?", "Location sharing")
     p.press("Save and review your answers", "Check your answers")
     fits("review")
     p.press("Send my answers", "Your answers have been sent")

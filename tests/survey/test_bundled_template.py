@@ -1,0 +1,209 @@
+"""The bundled "Product-risk consultation" read as a survey methodologist reads it.
+
+A report built on this template is sent to companies who are asked to answer it,
+so its questions have to survive their challenge: no result or opinion shown
+before the question it could lead, support and opposition offered in equal
+measure, an honest "not sure" where people may not know, the questions about
+who someone is after the topics, and none of the app's own hints said twice.
+docs/bundled-template.md gives the reasons for each choice and the sources of
+every fact the template states.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from survey.definition import Question, SurveyDefinition, load_definition_text
+from survey.surveys import TEMPLATE_NAME, bundled_template_text
+from survey.synthetic import NONE_VALUES, UNSURE_VALUES, synthetic_state
+
+
+@pytest.fixture(scope="module")
+def template() -> SurveyDefinition:
+    return load_definition_text(bundled_template_text(), TEMPLATE_NAME)
+
+
+def texts(text) -> list[str]:
+    """Every language's version of a text field (a string or {lang: text})."""
+    if text is None:
+        return []
+    return list(text.values()) if isinstance(text, dict) else [text]
+
+
+def answerable(template: SurveyDefinition) -> Iterator[Question]:
+    for section in template.sections:
+        yield from (q for q in section.questions if q.takes_answer)
+
+
+def texts_read_before_the_last_question(template: SurveyDefinition) -> Iterator[tuple[str, str]]:
+    """(where, text) for everything a respondent can read before they answer the
+    last question: the landing page, section intros, content warnings, questions,
+    hints and answers. The closing message comes after, so it is not among them."""
+    for key in ("title", "organiser", "intro", "privacy_notice"):
+        for text in texts(getattr(template, key)):
+            yield key, text
+    for section in template.sections:
+        for key in ("title", "intro", "content_warning"):
+            for text in texts(getattr(section, key)):
+                yield f"{section.id}.{key}", text
+        for q in section.questions:
+            for text in texts(q.text) + texts(q.help):
+                yield q.id, text
+            for option in q.options or []:
+                for text in texts(option.label):
+                    yield f"{q.id}.{option.value}", text
+
+
+RESULT = re.compile(r"\d\s*%|\bpoll\b|\bencuesta\b|\byougov\b", re.IGNORECASE)
+
+
+def test_no_result_or_poll_is_shown_before_a_question(template):
+    """A result read just before the same question primes the answer (the NSPCC/YouGov
+    "92% backed detection" stood right above the detection questions)."""
+    shown = [f"{where}: {text}" for where, text in texts_read_before_the_last_question(template)]
+    assert [line for line in shown if RESULT.search(line)] == []
+
+
+def test_support_and_opposition_are_offered_in_equal_measure(template):
+    """Every support/oppose question: as many ways to oppose as to support, a
+    neutral middle, and "not sure" apart from it."""
+    unbalanced = []
+    asked = 0
+    for q in answerable(template):
+        if q.type != "single_choice":
+            continue
+        values = q.option_values()
+        supports = [v for v in values if "support" in v.split("_")]
+        opposes = [v for v in values if "oppose" in v.split("_")]
+        if not supports:
+            continue
+        asked += 1
+        if len(supports) != len(opposes) or "neither" not in values or "unsure" not in values:
+            unbalanced.append((q.id, values))
+    assert asked >= 3 and unbalanced == []
+
+
+def test_opinions_and_memories_can_be_answered_not_sure(template):
+    """Every single-choice question apart from the breakdowns (who someone is) has a
+    "not sure" or "don't remember" answer, distinct from "Prefer not to say"."""
+    missing = [
+        q.id
+        for q in answerable(template)
+        if q.type == "single_choice"
+        and not q.group_by
+        and not set(q.option_values()) & UNSURE_VALUES
+    ]
+    assert missing == []
+
+
+def test_questions_about_who_someone_is_come_after_the_topics(template):
+    """The breakdown questions (including "I am a survivor") come after every section
+    with a content warning, and the survey opens with a section that needs none."""
+    sections = template.sections
+    warned = [i for i, s in enumerate(sections) if s.content_warning]
+    about_you = [i for i, s in enumerate(sections) if any(q.group_by for q in s.questions)]
+    assert warned and about_you
+    assert min(about_you) > max(warned)
+    assert not sections[0].content_warning
+
+
+def test_suggestion_experience_is_asked_after_the_opinions_and_one_thing_at_a_time(template):
+    section = next(s for s in template.sections if s.id == "suggestions")
+    ids = [q.id for q in section.questions]
+    reveals = {"suggestions_experience", "suggestions_remove_easy"}
+    assert ids[-2:] == ["suggestions_experience", "suggestions_remove_easy"]
+    assert all(q not in reveals for q in ids[:-2])
+    experience = template.question("suggestions_experience")
+    # Whose experience is part of the answer, not folded into one "yes".
+    assert "yes" not in experience.option_values()
+
+
+# The app's own hints (templates/respond/_macros.html and the landing page): the
+# template must not say them again in its own words.
+APP_SAYS = {
+    "multi_choice": re.compile(r"\bchoose (as many|any|all|up to)\b|\belige (todas|hasta)\b", re.I),
+    "short_text": re.compile(r"leave out names|no incluyas nombres", re.I),
+    "long_text": re.compile(r"leave out names|no incluyas nombres", re.I),
+}
+EVERY_QUESTION_OPTIONAL = re.compile(
+    r"every question is optional|todas las preguntas son opcionales", re.I
+)
+
+
+def test_the_template_does_not_repeat_the_apps_own_hints(template):
+    repeated = []
+    for section in template.sections:
+        for text in texts(section.intro):
+            if EVERY_QUESTION_OPTIONAL.search(text):
+                repeated.append(f"{section.id}.intro: {text}")
+        for q in section.questions:
+            pattern = APP_SAYS.get(q.type)
+            for text in texts(q.help):
+                if EVERY_QUESTION_OPTIONAL.search(text) or (pattern and pattern.search(text)):
+                    repeated.append(f"{q.id}.help: {text}")
+    assert repeated == []
+
+
+def test_the_template_says_locked_not_sealed(template):
+    """Respondents read "locked (encrypted)" on the app's pages; the template's own
+    words use the same, never a second word for it."""
+    everything = [text for _, text in texts_read_before_the_last_question(template)]
+    everything += texts(template.closing_message)
+    assert [t for t in everything if re.search(r"\bseal|\bsell", t, re.I)] == []
+
+
+def test_every_language_says_as_much(template):
+    """Both languages are complete (the format checks presence); here, that neither
+    is an empty or copied-over text."""
+    assert list(template.languages) == ["en", "es"]
+    same = []
+    for section in template.sections:
+        for q in section.questions:
+            for text in [q.text, q.help] + [o.label for o in q.options or []]:
+                if isinstance(text, dict) and text["en"] == text["es"] and len(text["en"]) > 3:
+                    same.append((q.id, text["en"]))
+    assert same == []
+
+
+def synthetic_answers(template: SurveyDefinition, n: int) -> dict[str, list]:
+    rng = random.Random(13)
+    chosen: dict[str, list] = {q.id: [] for q in answerable(template)}
+    for _ in range(n):
+        state = synthetic_state(template, rng)
+        for qid, answer in state.answers.items():
+            if "value" in answer:
+                chosen[qid].append(answer["value"])
+    return chosen
+
+
+def test_synthetic_answers_use_every_answer_with_not_sure_often_enough(template):
+    """The demo's answers reach every option of every question; "not sure" answers
+    are a real share (at least 5%) of each question's answers; "none of these" is
+    never ticked beside another answer."""
+    answers = synthetic_answers(template, 1500)
+    never, rare, mixed = [], [], []
+    for q in answerable(template):
+        given = answers[q.id]
+        assert given, q.id
+        if q.type not in ("single_choice", "multi_choice"):
+            continue
+        counts: Counter = Counter()
+        for value in given:
+            picked = [
+                v for v in (value if isinstance(value, list) else [value]) if isinstance(v, str)
+            ]
+            counts.update(picked)
+            if isinstance(value, list) and len(value) > 1 and set(picked) & NONE_VALUES:
+                mixed.append((q.id, value))
+        never += [(q.id, v) for v in q.option_values() if counts[v] == 0]
+        rare += [
+            (q.id, v, counts[v], len(given))
+            for v in q.option_values()
+            if v in UNSURE_VALUES and counts[v] < 0.05 * len(given)
+        ]
+    assert never == [] and rare == [] and mixed[:3] == []
