@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from bench.loadtest.check import check_stored, checking_app, prepare_survey
@@ -21,6 +22,8 @@ from bench.loadtest.stack import Stack, StackError
 # Each of the final round's clients completes this many flows, with no fault and
 # no error allowed: the service answers normally after the faults, unrestarted.
 FINAL_FLOWS_EACH = 2
+# Room for every fault, each over before the next (loadtest/faults.py).
+MIN_FAULT_SECONDS = 30
 
 
 def say(text: str) -> None:
@@ -48,9 +51,14 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="kill a worker, restart and stop PostgreSQL, stop Redis, slow clients",
     )
     parser.add_argument("--seed", type=int, default=None, help="for the answers given")
+    parser.add_argument(
+        "--logs", type=Path, default=None, help="copy the servers' logs to this folder at the end"
+    )
     args = parser.parse_args(argv)
     if args.duration < 10 or args.clients < 1:
         parser.error("--duration must be at least 10 seconds and --clients at least 1")
+    if args.faults and args.duration < MIN_FAULT_SECONDS:
+        parser.error(f"with --faults, --duration must be at least {MIN_FAULT_SECONDS} seconds")
     return args
 
 
@@ -62,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         f"faults {'on' if args.faults else 'off'}, seed {seed}"
     )
     failures: list[str] = []
-    with Stack(args.workers, args.threads, say) as stack:
+    with Stack(args.workers, args.threads, say, args.logs) as stack:
         app = checking_app(stack.database_url, stack.secret_key)
         slug, recovery_code = prepare_survey(app, secrets.token_urlsafe(24))
         say(f"  survey {slug!r} imported and opened")
@@ -81,8 +89,10 @@ def run(args: argparse.Namespace) -> int:
             began = time.monotonic()
             flows = load.run(args.clients, args.duration)
             seconds = time.monotonic() - began
-            while plan is not None and plan.is_alive():
-                plan.join(0.5)
+            if plan is not None:
+                plan.cancelled.set()  # a fault not begun by now would meet no load
+                while plan.is_alive():
+                    plan.join(0.5)
         except BaseException:
             load.aborted.set()
             raise
@@ -114,12 +124,18 @@ def run(args: argparse.Namespace) -> int:
     say("latency (ms)")
     for line in latency_lines(figs):
         say(line)
-    if windows:
-        say("faults")
+    if plan is not None:
+        say("faults (and the calm errors around each)")
         for window in windows:
-            say(f"    {window.what}" + (f": FAILED {window.problem}" if window.problem else ""))
+            errors = figs.errors_by_window.get(window.what, 0)
+            say(
+                f"    {window.what}: {errors} errors"
+                + (f"; FAILED {window.problem}" if window.problem else "")
+            )
             if window.problem:
                 failures.append(f"fault not carried out: {window.what}: {window.problem}")
+        if len(windows) < len(plan.schedule):
+            failures.append(f"only {len(windows)} of {len(plan.schedule)} faults ran in time")
     if slow is not None:
         c = slow.counts
         say(

@@ -41,6 +41,7 @@ class Figures:
     latency_ms: dict[str, tuple[float, float, float]]  # label -> p50, p95, p99
     errors_outside_faults: Counter[str] = field(default_factory=Counter)
     errors_during_faults: Counter[str] = field(default_factory=Counter)
+    errors_by_window: Counter[str] = field(default_factory=Counter)
     failed_requests: int = 0
 
     @property
@@ -58,6 +59,7 @@ def figures(
     latencies: dict[str, list[float]] = {}
     outside: Counter[str] = Counter()
     during: Counter[str] = Counter()
+    by_window: Counter[str] = Counter()
     failed = 0
     for sample in samples:
         if sample.outcome == "ok":
@@ -65,7 +67,10 @@ def figures(
             latencies.setdefault("all", []).append(ms)
             latencies.setdefault(sample.label, []).append(ms)
             continue
-        faulty = any(w.covers(sample.started, sample.ended) for w in windows)
+        window = next((w for w in windows if w.covers(sample.started, sample.ended)), None)
+        faulty = window is not None
+        if window is not None:
+            by_window[window.what] += 1
         key = f"{sample.label}: {sample.outcome}"
         if faulty and calm_during_fault(sample):
             during[key] += 1
@@ -88,6 +93,7 @@ def figures(
         latency_ms=table,
         errors_outside_faults=outside,
         errors_during_faults=during,
+        errors_by_window=by_window,
         failed_requests=failed,
     )
 

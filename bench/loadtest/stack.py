@@ -164,8 +164,11 @@ def nginx_site(folder: Path, https_port: int, http_port: int, app_port: int) -> 
 class Stack:
     """PostgreSQL, Redis, gunicorn and nginx of this run; a context manager."""
 
-    def __init__(self, workers: int = 3, threads: int = 4, say: Any = print):
+    def __init__(
+        self, workers: int = 3, threads: int = 4, say: Any = print, keep_logs: Path | None = None
+    ):
         self.workers = workers
+        self.keep_logs = keep_logs
         self.threads = threads
         self.say = say
         self.root = Path(tempfile.mkdtemp(prefix="chorus-loadtest-"))
@@ -405,6 +408,10 @@ class Stack:
             self.postgres_started = False
         for handle in self._logs:
             handle.close()
+        if self.keep_logs is not None:
+            self.keep_logs.mkdir(parents=True, exist_ok=True)
+            for log in [*self.root.glob("*.log"), *self.root.glob("*/*.log")]:
+                shutil.copy(log, self.keep_logs / f"{log.parent.name}-{log.name}")
         shutil.rmtree(self.root, ignore_errors=True)
 
     # --- looking at gunicorn ---------------------------------------------------------------
@@ -450,7 +457,8 @@ class Stack:
         return f"worker {victim} killed (SIGKILL) and replaced"
 
     def restart_postgres(self) -> str:
-        self._pg_ctl("-m", "fast", "restart")
+        # With its log named: a postmaster started without one would keep our pipes open.
+        self._pg_ctl("-l", str(self.pg_dir / "postgres.log"), "-m", "fast", "restart")
         return "PostgreSQL restarted (pg_ctl restart -m fast)"
 
     def stop_postgres(self, seconds: float) -> str:
