@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import secrets
 import signal
@@ -47,7 +46,6 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--faults",
         action="store_true",
-        default=os.environ.get("FAULTS", "") not in ("", "0"),
         help="kill a worker, restart and stop PostgreSQL, stop Redis, slow clients",
     )
     parser.add_argument("--seed", type=int, default=None, help="for the answers given")
@@ -116,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
 
     figs = figures(load_samples, flows, seconds, windows)
     say("")
-    say(f"flows completed   {figs.flows_finished} in {seconds:.1f} s: {figs.flows_per_second:.2f}/s")
+    say(
+        f"flows completed   {figs.flows_finished} in {seconds:.1f} s: {figs.flows_per_second:.2f}/s"
+    )
     say(
         f"requests          {figs.requests}: {figs.requests_per_second:.1f}/s "
         f"({figs.static_requests} of them static files)"
@@ -169,7 +169,9 @@ def run(args: argparse.Namespace) -> int:
         f"{workers_now} workers"
     )
     if final_ok != len(final_flows) or final_errors:
-        failures.append(f"final round: {final_ok}/{len(final_flows)} flows, errors {final_errors[:3]}")
+        failures.append(
+            f"final round: {final_ok}/{len(final_flows)} flows, errors {final_errors[:3]}"
+        )
     if not master_same or workers_now != args.workers:
         failures.append("gunicorn's master was restarted, or its workers were not all replaced")
     for line in log_problems[:10]:

@@ -185,9 +185,7 @@ def check_stored(
             if why:
                 verdict.problem(f"a stored response is partial or malformed: {why}")
             found = {
-                match.group(0)
-                for text in strings_in(answers)
-                for match in MARKER_RE.finditer(text)
+                match.group(0) for text in strings_in(answers) for match in MARKER_RE.finditer(text)
             }
             ours = {m for m in found if m[2:10] == run_id}
             if len(found) != 1 or len(ours) != 1:
@@ -202,14 +200,14 @@ def check_stored(
     for marker, times in markers.items():
         if times > 1:
             verdict.problem(f"{marker} is stored {times} times (a duplicate)")
-        flow = by_marker.get(marker)
-        if flow is None:
+        owner = by_marker.get(marker)
+        if owner is None:
             verdict.problem(f"{marker} is stored but no flow of this run had it")
-        elif flow.receipt is None:
-            if flow.submit_sent:
+        elif owner.receipt is None:
+            if owner.submit_sent:
                 verdict.cut_stored += 1
             else:
-                verdict.problem(f"flow {flow.flow_id} never submitted, yet is stored")
+                verdict.problem(f"flow {owner.flow_id} never submitted, yet is stored")
     for flow in acknowledged:
         if markers[flow.marker] == 0:
             verdict.problem(f"flow {flow.flow_id} was acknowledged but its answers are lost")

@@ -40,11 +40,12 @@ from bench.loadtest.stack import SERVER_NAME, unverified_tls
 RETRY_SECONDS = 45.0
 REQUEST_TIMEOUT = 30.0
 USER_AGENT = "Mozilla/5.0 (chorus load test)"
-WORDS = (
+SAMPLE_TEXT = (
     "the app showed my child to adults it suggested as friends and nobody answered my "
     "report messages vanished before I could save them safer defaults would help reporting "
     "should be one tap and someone should reply evidence matters"
-).split()
+)
+WORDS = re.findall(r"\w+", SAMPLE_TEXT)
 
 MARKER_RE = re.compile(r"LT([0-9a-f]{8})F(\d{6})")
 
@@ -53,7 +54,7 @@ def marker_of(run_id: str, flow_id: int) -> str:
     return f"LT{run_id}F{flow_id:06d}"
 
 
-# --- what happened, request by request ---------------------------------------------------
+# --- what happened, request by request ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class Recorder:
         )
 
 
-# --- one browser ---------------------------------------------------------------------------
+# --- one browser ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -215,7 +216,7 @@ class Browser:
         return reply
 
 
-# --- pages and forms ---------------------------------------------------------------------------
+# --- pages and forms ------------------------------------------------------------------------------
 
 FORM_RE = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
 FIELD_RE = re.compile(r"<(input|textarea|button)\b([^>]*)>", re.I)
@@ -259,7 +260,9 @@ def forms_of(page: str) -> list[Form]:
     forms = []
     for form_attrs, inner in FORM_RE.findall(page):
         form = Form(attributes(form_attrs).get("action", ""))
-        form.fields = [Field(tag.lower(), attributes(attrs)) for tag, attrs in FIELD_RE.findall(inner)]
+        form.fields = [
+            Field(tag.lower(), attributes(attrs)) for tag, attrs in FIELD_RE.findall(inner)
+        ]
         forms.append(form)
     return forms
 
@@ -306,7 +309,7 @@ def fill_section(form: Form, rng: random.Random, marker: str) -> list[tuple[str,
             else:
                 picked = rng.sample(plain, rng.randint(1, min(2, len(plain))))
                 if "_other" in values and rng.random() < 0.2:
-                    picked = picked[:1] + ["_other"]
+                    picked = [*picked[:1], "_other"]
         if "_other" in picked:
             chosen_other.add(name)
         data += [(name, value) for value in picked]
@@ -331,7 +334,7 @@ def fill_section(form: Form, rng: random.Random, marker: str) -> list[tuple[str,
     return data
 
 
-# --- a whole flow ----------------------------------------------------------------------------------
+# --- a whole flow ---------------------------------------------------------------------------------
 
 
 class FlowAbandoned(Exception):
@@ -464,7 +467,7 @@ class FlowRunner:
         raise FlowAbandoned("a section kept showing new questions")
 
 
-# --- many flows at once -----------------------------------------------------------------------------
+# --- many flows at once ---------------------------------------------------------------------------
 
 
 def source_addresses(rng: random.Random) -> Iterator[str]:

@@ -11,7 +11,6 @@ requests that fail while they trickle fail the run.
 
 from __future__ import annotations
 
-import socket
 import ssl
 import threading
 import time
@@ -53,11 +52,11 @@ class FaultPlan(threading.Thread):
         self.windows: list[FaultWindow] = []
         self.cancelled = threading.Event()
         self.schedule: list[tuple[float, str, Callable[[], str]]] = [
-            (0.12, "kill -9 a worker", stack.kill_worker),
-            (0.25, "restart PostgreSQL", stack.restart_postgres),
+            (0.10, "kill -9 a worker", stack.kill_worker),
+            (0.24, "restart PostgreSQL", stack.restart_postgres),
             (0.40, "stop Redis", lambda: stack.stop_redis(STOP_SECONDS)),
-            (0.55, "stop PostgreSQL", lambda: stack.stop_postgres(STOP_SECONDS)),
-            (0.72, "kill -9 a worker", stack.kill_worker),
+            (0.60, "stop PostgreSQL", lambda: stack.stop_postgres(STOP_SECONDS)),
+            (0.80, "kill -9 a worker", stack.kill_worker),
         ]
 
     def run(self) -> None:
@@ -76,7 +75,8 @@ class FaultPlan(threading.Thread):
             self.windows.append(window)
             self.say(
                 f"  fault at {started - begun:5.1f} s: {done} "
-                f"({window.ended - window.started:.1f} s)" + (f" FAILED: {problem}" if problem else "")
+                f"({window.ended - window.started:.1f} s)"
+                + (f" FAILED: {problem}" if problem else "")
             )
 
 
@@ -146,7 +146,7 @@ class SlowClients:
                         else:
                             self.count("dropped_by_proxy")
                         break
-                    except (TimeoutError, socket.timeout, ssl.SSLWantReadError):
+                    except (TimeoutError, ssl.SSLWantReadError):
                         continue
             except (OSError, ssl.SSLError):
                 self.count("dropped_by_proxy")

@@ -307,9 +307,7 @@ class Stack:
         if not key_file.exists():
             key_file.touch(mode=0o600)
             key_file.write_text(self.secret_key + "\n", "utf-8")
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("CHORUS_", "RATELIMIT_"))
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CHORUS_", "RATELIMIT_"))}
         return {
             **env,
             # This checkout's code, whatever the virtualenv's editable install points at.
@@ -386,8 +384,7 @@ class Stack:
 
         wait_for("nginx", listening, 30, self.log("nginx"))
         self.say(
-            f"  nginx (deploy/nginx/chorus.conf): https://127.0.0.1:{self.https_port}, "
-            "self-signed"
+            f"  nginx (deploy/nginx/chorus.conf): https://127.0.0.1:{self.https_port}, self-signed"
         )
 
     def close(self) -> None:
