@@ -189,6 +189,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Both end the run the same way (the servers run in sessions of their own, so
+    # a Ctrl-C at the terminal reaches only this process, which stops them in order).
+    signal.signal(signal.SIGINT, interrupted)
     signal.signal(signal.SIGTERM, interrupted)
     args = parse(argv)
     try:

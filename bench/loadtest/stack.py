@@ -32,9 +32,12 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -188,8 +191,12 @@ class Stack:
         self.gunicorn_pid: int | None = None
         self.redis: subprocess.Popen[bytes] | None = None
         self.nginx: subprocess.Popen[bytes] | None = None
-        self.postgres_started = False
+        self.postgres_running = False
         self._logs: list[IO[bytes]] = []
+        # A fault's steps and `close` never run at once: a fault's second half
+        # (starting PostgreSQL or Redis again) is skipped once the stack is closing.
+        self.fault_lock = threading.Lock()
+        self.closing = threading.Event()
 
     # --- where things are ---------------------------------------------------------------
 
@@ -273,7 +280,7 @@ class Stack:
         with (self.pg_data / "postgresql.conf").open("a", encoding="utf-8") as conf:
             conf.write(settings)
         self._pg_ctl("-l", str(self.pg_dir / "postgres.log"), "start")
-        self.postgres_started = True
+        self.postgres_running = True
         with psycopg.connect(
             f"host=127.0.0.1 port={self.pg_port} user=postgres dbname=postgres", autocommit=True
         ) as connection:
@@ -389,6 +396,11 @@ class Stack:
 
     def close(self) -> None:
         """Stop everything this stack started (by its own process ids), delete the folder."""
+        self.closing.set()
+        with self.fault_lock:
+            self._close()
+
+    def _close(self) -> None:
         workers = self.worker_pids()
         for process in (self.nginx, self.gunicorn):
             if process is not None:
@@ -397,12 +409,12 @@ class Stack:
             kill_quietly(pid)
         if self.redis is not None:
             stop_process(self.redis, 10)
-        if self.postgres_started:
+        if self.postgres_running:
             try:
                 self._pg_ctl("-m", "immediate", "stop")
             except (StackError, subprocess.TimeoutExpired) as error:
                 self.say(f"  could not stop the load test's PostgreSQL: {error}")
-            self.postgres_started = False
+            self.postgres_running = False
         for handle in self._logs:
             handle.close()
         if self.keep_logs is not None:
@@ -438,8 +450,24 @@ class Stack:
 
     # --- faults ------------------------------------------------------------------------------
 
+    @contextmanager
+    def while_open(self) -> Iterator[None]:
+        """Hold the stack open for one step of a fault; StackError if it is closing."""
+        with self.fault_lock:
+            if self.closing.is_set():
+                raise StackError("the stack is closing")
+            yield
+
+    def pause(self, seconds: float) -> None:
+        if self.closing.wait(seconds):
+            raise StackError("the stack is closing")
+
     def kill_worker(self) -> str:
         """kill -9 one worker; return once the master has replaced it."""
+        with self.while_open():
+            return self._kill_worker()
+
+    def _kill_worker(self) -> str:
         before = self.worker_pids()
         if not before:
             raise StackError("gunicorn has no workers to kill")
@@ -454,21 +482,28 @@ class Stack:
         return f"worker {victim} killed (SIGKILL) and replaced"
 
     def restart_postgres(self) -> str:
-        # With its log named: a postmaster started without one would keep our pipes open.
-        self._pg_ctl("-l", str(self.pg_dir / "postgres.log"), "-m", "fast", "restart")
+        with self.while_open():
+            # With its log named: a postmaster started without one would keep our pipes open.
+            self._pg_ctl("-l", str(self.pg_dir / "postgres.log"), "-m", "fast", "restart")
         return "PostgreSQL restarted (pg_ctl restart -m fast)"
 
     def stop_postgres(self, seconds: float) -> str:
-        self._pg_ctl("-m", "fast", "stop")
-        time.sleep(seconds)
-        self._pg_ctl("-l", str(self.pg_dir / "postgres.log"), "start")
+        with self.while_open():
+            self._pg_ctl("-m", "fast", "stop")
+            self.postgres_running = False
+        self.pause(seconds)
+        with self.while_open():
+            self._pg_ctl("-l", str(self.pg_dir / "postgres.log"), "start")
+            self.postgres_running = True
         return f"PostgreSQL stopped for {seconds:.0f} s (pg_ctl stop -m fast, then start)"
 
     def stop_redis(self, seconds: float) -> str:
-        if self.redis is not None:
-            stop_process(self.redis, 10)
-        time.sleep(seconds)
-        self.start_redis()
+        with self.while_open():
+            if self.redis is not None:
+                stop_process(self.redis, 10)
+        self.pause(seconds)
+        with self.while_open():
+            self.start_redis()
         return f"Redis stopped for {seconds:.0f} s (SIGTERM), then started again (empty)"
 
 
