@@ -18,7 +18,9 @@ the app anything it wouldn't tell an analyst.
 
 A failed request (no answer, a reset connection, a 5xx from nginx or the app) is
 tried again, as a person refreshes, for up to `RETRY_SECONDS`; a submit tried
-again is what a double click or a refresh is, and must store nothing twice.
+again is what a double click or a refresh is, and must store nothing twice. Some
+people whose submit failed leave instead (`SUBMIT_GIVE_UP_SHARE`): theirs are the
+submits cut by a fault, which may or may not have been stored.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ from urllib.parse import urlencode, urlsplit
 from bench.loadtest.stack import SERVER_NAME, unverified_tls
 
 RETRY_SECONDS = 45.0
+# The share of people who leave when their submit fails, rather than press it again.
+SUBMIT_GIVE_UP_SHARE = 0.3
+GAVE_UP = "gave up after a failed submit"
 REQUEST_TIMEOUT = 30.0
 USER_AGENT = "Mozilla/5.0 (chorus load test)"
 SAMPLE_TEXT = (
@@ -377,9 +382,11 @@ class FlowRunner:
         label: str,
         expect: tuple[int, ...],
         form: list[tuple[str, str]] | None = None,
+        give_up_share: float = 0.0,
     ) -> Reply:
         """The request until it gets an expected status; failures tried again with a
-        growing pause for up to RETRY_SECONDS (a person refreshing)."""
+        growing pause for up to RETRY_SECONDS (a person refreshing). After a failure,
+        `give_up_share` of people leave instead (GAVE_UP)."""
         deadline = time.monotonic() + RETRY_SECONDS
         pause = 0.25
         while True:
@@ -397,6 +404,8 @@ class FlowRunner:
                     said = ERROR_SUMMARY_RE.findall(reply.body)
                     detail = f" ({'; '.join(html.unescape(x) for x in said)})" if said else ""
                     raise FlowAbandoned(f"{label}: {problem}{detail}")
+            if self.rng.random() < give_up_share:
+                raise FlowAbandoned(GAVE_UP)
             if time.monotonic() + pause > deadline:
                 raise FlowAbandoned(f"{label}: still failing after {RETRY_SECONDS:.0f} s")
             time.sleep(pause)
@@ -437,7 +446,11 @@ class FlowRunner:
             raise FlowAbandoned("the review page has no submit form")
         token = [("csrf_token", review.value_of("csrf_token") or "")]
         self.flow.submit_sent = True
-        submitted = self.attempt("POST", review.action, "POST submit", (302,), token)
+        # Some people whose submit fails don't try again: whether their answers were
+        # stored is unknown to them, and the check allows either, once at most.
+        submitted = self.attempt(
+            "POST", review.action, "POST submit", (302,), token, SUBMIT_GIVE_UP_SHARE
+        )
         if not submitted.location.endswith("/receipt"):
             raise FlowAbandoned(f"submit went to {submitted.location}, not the receipt")
         receipt = self.attempt("GET", submitted.location, "GET receipt", (200,))

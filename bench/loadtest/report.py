@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bench.loadtest.client import Flow, Sample
+from bench.loadtest.client import GAVE_UP, Flow, Sample
 from bench.loadtest.faults import FaultWindow
 
 
@@ -100,7 +100,8 @@ def figures(
 
 def flow_failures(flows: Sequence[Flow]) -> Counter[str]:
     """Why flows stopped early, other than the end of the run."""
-    return Counter(f.failure for f in flows if f.failure and f.failure != "the run ended")
+    expected = ("the run ended", GAVE_UP)
+    return Counter(f.failure for f in flows if f.failure and f.failure not in expected)
 
 
 def latency_lines(figs: Figures) -> list[str]:
