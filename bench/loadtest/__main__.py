@@ -8,6 +8,7 @@ import secrets
 import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
@@ -124,14 +125,23 @@ def run(args: argparse.Namespace) -> int:
     say("latency (ms)")
     for line in latency_lines(figs):
         say(line)
+    say(
+        "    slowest: "
+        + ", ".join(
+            f"{s.label} {(s.ended - s.started) * 1000:.0f} ms at {s.started - began:.0f} s"
+            for s in figs.slowest
+        )
+    )
     if plan is not None:
         say("faults (and the calm errors around each)")
         for window in windows:
-            errors = figs.errors_by_window.get(window.what, 0)
+            errors = figs.errors_by_window.get(window.what, Counter())
             say(
-                f"    {window.what}: {errors} errors"
+                f"    {window.what}: {sum(errors.values())} errors"
                 + (f"; FAILED {window.problem}" if window.problem else "")
             )
+            for kind, count in sorted(errors.items()):
+                say(f"      {count:5d}  {kind}")
             if window.problem:
                 failures.append(f"fault not carried out: {window.what}: {window.problem}")
         if len(windows) < len(plan.schedule):
@@ -143,9 +153,6 @@ def run(args: argparse.Namespace) -> int:
             f"connections, {c.dropped_by_proxy} dropped by nginx's timeouts, {c.answered} "
             f"answered by nginx, {c.could_not_connect} refused"
         )
-    say("errors during faults (calm: allowed)")
-    for kind, count in sorted(figs.errors_during_faults.items()) or [("none", 0)]:
-        say(f"    {count:5d}  {kind}" if count else "    none")
     say("errors that fail the run")
     for kind, count in sorted(figs.errors_outside_faults.items()) or [("none", 0)]:
         say(f"    {count:5d}  {kind}" if count else "    none")

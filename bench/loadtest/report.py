@@ -41,7 +41,8 @@ class Figures:
     latency_ms: dict[str, tuple[float, float, float]]  # label -> p50, p95, p99
     errors_outside_faults: Counter[str] = field(default_factory=Counter)
     errors_during_faults: Counter[str] = field(default_factory=Counter)
-    errors_by_window: Counter[str] = field(default_factory=Counter)
+    errors_by_window: dict[str, Counter[str]] = field(default_factory=dict)
+    slowest: list[Sample] = field(default_factory=list)
     failed_requests: int = 0
 
     @property
@@ -59,7 +60,7 @@ def figures(
     latencies: dict[str, list[float]] = {}
     outside: Counter[str] = Counter()
     during: Counter[str] = Counter()
-    by_window: Counter[str] = Counter()
+    by_window: dict[str, Counter[str]] = {}
     failed = 0
     for sample in samples:
         if sample.outcome == "ok":
@@ -69,9 +70,9 @@ def figures(
             continue
         window = next((w for w in windows if w.covers(sample.started, sample.ended)), None)
         faulty = window is not None
-        if window is not None:
-            by_window[window.what] += 1
         key = f"{sample.label}: {sample.outcome}"
+        if window is not None:
+            by_window.setdefault(window.what, Counter())[key] += 1
         if faulty and calm_during_fault(sample):
             during[key] += 1
         else:
@@ -85,7 +86,10 @@ def figures(
             percentile(values, 0.95),
             percentile(values, 0.99),
         )
+    answered = [s for s in samples if s.outcome == "ok"]
+    answered.sort(key=lambda s: s.started - s.ended)
     return Figures(
+        slowest=answered[:5],
         seconds=seconds,
         flows_finished=sum(1 for f in flows if f.finished),
         requests=len(samples),
