@@ -16,7 +16,8 @@ key (the same as the servers'), through Chorus's own functions:
   marker exactly once (nothing lost), and a response of a flow that was not
   acknowledged is allowed only if that flow sent a submit that a fault cut
   (stored or not, never twice). The survey's response count is the number of
-  responses opened.
+  responses opened. Then the inbox is stored, as when the survey closes, and each
+  acknowledged receipt must lead to the response holding its own flow's answers.
 """
 
 from __future__ import annotations
@@ -129,6 +130,13 @@ def strings_in(value: Any) -> Iterable[str]:
             yield from strings_in(each)
 
 
+def markers_in(answers: Any) -> Iterable[str]:
+    """The flow markers (client.marker_of) in a response's texts."""
+    for text in strings_in(answers):
+        for match in MARKER_RE.finditer(text):
+            yield match.group(0)
+
+
 def places_holding(survey_id: int, receipt_code: str) -> int:
     """In how many places (stored responses, inbox entries) this receipt is."""
     lookup = crypto.code_lookup(lookup_secret(), "receipt", receipt_code)
@@ -184,9 +192,7 @@ def check_stored(
             why = complete_answers(definition, answers)
             if why:
                 verdict.problem(f"a stored response is partial or malformed: {why}")
-            found = {
-                match.group(0) for text in strings_in(answers) for match in MARKER_RE.finditer(text)
-            }
+            found = set(markers_in(answers))
             ours = {m for m in found if m[2:10] == run_id}
             if len(found) != 1 or len(ours) != 1:
                 verdict.problem(f"a stored response carries markers {sorted(found)}, not one")
@@ -195,6 +201,25 @@ def check_stored(
         counted = inbox.response_count(survey)
         if counted != opened:
             verdict.problem(f"the survey counts {counted} responses, {opened} were opened")
+
+        # As when the survey closes: the inbox is stored, in one shuffled batch. Then
+        # each acknowledged receipt must lead to its own flow's answers.
+        inbox.flush_inbox(survey, everything=True)
+        if inbox.response_count(survey) != counted:
+            verdict.problem("storing the inbox changed the number of responses")
+        for flow in acknowledged:
+            assert flow.receipt is not None
+            lookup = crypto.code_lookup(lookup_secret(), "receipt", flow.receipt)
+            stored = db.session.scalar(
+                select(Response).where(
+                    Response.survey_id == survey.id, Response.receipt_lookup == lookup
+                )
+            )
+            if stored is None:
+                continue  # already reported: its receipt is nowhere
+            answers = open_answers(private_key, survey.id, stored)
+            if flow.marker not in set(markers_in(answers)):
+                verdict.problem(f"flow {flow.flow_id}: its receipt leads to other answers")
 
     by_marker = {flow.marker: flow for flow in flows}
     for marker, times in markers.items():

@@ -49,6 +49,13 @@ def test_every_acknowledged_receipt_stored_once_passes(app, make_open_survey):
     verdict = check_stored(app, "small", code, RUN, flows)
     assert verdict.problems == []
     assert (verdict.acknowledged, verdict.stored, verdict.cut_submits) == (3, 3, 0)
+    # Each receipt must lead to its own flow's answers, not merely to some response.
+    flows[0].receipt, flows[1].receipt = flows[1].receipt, flows[0].receipt
+    verdict = check_stored(app, "small", code, RUN, flows)
+    assert verdict.problems == [
+        "flow 1: its receipt leads to other answers",
+        "flow 2: its receipt leads to other answers",
+    ]
 
 
 def test_a_lost_a_duplicated_and_a_partial_response_are_each_named(app, make_open_survey):
