@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
 DEMO := CHORUS_DEMO=1
 
-.PHONY: install lock demo test lint format bench
+.PHONY: install lock demo test lint format bench loadtest
 
 ## install: the exact versions in requirements.lock, each checked against its hashes, then the
 ## project itself (editable, its dependencies already there); pip check fails if a pin no longer
@@ -65,3 +65,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/render.py --pdf
 	$(BIN)/python bench/quote_masking.py
 	$(BIN)/python bench/themes.py
+
+## loadtest: full respondent flows through nginx + gunicorn + PostgreSQL + Redis of its own
+## (started on free ports, stopped and deleted at the end), then every receipt checked against
+## the stored responses; FAULTS=1 also kills workers, restarts and stops PostgreSQL, stops
+## Redis and trickles slow clients during the run. Needs PostgreSQL's server binaries, redis-server
+## and nginx (Debian: postgresql, redis-server, nginx-light). Exits non-zero on any failed check.
+DURATION ?= 60
+CLIENTS ?= 12
+FAULTS ?=
+loadtest: $(STAMP)
+	$(BIN)/python -m bench.loadtest --duration $(DURATION) --clients $(CLIENTS) \
+	  $(if $(filter-out 0,$(FAULTS)),--faults)

@@ -80,9 +80,11 @@ timeout = 30
 graceful_timeout = 30
 keepalive = 5
 # Long-lived workers grow (report rendering, analysis frames): replace each after
-# about a thousand requests, not all at once.
+# 1000 to 1500 requests. The workers share the load evenly and so count in step:
+# with a narrower spread they were all replaced within seconds of each other, and
+# requests waited until a replacement had loaded the app (a few seconds each).
 max_requests = 1000
-max_requests_jitter = 100
+max_requests_jitter = 500
 
 # Request limits: Chorus's URLs are short and a browser sends some twenty headers;
 # its session cookie stays well under the field size.

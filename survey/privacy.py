@@ -7,6 +7,10 @@ storing it anywhere: the rate-limit store (Redis) holds the keyed hashes, never
 the secret. Keys carry their day, and the first rate-limited request of a new
 day deletes every earlier day's keys.
 
+While Redis is unreachable (a restart, a failover), each process counts in its
+own memory and Flask-Limiter goes back to Redis once it answers: the limits hold,
+more loosely, and no respondent is turned away with an error page.
+
 Respondent requests (paths under /s/) are dated to the day at most: every log
 record made while one is handled carries the start of its day as its time, and
 `chorus serve` does not log their request lines at all.
@@ -29,11 +33,14 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, has_request_context, request
 from flask_limiter import Limiter
 from limits.storage import MemoryStorage, RedisStorage
+from redis.exceptions import RedisError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import WSGIRequestHandler
 
 from survey.config import app_subkey
 from survey.health import HEALTH_PATH
+
+logger = logging.getLogger(__name__)
 
 RESPONDENT_PATH_PREFIX = "/s/"
 SECONDS_PER_DAY = 24 * 3600
@@ -246,7 +253,16 @@ def forget_earlier_days(today: date) -> None:
         return
     with seen.lock:
         if seen.day != today:
-            delete_rate_limit_keys_not_of(today)
+            try:
+                delete_rate_limit_keys_not_of(today)
+            except (RedisError, OSError) as error:
+                # Redis is away: the limiter counts in memory meanwhile, and a later
+                # request (this day is not marked done) deletes the old keys.
+                logger.warning(
+                    "Other days' rate-limit keys not deleted: the store did not answer (%s)",
+                    type(error).__name__,
+                )
+                return
             seen.day = today
 
 
@@ -314,6 +330,8 @@ def init_app(app: Flask, route_limits: Mapping[str, str], unlimited: Iterable[st
         "RATELIMIT_STORAGE_URI", app.config.get("CHORUS_REDIS_URL") or "memory://"
     )
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "chorus")
+    # Redis unreachable: count in this process's memory until it answers again.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     limiter = Limiter(key_func=rate_limit_key, headers_enabled=False)
     limiter.init_app(app)
     for endpoint, limit in route_limits.items():

@@ -4,6 +4,7 @@ run what the README says (gunicorn with deploy/gunicorn.conf.py; chorus purge da
 from __future__ import annotations
 
 import configparser
+import runpy
 import subprocess
 from pathlib import Path
 
@@ -68,3 +69,14 @@ def test_the_systemd_units_run_gunicorn_with_the_shipped_config_and_purge_daily(
     timer = unit("chorus-purge.timer")
     assert timer["Timer"]["OnCalendar"].startswith("*-*-*")  # every day
     assert timer["Timer"]["Persistent"] == "true"  # a day missed while down runs at boot
+
+
+def test_workers_are_replaced_at_counts_spread_wide_apart():
+    """Found by `make loadtest`: gunicorn's workers share the load evenly, so they
+    reach max_requests together; with a jitter of a tenth, all of them were
+    replaced within seconds of each other, and requests waited (2 to 13 s) until
+    a replacement had loaded the app. Their restart points must spread over half
+    as many requests again, so that the others serve while one boots."""
+    config = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert config["max_requests"] > 0
+    assert config["max_requests_jitter"] >= config["max_requests"] // 2

@@ -14,8 +14,10 @@ from datetime import date, timedelta
 import pytest
 
 from survey import create_app, privacy
+from survey.responses import receipt_exists
+from survey.surveys import find_survey
 from tests.conftest import TEST_SECRET_KEY, FreshContextClient, base_config
-from tests.factories import REDIS_URL, redis_or_skip
+from tests.factories import REDIS_URL, Respondent, free_port, redis_or_skip
 
 ADDRESS = "198.51.100.9"
 DAY = date(2026, 3, 14)
@@ -161,3 +163,27 @@ def test_the_keyed_address_never_reaches_a_log(database_url, make_open_survey, c
     key = key_for(app, ADDRESS)
     digest = key.rsplit(".", 1)[-1]
     assert digest not in caplog.text, caplog.text  # ...without the keyed address
+
+
+def test_respondents_start_and_submit_while_redis_is_unreachable(
+    database_url, make_open_survey, caplog
+):
+    """Found by `make loadtest FAULTS=1`: with Redis stopped for a few seconds, every
+    Start and Submit got the error page (500): the limiter's count, and the first
+    request of a process's day (which deletes other days' keys), failed on the
+    connection. Now a process counts in its own memory while Redis is away (and
+    Flask-Limiter goes back to Redis once it answers): the limits still hold, and
+    nobody is turned away."""
+    make_open_survey()
+    nobody_there = f"redis://127.0.0.1:{free_port()}/0"
+    app = limited_app(database_url, CHORUS_REDIS_URL=nobody_there)
+    with app.app_context():
+        person = Respondent(app.test_client(), "small")
+        assert person.start().status_code == 302
+        assert person.answer("you", {"apps": "3"}).status_code == 302
+        submitted = person.submit()
+        assert submitted.status_code == 302 and submitted.location.endswith("/receipt")
+        assert receipt_exists(find_survey("small"), person.receipt_code())
+    # Still limited, in this process's memory.
+    assert withdraw_from(app, ADDRESS, 11) == [422] * 10 + [429]
+    assert ADDRESS not in caplog.text
