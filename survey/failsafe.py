@@ -12,6 +12,10 @@ error page itself reached the server as a bare 500 without our headers. Here:
   connection that dropped mid-request raised after the response was made, and
   the server sent its bare 500 instead; now it is logged (its kind only) and the
   connection dropped.
+- the database away (PostgreSQL restarting or stopped, in the load test's
+  faults) gave the general "something went wrong" page and a traceback per
+  request; now it is a 503 page that says nothing on the page was saved and to
+  try again shortly, with Retry-After, and one line in the log.
 - `BodyLimitedRequest`: a chunked body (no Content-Length) over MAX_CONTENT_LENGTH
   was cut at the limit and the rest silently dropped, so the cut form was
   processed; now it is refused with 413 like a body that declares its length.
@@ -32,9 +36,11 @@ import flask
 from flask import Flask, current_app, render_template, request
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 
+from survey.health import database_answers
 from survey.i18n import translate
 from survey.models import db
 
@@ -56,6 +62,9 @@ ERROR_MESSAGES = {
     429: ("too_many_heading", "too_many_body"),
 }
 GENERAL_ERROR = ("error_heading", "error_body")
+
+# How long a load balancer or a browser is asked to wait while the database is away.
+RETRY_AFTER_SECONDS = 30
 
 # The last resort, when even the error template fails: no stylesheet (url_for may
 # be what failed), the same words, and the quick exit straight to its site.
@@ -124,6 +133,17 @@ def register_error_pages(app: Flask) -> None:
     def http_error(exc: HTTPException) -> tuple[str, int]:
         status = exc.code or 500
         return error_page(*ERROR_MESSAGES.get(status, GENERAL_ERROR), status)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError) -> tuple[str, int, dict[str, str]]:
+        # The database away (restarting, stopped, unreachable) is an outage, not a bug:
+        # a page saying nothing on it was saved, and 503 with Retry-After. Any other
+        # database error goes on to Flask's exception log and the 500 page.
+        if not exc.connection_invalidated and database_answers():
+            raise exc
+        logger.warning("A request found the database unreachable (%s)", type(exc).__name__)
+        page, status = error_page("unavailable_heading", "unavailable_body", 503)
+        return page, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> tuple[str, int]:

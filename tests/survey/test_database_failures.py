@@ -137,3 +137,40 @@ def test_a_failed_insert_at_submit_logs_no_bound_value(app, make_open_survey, ca
     assert "Leave this page quickly" in r.last_html
     assert sent.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
     assert sent.headers["Cache-Control"] == "no-store"
+
+
+# --- the database away: 503, try again in a minute ------------------------------------------
+
+
+def test_a_database_that_does_not_answer_gives_the_calm_503_with_retry_after(
+    app, make_open_survey, monkeypatch, caplog
+):
+    """PostgreSQL restarting or stopped: every statement fails. The person reads that
+    nothing on this page was saved and to try again shortly, not "something went
+    wrong"; a load balancer reads 503 and Retry-After."""
+    make_open_survey()
+    client = server_client(app)
+    dbapi = db.engine.dialect.loaded_dbapi
+    tried: list[str] = []
+
+    def server_gone(cursor, statement, parameters, context=None):
+        tried.append(statement)
+        raise dbapi.OperationalError("terminating connection due to administrator command")
+
+    caplog.set_level(logging.INFO)
+    with monkeypatch.context() as patch:
+        patch.setattr(db.engine.dialect, "do_execute", server_gone)
+        landing = as_a_server_would(client, "GET", "/s/small")
+    assert tried, "no statement ran: the test tested nothing"
+    page = landing.get_data(as_text=True)
+    assert landing.status_code == 503
+    assert landing.headers["Retry-After"] == "30"
+    assert "If you had just sent answers, they were not saved this time" in page
+    assert "Leave this page quickly" in page
+    assert landing.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert "Exception on" not in caplog.text  # an outage, not a bug: no traceback
+    assert "administrator command" not in caplog.text
+
+    # The database back: the same request is served.
+    again = as_a_server_would(client, "GET", "/s/small")
+    assert again.status_code == 200
