@@ -25,12 +25,12 @@ from survey.respondent.pages import (
     describe_answer,
     expired_page,
     language_of,
-    neighbour,
     redirect_after,
     redirect_to_continue,
     refuse_cross_site,
     render,
     section_url,
+    url_of_step_before,
     url_to_continue,
 )
 from survey.respondent.session import (
@@ -188,7 +188,12 @@ def section(slug: str, section_id: str) -> ResponseReturnValue:
     if current.content_warning and current.id not in state.warnings_seen:
         step = [s.id for s in sections].index(current.id) + 1
         return render(
-            "respond/warning.html", survey, section=current, step=step, total=len(sections)
+            "respond/warning.html",
+            survey,
+            section=current,
+            step=step,
+            total=len(sections),
+            back_url=url_of_step_before(survey, sections, current),
         )
     return render_section(survey, definition, state, current, sections)
 
@@ -250,11 +255,9 @@ def save_section(slug: str, section_id: str) -> ResponseReturnValue:
         session["r"]["code"] = code
         return redirect(url_for("respond.resume_code", slug=survey.slug))
     if action == "back":
-        sections = visible_sections(definition, state)
-        previous = neighbour(sections, current.id, -1)
-        if previous is None:
-            return redirect(url_for("respond.landing", slug=survey.slug))
-        return redirect(section_url(survey, previous))
+        return redirect(
+            url_of_step_before(survey, visible_sections(definition, state), current)
+        )
     # Answers on this page may have revealed more questions on this same page.
     now_shown = {q.id for q in questions_to_show(definition, state, current) if q.takes_answer}
     if now_shown - {q.id for q in shown}:
