@@ -190,13 +190,13 @@ def require_support_services(survey: Survey) -> None:
         return
     problem = (
         f'"{survey.slug}" has no support services, so its pages would show no one to '
-        "turn to under \"If you need support\". "
+        'turn to under "If you need support". '
     )
     if survey.status == SurveyStatus.DRAFT.value:
         raise SurveyError(
             problem + "Add at least one before opening it: in the builder, under the "
-            "survey's settings (\"Support services\", which offers a starting list to "
-            "choose from), or as \"support\" in its definition file, imported again "
+            'survey\'s settings ("Support services", which offers a starting list to '
+            'choose from), or as "support" in its definition file, imported again '
             "with `chorus survey import FILE`."
         )
     raise SurveyError(

@@ -33,10 +33,10 @@ from admin.access import allow, attachment, survey_or_404
 from admin.builder import forms
 from survey.definition import (
     CHOICE_TYPES,
-    SECONDS_AROUND_THE_QUESTIONS,
-    SECONDS_TO_ANSWER,
     LANGUAGE_RE,
     QUESTION_TYPES,
+    SECONDS_AROUND_THE_QUESTIONS,
+    SECONDS_TO_ANSWER,
     SLUG_RE,
     DefinitionError,
     SurveyDefinition,
@@ -390,7 +390,7 @@ def settings(slug: str):
     languages = _languages(doc)
     if request.method == "GET":
         return _settings_page(survey, forms.settings_form(doc), languages, None)
-    form = request.form
+    form: MultiDict[str, Any] = MultiDict(request.form)
     if form.get("action") == "add_row":
         return _settings_page(survey, form, languages, None, forms.row_count(form, "support") + 1)
     # Suggested services join the list only when ticked, whichever button saves.
@@ -434,7 +434,9 @@ def settings(slug: str):
     if added:
         names = "; ".join(localize(s.name, languages[0], "en") for s in added)
         flash(f"Support services added: {names}. Check their details below.")
-        return redirect(url_for("builder.settings", slug=survey.slug, _anchor=forms.field_id("support")))
+        return redirect(
+            url_for("builder.settings", slug=survey.slug, _anchor=forms.field_id("support"))
+        )
     return redirect(url_for("builder.edit", slug=survey.slug))
 
 

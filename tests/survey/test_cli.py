@@ -277,6 +277,9 @@ def test_a_survey_without_support_services_does_not_open(runner, tmp_path):
 
     # With one added (and imported again) it opens.
     document["support"] = [{"name": "Helpline", "phone": "0800 000 000"}]
-    assert runner.invoke(args=["survey", "import", str(write(tmp_path, "a.json", document))]).exit_code == 0
+    assert (
+        runner.invoke(args=["survey", "import", str(write(tmp_path, "a.json", document))]).exit_code
+        == 0
+    )
     opened = runner.invoke(args=["survey", "open", "alone", "--custodian", CUSTODIAN_EMAIL])
     assert opened.exit_code == 0, opened.output

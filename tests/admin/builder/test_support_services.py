@@ -37,7 +37,9 @@ def lonely(slug="lonely", **changes):
 def settings_form(client, slug):
     """The settings form as the page fills it (text fields; no box ticked)."""
     html = client.get(f"/staff/surveys/{slug}/settings").get_data(as_text=True)
-    inputs = re.findall(r'<input class="input[^"]*" type="[a-z]+"[^>]* name="([^"]+)" value="([^"]*)"', html)
+    inputs = re.findall(
+        r'<input class="input[^"]*" type="[a-z]+"[^>]* name="([^"]+)" value="([^"]*)"', html
+    )
     form = {name: htmllib.unescape(value) for name, value in inputs}
     for name, value in re.findall(r'<textarea[^>]* name="([^"]+)"[^>]*>([^<]*)</textarea>', html):
         form[name] = htmllib.unescape(value)
@@ -54,18 +56,21 @@ def test_every_suggestion_is_word_for_word_a_service_the_template_names():
 
 
 def test_suggestions_follow_the_survey_languages():
-    keys = lambda languages: [s.key for s in suggestions_for(languages)]  # noqa: E731
+    def keys(languages):
+        return [s.key for s in suggestions_for(languages)]
+
     assert keys(["en"]) == ["child-helpline-international", "childline-uk", "napac-uk"]
     assert keys(["es-419"]) == ["child-helpline-international", "anar-spain"]
     assert keys(["fr"]) == ["child-helpline-international"]
-    # A language the list has no words in gets the English text, to translate.
+    # A language the list has no words in gets the English text, to translate; the
+    # entry is valid in a survey in those languages.
     entry = SUGGESTED_SERVICES[0].as_support(["fr", "en"])
     assert entry["name"]["fr"] == entry["name"]["en"]
-    assert parse_definition(
-        {**small_survey_document(languages=["en"], title="T"), "support": [entry]}
-        | {"languages": ["fr", "en"], "title": "T"}
-        | {"sections": [{"id": "s", "title": "S", "questions": [{"id": "q", "type": "info", "text": "i"}]}]}
-    )
+    document = small_survey_document(languages=["fr", "en"], title="T", support=[entry])
+    document["sections"] = [
+        {"id": "s", "title": "S", "questions": [{"id": "q", "type": "info", "text": "i"}]}
+    ]
+    assert parse_definition(document).support[0].url == SUGGESTED_SERVICES[0].url
 
 
 def test_the_open_page_says_what_is_missing_and_where_to_add_it(staff):
@@ -89,9 +94,7 @@ def test_ticked_suggestions_are_added_and_nothing_else(staff):
 
     # Pressing "add" with nothing ticked adds nothing, and says so.
     form = settings_form(staff, "lonely")
-    nothing = staff.post(
-        "/staff/surveys/lonely/settings", data={**form, "action": "add_suggested"}
-    )
+    nothing = staff.post("/staff/surveys/lonely/settings", data={**form, "action": "add_suggested"})
     assert nothing.status_code == 422 and "Tick the services to add first" in page_text(nothing)
     assert "support" not in doc_of("lonely")
 
