@@ -393,16 +393,13 @@ def settings(slug: str):
     form: MultiDict[str, Any] = MultiDict(request.form)
     if form.get("action") == "add_row":
         return _settings_page(survey, form, languages, None, forms.row_count(form, "support") + 1)
-    # Suggested services join the list only when ticked, whichever button saves.
+    # Suggested services join the list only when ticked, whichever button saves (the
+    # one beside the list is there to be found; Enter in a field presses the first).
     added = [
         service
         for service in chosen_services(form.getlist("suggested"), languages)
         if service.url not in forms.support_urls(form)
     ]
-    if form.get("action") == "add_suggested" and not added:
-        return _settings_page(
-            survey, form, languages, None, suggestion_error="Tick the services to add first."
-        )
     if added:
         entries = [service.as_support(languages) for service in added]
         form = forms.with_support_rows(form, entries, languages)
@@ -455,14 +452,13 @@ def _estimate_hint(definition: SurveyDefinition) -> str:
     )
 
 
-def _settings_page(survey, form, languages, placed, rows=None, suggestion_error=None):
+def _settings_page(survey, form, languages, placed, rows=None):
     if rows is None:
         rows = forms.row_count(form, "support") + 1
     listed = forms.support_urls(form)
-    failed = placed or suggestion_error
     return _form_page(
         "settings.html",
-        422 if failed else 200,
+        422 if placed else 200,
         survey=survey,
         form=form,
         languages=languages,
@@ -475,7 +471,6 @@ def _settings_page(survey, form, languages, placed, rows=None, suggestion_error=
         ),
         suggestions=[s for s in suggestions_for(languages) if s.url not in listed],
         ticked=set(form.getlist("suggested")),
-        suggestion_error=suggestion_error,
         estimate_hint=_estimate_hint(definition_of(survey)),
     )
 

@@ -42,9 +42,22 @@
     return appeared;
   }
 
+  /* A polite live region, so a screen reader hears that a question appeared. */
+  function statusRegion() {
+    var form = document.querySelector("form[data-follow-up-message]");
+    if (!form) return null;
+    var region = document.createElement("p");
+    region.className = "visually-hidden";
+    region.setAttribute("role", "status");
+    region.setAttribute("data-follow-up-status", "");
+    region.setAttribute("data-message", form.getAttribute("data-follow-up-message"));
+    form.appendChild(region);
+    return region;
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     if (!document.querySelector("[data-show-if]")) return;
-    var status = document.querySelector("[data-follow-up-status]");
+    var status = statusRegion();
     // The browser may have restored answers (Back): match them before anything else.
     update();
     document.addEventListener("change", function (event) {

@@ -174,6 +174,18 @@ def test_the_app_adds_no_sentence_a_question_already_says(client, make_open_surv
         )
 
 
+def test_nor_a_sentence_the_question_itself_says(client, make_open_survey):
+    document = small_survey_document(slug="said")
+    document["sections"][0]["questions"][1]["text"] = (
+        "Adults: one word. Please leave out names and places."
+    )
+    make_open_survey(document)
+    r = Respondent(client, "said")
+    r.start()
+    r.answer("you", {"age_band": "adult"})
+    assert hints_of(page_text(r.section("you")), "adult_only") == ["Up to 500 characters."]
+
+
 def test_without_help_the_app_says_its_hints(client, make_open_survey):
     document = small_survey_document(slug="plain")
     del document["sections"][1]["questions"][1]["max_choices"]
