@@ -3,7 +3,8 @@ phone's screen and a desktop's, with and without JavaScript. Every page a test r
 is checked with axe-core (`Person.check`).
 
 With CHORUS_E2E_SCREENSHOTS=DIR, full-page pictures of the landing page, a content
-warning and a section with a follow-up shown are written there at 320 and 1280 px.
+warning and a section with a follow-up shown are written there at 320 and 1280 px
+(respondent-landing-320.png, respondent-warning-1280.png, respondent-follow-up-320.png...).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def test_on_a_phone_start_is_on_the_first_screen(open_survey_live, new_context, 
     intro = main.get_by_text(expected["after"]).bounding_box()
     assert intro is not None and intro["y"] > start["y"]
     if js and language == "en":
-        screenshot(p.page, "landing", WIDTHS)
+        screenshot(p.page, "respondent-landing", WIDTHS)
 
 
 def test_what_happens_to_answers_folds_and_opens_without_javascript(
@@ -118,7 +119,7 @@ def test_a_warning_gives_two_equal_choices_and_back_without_javascript(
     skip = p.page.get_by_role("button", name="Skip this section")
     equal_looks(go_on, skip)
     if width == 320:
-        screenshot(p.page, "warning", WIDTHS)
+        screenshot(p.page, "respondent-warning", WIDTHS)
 
     # Back: the step before, with its answers as they were saved.
     p.page.get_by_role("link", name="Back", exact=True).click()
@@ -166,7 +167,7 @@ def test_with_javascript_a_follow_up_appears_at_once_under_its_answer(
     for width in WIDTHS:
         p.page.set_viewport_size({"width": width, "height": 900})
         p.check()
-    screenshot(p.page, "section", WIDTHS)
+    screenshot(p.page, "respondent-follow-up", WIDTHS)
     # Another answer hides it again; "Yes" shows it again.
     p.choose(TRIGGER, "No")
     expect(follow_up).to_be_hidden()
