@@ -21,15 +21,18 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 320, "height": 568}
 WIDTHS = (320, 1280)
 START = "Start the survey"
-REVEAL = "Did the app give a clear, easy way to remove or block that person?"
-TRIGGER = "Has a friend or contact suggestion ever connected you"
+REVEAL = "Thinking of the last time, did the app make it easy to remove or block that person?"
+TRIGGER = "Has a friend or contact suggestion in an app ever"
+YES = "Yes, a child I care for"
+FIRST_SECTION = "The apps and services you use"
+REPORTING = "Reporting and blocking tools"
 
 
 def to_friend_suggestions(p: Person) -> None:
     """From the landing page to the section with a follow-up, past its warning."""
-    p.press(START, "About you")
-    p.press("Save and continue", "End-to-end encrypted messaging")
-    p.press("Skip this section", "Friend and contact suggestions")
+    p.press(START, FIRST_SECTION)
+    p.press("Save and continue", REPORTING)
+    p.press("Save and continue", "Friend and contact suggestions")
     p.press("Continue to this section", "Friend and contact suggestions")
 
 
@@ -39,13 +42,13 @@ FIRST_SCREEN = {
         "title": "Product-risk consultation",
         "start": START,
         "before": ("Who runs it", "How long it takes", "About 15 minutes"),
-        "after": "Survivors of child sexual abuse and online harm",
+        "after": "This consultation asks people affected by online harm",
     },
     "es": {
         "title": "Consulta sobre los riesgos de los productos tecnológicos",
         "start": "Empezar la encuesta",
         "before": ("Quién la organiza", "Cuánto se tarda", "Unos 15 minutos"),
-        "after": "Personas sobrevivientes de abuso sexual infantil",
+        "after": "Esta consulta pregunta a las personas afectadas",
     },
 }
 
@@ -111,9 +114,10 @@ def test_a_warning_gives_two_equal_choices_and_back_without_javascript(
     open_survey_live(demo_document())
     p = Person(new_context(js=False, viewport={"width": width, "height": 800}).new_page())
     p.goto("/s/demo", "Product-risk consultation")
-    p.press(START, "About you")
-    p.choose("Which age group are you in?", "25 to 39")
-    p.press("Save and continue", "End-to-end encrypted messaging")
+    p.press(START, FIRST_SECTION)
+    p.press("Save and continue", REPORTING)
+    p.choose("Have you ever tried to report a message, post or account", "No, I decided not to")
+    p.press("Save and continue", "Friend and contact suggestions")
     expect(p.page.locator(".warning-panel")).to_contain_text("Content note")
     go_on = p.page.get_by_role("button", name="Continue to this section")
     skip = p.page.get_by_role("button", name="Skip this section")
@@ -123,9 +127,10 @@ def test_a_warning_gives_two_equal_choices_and_back_without_javascript(
 
     # Back: the step before, with its answers as they were saved.
     p.page.get_by_role("link", name="Back", exact=True).click()
-    p.check("About you")
-    expect(p.question("Which age group are you in?").get_by_label("25 to 39")).to_be_checked()
-    p.press("Save and continue", "End-to-end encrypted messaging")
+    p.check(REPORTING)
+    tried = p.question("Have you ever tried to report a message, post or account")
+    expect(tried.get_by_label("No, I decided not to")).to_be_checked()
+    p.press("Save and continue", "Friend and contact suggestions")
     expect(go_on).to_be_visible()
 
 
@@ -135,7 +140,7 @@ def test_back_from_the_first_warning_leads_to_the_landing_page(open_survey_live,
     open_survey_live(document)
     p = nojs_person
     p.goto("/s/demo", "Product-risk consultation")
-    p.press(START, "About you")
+    p.press(START, FIRST_SECTION)
     p.page.get_by_role("link", name="Back", exact=True).click()
     p.check("Product-risk consultation")
     expect(p.page.get_by_role("button", name="Continue the survey")).to_be_visible()
@@ -150,7 +155,7 @@ def test_with_javascript_a_follow_up_appears_at_once_under_its_answer(
     to_friend_suggestions(p)
     follow_up = p.question(REVEAL)
     expect(follow_up).to_be_hidden()
-    p.choose(TRIGGER, "Yes")
+    p.choose(TRIGGER, YES)
     expect(follow_up).to_be_visible()
     expect(p.page.locator("[data-follow-up-status]")).to_have_text(
         "A follow-up question appeared below your answer."
@@ -171,7 +176,7 @@ def test_with_javascript_a_follow_up_appears_at_once_under_its_answer(
     # Another answer hides it again; "Yes" shows it again.
     p.choose(TRIGGER, "No")
     expect(follow_up).to_be_hidden()
-    p.choose(TRIGGER, "Yes")
+    p.choose(TRIGGER, YES)
     p.choose(REVEAL, "Partly")
     # Saved in one go: no second showing of the page.
     p.press("Save and continue", "Disappearing messages")
@@ -188,12 +193,12 @@ def test_without_javascript_the_page_comes_back_with_the_follow_up(
     p.goto("/s/demo", "Product-risk consultation")
     to_friend_suggestions(p)
     follow_up = p.question(REVEAL)
-    p.choose(TRIGGER, "Yes")
+    p.choose(TRIGGER, YES)
     expect(follow_up).to_be_hidden()  # nothing runs to show it
     p.press("Save and continue", "Friend and contact suggestions")
     expect(p.page.get_by_role("status")).to_contain_text("Some more questions appeared")
     expect(follow_up).to_be_visible()
-    expect(p.question(TRIGGER).get_by_label("Yes", exact=True)).to_be_checked()
+    expect(p.question(TRIGGER).get_by_label(YES, exact=True)).to_be_checked()
     p.choose(REVEAL, "No")
     p.press("Save and continue", "Disappearing messages")
     p.goto("/s/demo/review", "Check your answers")
@@ -210,5 +215,5 @@ def test_the_icon_request_succeeds_and_no_request_fails(open_survey_live, person
     p.goto("/s/demo", "Product-risk consultation")
     icon = p.page.request.get("/favicon.ico")
     assert icon.status == 204
-    p.press(START, "About you")
+    p.press(START, FIRST_SECTION)
     assert failed == []
