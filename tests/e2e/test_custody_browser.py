@@ -84,12 +84,12 @@ def test_open_with_a_key_sheet_then_unlock_and_export(app, live_server, new_cont
 
     analyst = Person(new_context(js=js).new_page())
     sign_in(analyst, *ANALYST, backup_code=backup_codes[0])
-    analyst.goto("/staff/surveys/small/keys", "Keys and custodians")
+    analyst.goto("/staff/surveys/small/keys", "Who can unlock the answers")
     analyst.type("Your password", "not the password at all")
-    analyst.press("Unlock", "Keys and custodians")
+    analyst.press("Unlock", "Who can unlock the answers")
     assert "does not open your key" in analyst.html()
     analyst.type("Your password", ANALYST[1])
-    analyst.press("Unlock", "Keys and custodians")
+    analyst.press("Unlock", "Who can unlock the answers")
     assert "Unlocked." in analyst.html()
     screenshot(analyst.page, f"custody-unlocked-{'js' if js else 'nojs'}")
     with analyst.page.expect_download() as download:
@@ -97,5 +97,5 @@ def test_open_with_a_key_sheet_then_unlock_and_export(app, live_server, new_cont
     with open(download.value.path(), encoding="utf-8") as exported:
         rows = list(csv.DictReader(io.StringIO(exported.read())))
     assert [row["apps"] for row in rows] == ["4"]
-    analyst.press("Lock now", "Keys and custodians")
+    analyst.press("Lock now", "Who can unlock the answers")
     assert "Your password" in analyst.html()

@@ -37,9 +37,9 @@ def test_analyst_publishes_company_answers_other_company_sees_nothing(
     me.sign_in(CUSTODIAN_EMAIL, CUSTODIAN_PASSWORD, second_factor=backup_codes[0])
     me.follow("Surveys", "Surveys")
     me.follow("Messaging safety", "Messaging safety")
-    me.follow("Keys and custodians", "Keys and custodians")
+    me.follow("Who can unlock the answers", "Who can unlock the answers")
     me.person.type("Your password", CUSTODIAN_PASSWORD)
-    me.person.press("Unlock", "Keys and custodians")
+    me.person.press("Unlock", "Who can unlock the answers")
     me.person.goto("/staff/surveys/small/report", "Report")
     me.follow("Add a finding", "Add a finding")
     page = me.page

@@ -38,9 +38,9 @@ def enrolled_analyst() -> list[str]:
 
 def unlocked(me: Hands, backup_code: str) -> None:
     me.sign_in(CUSTODIAN_EMAIL, CUSTODIAN_PASSWORD, second_factor=backup_code)
-    me.person.goto("/staff/surveys/small/keys", "Keys and custodians")
+    me.person.goto("/staff/surveys/small/keys", "Who can unlock the answers")
     me.person.type("Your password", CUSTODIAN_PASSWORD)
-    me.person.press("Unlock", "Keys and custodians")
+    me.person.press("Unlock", "Who can unlock the answers")
 
 
 def fits(person: Person, width: int = 320) -> None:
