@@ -57,7 +57,7 @@ def test_open_with_a_key_sheet_then_unlock_and_export(app, live_server, new_cont
     sign_in(facilitator, *FACILITATOR)
     facilitator.goto("/staff/surveys/small/open", "Open “Messaging safety”")
     facilitator.press("Make the keys and show the key sheet", "Open “Messaging safety”")
-    assert "Choose at least one key custodian" in facilitator.html()
+    assert "Choose at least one person who can unlock the answers" in facilitator.html()
     facilitator.page.get_by_label(ANALYST[0]).check()
     facilitator.page.get_by_label(re.compile("I understand")).check()
     facilitator.press("Make the keys and show the key sheet", "Key sheet: “Messaging safety”")

@@ -163,6 +163,8 @@ def test_listing_shows_only_the_readers_organisations_reports(app, make_publishe
     assert f"/portal/reports/{mine.id}" in page
     assert f"/portal/reports/{theirs.id}" not in page
     assert "answered 0 of 2 findings" in page
+    # The week it was published, as people say it (the data keeps 2027-W05).
+    assert "Published in the week of 1 February 2027." in page and "2027-W05" not in page
     home = page_text(client.get("/staff/"))
     assert 'href="/portal/"' in home and "Your reports" in home
 
