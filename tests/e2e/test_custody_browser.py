@@ -64,6 +64,23 @@ def test_open_with_a_key_sheet_then_unlock_and_export(app, live_server, new_cont
     screenshot(facilitator.page, f"key-sheet-{'js' if js else 'nojs'}")
     groups = facilitator.page.locator(".key-sheet__groups .code-box__code").all_inner_texts()
     assert len(groups) == 7
+    # On a 320 px phone the numbered groups stay inside the page's margins (they hung
+    # out to the left), and the custodian's email keeps its line whole.
+    facilitator.page.set_viewport_size({"width": 320, "height": 800})
+    margin = facilitator.page.locator("main h1").bounding_box()
+    assert margin is not None
+    for cell in facilitator.page.locator(".key-sheet__group").all():
+        box = cell.bounding_box()
+        assert box is not None
+        assert box["x"] >= margin["x"] - 0.5
+        assert box["x"] + box["width"] <= margin["x"] + margin["width"] + 0.5
+    assert facilitator.page.evaluate("document.documentElement.scrollWidth") <= 320
+    email = facilitator.page.locator(".key-sheet__facts .email")
+    assert email.inner_text() == ANALYST[0]
+    line = facilitator.page.evaluate("parseFloat(getComputedStyle(document.body).lineHeight)")
+    email_box = email.bounding_box()
+    assert email_box is not None and email_box["height"] < 1.5 * line  # one line
+    facilitator.page.set_viewport_size({"width": 1280, "height": 800})
     if js:
         assert facilitator.page.get_by_role("button", name="Print this page").is_visible()
     facilitator.page.get_by_role("link", name="I have kept the key sheet: continue").click()
