@@ -8,6 +8,7 @@
 - reports/: drafts, building, publishing and rendering reports;
 - portal/: company readers' pages;
 - access.py: deny by default (every page declares who may use it);
+- display.py: template filters for what must wrap on a phone (emails);
 - cli.py: the staff side's `chorus` commands.
 
 It uses survey/'s models, crypto and definitions; nothing in survey/ imports it
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from admin import accounts, analysis, audit, builder, custody, portal, reports
+from admin import accounts, analysis, audit, builder, custody, display, portal, reports
 
 # Limits on POSTs to staff endpoints, per client address (see survey/privacy.py).
 RATE_LIMITS = {**accounts.RATE_LIMITS, **custody.RATE_LIMITS}
@@ -27,6 +28,7 @@ RATE_LIMITS = {**accounts.RATE_LIMITS, **custody.RATE_LIMITS}
 def init_app(app: Flask) -> None:
     """Attach the staff side's pages: accounts (with the deny-by-default guard), the
     builder, key custody, analysis, reports, the audit log and the company portal."""
+    display.init_app(app)
     accounts.init_app(app)
     builder.init_app(app)
     custody.init_app(app)

@@ -147,8 +147,8 @@ def reset_password_command(email: str) -> None:
     if reset.grants_lost:
         click.echo(
             "An admin can't know the old password, so their keys for these surveys are gone: "
-            f"{', '.join(reset.grants_lost)}. Another custodian, or the survey's recovery "
-            "code, can grant them again."
+            f"{', '.join(reset.grants_lost)}. Someone else who holds a survey's key, or its "
+            "recovery code, can give them the key again."
         )
     if not piped:
         click.echo(f"One-time password (shown once, must be changed at sign-in): {reset.password}")
@@ -252,6 +252,12 @@ def log_command(last: int) -> None:
 # --- chorus report --------------------------------------------------------------------------
 
 
+CUSTODIAN_HELP = (
+    "Email of someone who can unlock the answers (a key custodian): read their password "
+    "instead of the recovery code."
+)
+
+
 @click.group("report")
 def report_group() -> None:
     """Impact reports."""
@@ -267,7 +273,7 @@ def report_group() -> None:
 )
 @click.option(
     "--custodian",
-    help="Email of a key custodian: read their password instead of the recovery code.",
+    help=CUSTODIAN_HELP,
 )
 @with_appcontext
 def build_command(slug: str, out: Path, custodian: str | None) -> None:
@@ -296,8 +302,6 @@ def build_command(slug: str, out: Path, custodian: str | None) -> None:
 
 
 # --- chorus themes and chorus quotes ----------------------------------------------------------
-
-CUSTODIAN_HELP = "Email of a key custodian: read their password instead of the recovery code."
 
 
 def _survey_with_key(slug: str, custodian: str | None) -> tuple[Survey, bytes, str]:

@@ -25,6 +25,7 @@ from survey.config import (
 from survey.i18n import translate
 from survey.models import db
 from survey.session_cookie import EncryptedCookieSessionInterface
+from survey.weeks import week_label, week_span_label
 
 csrf = CSRFProtect()
 migrate = Migrate()
@@ -127,6 +128,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             # Through the server, which forgets the respondent's session on the way out.
             "quick_exit_url": url_for("respond.quick_exit"),
         }
+
+    # Weeks as readers say them ("week of 30 November 2026"); the data keeps "2026-W49".
+    app.add_template_filter(week_label, "week")
+    app.add_template_filter(week_span_label, "week_span")
 
     @app.url_defaults
     def versioned_static(endpoint: str, values: dict[str, Any]) -> None:

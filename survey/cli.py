@@ -74,8 +74,8 @@ def _recovery_notice(code: str) -> str:
             f"    {code}",
             "",
             "Print it or write it down and keep it somewhere safe and offline. With it, anyone",
-            "can read this survey's answers; without it, if every custodian loses their",
-            "password, nobody ever can.",
+            "can read this survey's answers; without it, if everyone who can unlock them",
+            "loses their password, nobody ever can.",
             "",
         ]
     )
@@ -204,12 +204,14 @@ def list_command() -> None:
     "--custodian",
     "custodians",
     multiple=True,
-    help="Email of an analyst who will hold the key (repeat for several; needed the first time).",
+    help="Email of an analyst who will be able to unlock the answers (a key custodian; repeat "
+    "for several; needed the first time).",
 )
 @with_appcontext
 def open_command(slug: str, custodians: tuple[str, ...]) -> None:
-    """Open a survey for answers. The first time, make its keys: sealed to each
-    custodian and to a recovery code printed once. At a terminal, two groups of
+    """Open a survey for answers. The first time, make its keys: answers are locked
+    (encrypted) with them, and only the --custodian analysts (with their passwords)
+    and a recovery code printed once can unlock them. At a terminal, two groups of
     the code are asked back before the survey opens."""
     survey = survey_or_fail(slug)
     code = None
@@ -264,7 +266,8 @@ def count_command(slug: str) -> None:
 )
 @click.option(
     "--custodian",
-    help="Email of a key custodian: read their password instead of the recovery code.",
+    help="Email of someone who can unlock the answers (a key custodian): read their password "
+    "instead of the recovery code.",
 )
 @with_appcontext
 def export_responses_command(slug: str, out: Path, custodian: str | None) -> None:
@@ -378,7 +381,11 @@ def purge_command(today: str | None) -> None:
         click.echo(
             f'Purged "{survey.slug}": {survey.responses} responses, '
             f"{survey.drafts} drafts, {survey.invites} invite codes"
-            + (f", {survey.analysis} sealed pieces of analysis." if survey.analysis else ".")
+            + (
+                f", {survey.analysis} locked (encrypted) pieces of analysis."
+                if survey.analysis
+                else "."
+            )
         )
 
 

@@ -24,10 +24,10 @@ import ipaddress
 import logging
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, has_request_context, request
@@ -50,11 +50,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        # data: for report charts: matplotlib's SVG carries <style> and style
-        # attributes, which style-src 'self' blocks when inlined in a page; as an
-        # <img> the SVG is a document of its own (no script runs in it, nothing
-        # it loads) and the page keeps its strict style-src (admin/reports/render.py).
-        "img-src 'self' data:",
+        # Report charts are SVG files of our own, shown as <img>: matplotlib's SVG
+        # carries <style> and style attributes, which style-src 'self' would block
+        # inlined in a page; as an image the SVG is a document of its own (no script
+        # runs in it, it loads nothing) and the page keeps its strict style-src
+        # (admin/reports/charts.py).
+        "img-src 'self'",
         "font-src 'self'",
         "connect-src 'self'",
         "form-action 'self'",
@@ -86,8 +87,31 @@ FAVICON_PATH = "/favicon.ico"
 CACHEABLE_ENDPOINTS = frozenset({"static", "favicon"})
 
 
+PRIVATE_CACHE_MARK = "chorus_private_cache"
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def privately_cacheable(view: View) -> View:
+    """Let a view's successful responses keep a Cache-Control of its own that starts
+    with "private" (only the reader's browser may keep them, never a shared cache).
+    For files that hold nothing of anyone's answers and never change under their
+    URL (published report charts); every other response is no-store."""
+    setattr(view, PRIVATE_CACHE_MARK, True)
+    return view
+
+
+def _keeps_private_cache(response: Response) -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return (
+        response.status_code < 400
+        and getattr(view, PRIVATE_CACHE_MARK, False)
+        and (response.headers.get("Cache-Control") or "").startswith("private")
+    )
+
+
 def set_security_headers(response: Response) -> Response:
-    """Headers on every response: strict CSP, no referrer, nothing cached."""
+    """Headers on every response: strict CSP, no referrer, nothing cached (but
+    static files, and the few views marked `privately_cacheable`)."""
     headers = response.headers
     headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     headers["Referrer-Policy"] = "no-referrer"
@@ -98,7 +122,8 @@ def set_security_headers(response: Response) -> Response:
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if request.endpoint not in CACHEABLE_ENDPOINTS or response.status_code >= 400:
+    cacheable = request.endpoint in CACHEABLE_ENDPOINTS and response.status_code < 400
+    if not cacheable and not _keeps_private_cache(response):
         # A shared computer's browser history and cache must not hold answers
         # (nor an error page: it stands for whatever was asked).
         headers["Cache-Control"] = "no-store"

@@ -229,7 +229,8 @@ def prepare_keys(
     require_support_services(survey)
     if not custodians:
         raise SurveyError(
-            "Choose at least one key custodian: an analyst who will read the answers."
+            "Choose at least one person who can unlock the answers (a key custodian): "
+            "an analyst who will read them."
         )
     if opener is not None and any(user.id == opener.id for user in custodians):
         raise SurveyError(OPENER_CANT_HOLD_KEY)
@@ -307,7 +308,8 @@ def open_survey(survey: Survey) -> None:
         raise SurveyError(f'"{survey.slug}" is archived and can\'t be opened again.')
     if survey.public_key is None:
         raise SurveyError(
-            f'"{survey.slug}" has no keys yet: choose its custodians and print its key sheet first.'
+            f'"{survey.slug}" has no keys yet: choose who can unlock its answers '
+            "and print its key sheet first."
         )
     if survey.recovery_check is not None:
         raise SurveyError(f'"{survey.slug}" can\'t open until its key sheet is confirmed.')
@@ -387,8 +389,8 @@ def unwrap_with_password(survey: Survey, user: User, password: str) -> bytes:
         )
     except crypto.CryptoError:
         raise SurveyError(
-            f'{user.email}\'s grant for "{survey.slug}" no longer opens: ask another custodian '
-            "to grant it again."
+            f'{user.email}\'s grant for "{survey.slug}" no longer opens: ask someone else '
+            "who holds the key to give it to you again."
         ) from None
     return _checked(survey, private_key)
 

@@ -14,10 +14,14 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +38,7 @@ from sqlalchemy import DateTime, bindparam, select, text
 
 from admin.accounts.sign_in import create_user, totp_secret
 from admin.audit.log import GENESIS
+from survey.config import STATIC_DIR
 from survey.crypto import canonical_json
 from survey.models import (
     AuditEntry,
@@ -73,8 +78,9 @@ def custodian_user(email: str = CUSTODIAN_EMAIL, password: str = CUSTODIAN_PASSW
 
 
 def page_text(response: Any) -> str:
-    """A response's HTML with entities decoded, so assertions read like the page."""
-    return html.unescape(response.get_data(as_text=True))
+    """A response's HTML with entities decoded and line-break hints (<wbr>, which
+    staff pages put in emails) dropped, so assertions read like the page."""
+    return html.unescape(response.get_data(as_text=True).replace("<wbr>", ""))
 
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -612,3 +618,84 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
+
+
+def nginx_site(tmp_path: Path, https_port: int, http_port: int, app_port: int) -> Path:
+    """deploy/nginx/chorus.conf on local ports, with a throwaway certificate."""
+    cert, key = self_signed(tmp_path)
+    site = (PROJECT_ROOT / "deploy" / "nginx" / "chorus.conf").read_text("utf-8")
+    for shipped, here in (
+        ("    listen 443 ssl http2;\n    listen [::]:443 ssl http2;\n",
+         f"    listen 127.0.0.1:{https_port} ssl;\n"),
+        ("    listen 80;\n    listen [::]:80;\n", f"    listen 127.0.0.1:{http_port};\n"),
+        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
+        ("/etc/ssl/chorus/fullchain.pem", str(cert)),
+        ("/etc/ssl/chorus/privkey.pem", str(key)),
+        ("/var/log/nginx/chorus-error.log", str(tmp_path / "nginx-error.log")),
+        ("/opt/chorus/lib/python3.11/site-packages/survey/static/", f"{STATIC_DIR}/"),
+    ):  # fmt: skip
+        assert shipped in site, shipped
+        site = site.replace(shipped, here)
+    (tmp_path / "chorus.conf").write_text(site, "utf-8")
+    main = tmp_path / "nginx.conf"
+    main.write_text(
+        f"daemon off;\nuser root;\npid {tmp_path}/nginx.pid;\nerror_log stderr;\n"
+        f"events {{ worker_connections 512; }}\nhttp {{ include {tmp_path}/chorus.conf; }}\n",
+        "utf-8",
+    )
+    return main
+
+
+def wait_for_port(port: int, server: subprocess.Popen, log_path: Path) -> None:
+    for _ in range(300):
+        if server.poll() is not None:
+            pytest.fail(f"nginx exited early:\n{log_path.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"nginx didn't listen:\n{log_path.read_text()}")
+
+
+def unverified_tls() -> ssl.SSLContext:
+    """A TLS client context for the throwaway self-signed certificate."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+@contextmanager
+def gunicorn_behind_nginx(
+    database_url: str, tmp_path: Path, env: dict[str, str] | None = None
+) -> Iterator[int]:
+    """gunicorn (deploy/gunicorn.conf.py, one worker) behind deploy/'s nginx, as
+    deployed; yields nginx's HTTPS port (the site's name is chorus.example.org)."""
+    from tests.conftest import stop_server
+
+    nginx = nginx_or_skip()
+    app_port, https_port, http_port = free_port(), free_port(), free_port()
+    server = {**server_env(database_url, app_port), "CHORUS_PROXY_HOPS": "1", **(env or {})}
+    log_path = tmp_path / "servers.log"
+    with log_path.open("wb") as log:
+        app_server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "-c",
+             str(PROJECT_ROOT / "deploy" / "gunicorn.conf.py"), "survey:create_app()"],
+            cwd=tmp_path, env=server, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        proxy = None
+        try:
+            wait_until_healthy(app_port, app_server, log_path)
+            config = nginx_site(tmp_path, https_port, http_port, app_port)
+            proxy = subprocess.Popen(
+                [nginx, "-p", str(tmp_path), "-c", str(config)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            wait_for_port(https_port, proxy, log_path)
+            yield https_port
+        finally:
+            if proxy is not None:
+                stop_server(proxy)
+            stop_server(app_server)

@@ -111,7 +111,7 @@ def _form_page(template: str, problem: FormProblem | None, status: int = 200, **
 ROLE_LABELS = {
     Role.ADMIN: "Admin",
     Role.FACILITATOR: "Facilitator",
-    Role.ANALYST: "Analyst (key custodian)",
+    Role.ANALYST: "Analyst (can be given the key to unlock answers)",
     Role.COMPANY: "Company reader",
 }
 

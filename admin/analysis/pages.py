@@ -52,7 +52,9 @@ def analysis(slug: str):
         published = tables.question_entry(question)
         questions.append((true, published))
     groups = breakdown_groups(definition)
+    counted = counted_questions(definition)
     chosen = _chosen_breakdown(request.args, definition, groups)
+    preselected = chosen or default_breakdown(counted, groups)
     breakdown = None
     if chosen:
         question, by = chosen
@@ -68,13 +70,24 @@ def analysis(slug: str):
         weeks=weekly_counts(frame),
         questions=questions,
         groups=groups,
-        counted=counted_questions(definition),
+        counted=counted,
         chosen=chosen,
+        preselected=preselected,
         breakdown=breakdown,
         k=definition.suppression_k,
         min_report_n=definition.min_report_n,
         tx=lambda text: localize(text, language, language),
     )
+
+
+def default_breakdown(counted, groups):
+    """What the breakdown form offers before anything is chosen: the first group, and
+    the first question that isn't that group (a question by itself tells nothing)."""
+    if not groups:
+        return None
+    by = groups[0]
+    question = next((q for q in counted if q.id != by.id), None)
+    return (question, by) if question is not None else None
 
 
 def _chosen_breakdown(args, definition, groups):

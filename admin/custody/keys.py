@@ -262,7 +262,8 @@ def revoke(survey: Survey, actor: User, holder: User) -> None:
         raise SurveyError(f'{holder.email} holds no key for "{survey.slug}".')
     if len(custodians_of(survey)) == 1:
         raise SurveyError(
-            "At least one custodian must hold the key. Grant it to someone else first."
+            "At least one person must be able to unlock the answers. "
+            "Give the key to someone else first."
         )
     survey.key_wraps.remove(wrap)
     db.session.commit()

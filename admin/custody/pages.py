@@ -81,7 +81,10 @@ def open_survey(slug: str):
     if request.method == "POST":
         custodians = [u for u in eligible_custodians() if str(u.id) in chosen]
         if not custodians:
-            error = "Choose at least one key custodian: an analyst who will read the answers."
+            error = (
+                "Choose at least one person who can unlock the answers (a key custodian): "
+                "an analyst who will read them."
+            )
         elif request.form.get("understood") != "yes":
             error = "Confirm that you understand what losing the key sheet means."
         else:

@@ -3,6 +3,8 @@ and the staff's view of every organisation's answers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
     Flask,
@@ -26,6 +28,7 @@ from admin.portal.answers import (
     AnswerError,
     answer_board,
     answer_finding,
+    answer_history,
     answers_csv,
     current_answers,
     findings_of,
@@ -38,6 +41,7 @@ from admin.portal.answers import (
     when,
 )
 from admin.reports import render
+from admin.reports.charts import PUBLISHED_CACHE, chart_response, chart_urls
 from survey.models import (
     FindingStatus,
     Organisation,
@@ -46,6 +50,7 @@ from survey.models import (
     User,
     db,
 )
+from survey.privacy import privately_cacheable
 
 bp = Blueprint("portal", __name__)
 
@@ -101,82 +106,109 @@ def index():
     )
 
 
-def _report_page(
-    version: ReportVersion,
-    problem: AnswerError | None = None,
-    typed: dict[str, str] | None = None,
-    status: int = 200,
-):
+@bp.get("/portal/reports/<int:version_id>")
+@allow(Role.COMPANY)
+def report(version_id: int):
+    """The report, findings first, each with the organisation's current answer and a
+    link to the finding's own page to answer it; results by question folded."""
+    version = _my_version(version_id)
     organisation = _my_organisation()
     assert organisation is not None  # _my_version let us here
-    findings = findings_of(version)
-    histories = histories_by_finding(organisation_answers(version, organisation))
-    forms: dict[str, dict[str, str]] = {}
-    for finding in findings:
-        history = histories.get(finding["id"])
-        current = history[0] if history else None
-        forms[finding["id"]] = {
-            "status": current.status if current else "",
-            "planned_for": current.planned_for.isoformat()
-            if current and current.planned_for
-            else "",
-            "text": current.text if current else "",
-        }
-    error_finding = None
-    if typed is not None:
-        if typed["finding_id"] in forms:
-            error_finding = typed["finding_id"]
-            forms[error_finding] = typed  # what was typed comes back, to be corrected
-        elif findings:
-            # No such finding (only a hand-made request): point at the first one's
-            # choices, leaving its form as it was.
-            error_finding = findings[0]["id"]
-    error_field = None
-    if problem is not None and error_finding is not None:
-        field_name = "status" if problem.field == "finding" else problem.field
-        error_field = f"{field_name}-{error_finding}"
-        if field_name == "status":
-            error_field += f"-{FindingStatus.ACCEPTED.value}"
-    page = render_template(
+    return render_template(
         "admin/portal/report.html",
         version=version,
         title=report_title(version),
         report=snapshot(version),
-        findings=findings,
-        histories=histories,
-        forms=forms,
+        findings=findings_of(version),
+        histories=histories_by_finding(organisation_answers(version, organisation)),
+        organisation=organisation,
+        status_labels=STATUS_LABELS,
+        when=when,
+        chart_url=chart_urls("portal.chart", version_id=version.id),
+        notices=get_flashed_messages(with_categories=True),
+    )
+
+
+@bp.get("/portal/reports/<int:version_id>/charts/<key>.svg")
+@allow(Role.COMPANY, *STAFF)
+@privately_cacheable
+def chart(version_id: int, key: str):
+    """One chart of a published version, for whoever may read the version (404 for
+    anyone else, as for the report itself)."""
+    version = _readable_version(version_id)
+    return chart_response(snapshot(version), key, PUBLISHED_CACHE)
+
+
+def _finding(version: ReportVersion, finding_id: str) -> tuple[int, dict[str, Any]]:
+    """The finding the URL names, with its number in the report; 404 if none."""
+    for number, finding in enumerate(findings_of(version), start=1):
+        if finding["id"] == finding_id:
+            return number, finding
+    abort(404)
+
+
+def _finding_page(
+    version: ReportVersion,
+    finding_id: str,
+    problem: AnswerError | None = None,
+    typed: dict[str, str] | None = None,
+):
+    organisation = _my_organisation()
+    assert organisation is not None  # _my_version let us here
+    number, finding = _finding(version, finding_id)
+    history = answer_history(version, finding_id, organisation)
+    current = history[0] if history else None
+    form = typed or {
+        "status": current.status if current else "",
+        "planned_for": current.planned_for.isoformat() if current and current.planned_for else "",
+        "text": current.text if current else "",
+    }
+    error_field = None
+    if problem is not None:
+        error_field = problem.field
+        if problem.field in ("status", "finding"):
+            error_field = f"status-{FindingStatus.ACCEPTED.value}"
+    page = render_template(
+        "admin/portal/finding.html",
+        version=version,
+        title=report_title(version),
+        report=snapshot(version),
+        finding=finding,
+        number=number,
+        history=history,
+        form=form,
         organisation=organisation,
         statuses=list(FindingStatus),
         status_labels=STATUS_LABELS,
         status_hints=STATUS_HINTS,
         max_text=MAX_ANSWER_TEXT,
         when=when,
+        chart_url=chart_urls("portal.chart", version_id=version.id),
         error=str(problem) if problem else None,
         error_field=error_field,
-        error_finding=error_finding if problem else None,
-        error_kind=(
-            ("status" if problem.field == "finding" else problem.field) if problem else None
-        ),
+        error_kind=("status" if problem.field == "finding" else problem.field) if problem else None,
         has_errors=problem is not None,
-        notices=get_flashed_messages(with_categories=True),
     )
-    return page, status
+    return page, 422 if problem else 200
 
 
-@bp.get("/portal/reports/<int:version_id>")
+@bp.get("/portal/reports/<int:version_id>/findings/<finding_id>")
 @allow(Role.COMPANY)
-def report(version_id: int):
-    return _report_page(_my_version(version_id))
+def finding(version_id: int, finding_id: str):
+    """One finding and the organisation's answers to it, with the form to answer."""
+    return _finding_page(_my_version(version_id), finding_id)
 
 
-@bp.post("/portal/reports/<int:version_id>")
+@bp.post("/portal/reports/<int:version_id>/findings/<finding_id>")
 @allow(Role.COMPANY)
-def answer(version_id: int):
+def answer(version_id: int, finding_id: str):
+    """Save an answer, then back to the report at that finding; a refused answer
+    comes back on this page with what was typed and what to change."""
     version = _my_version(version_id)
     organisation = _my_organisation()
     assert organisation is not None
+    _, found = _finding(version, finding_id)
     typed = {
-        "finding_id": request.form.get("finding_id", "")[:64],
         "status": request.form.get("status", "")[:32],
         "planned_for": request.form.get("planned_for", "")[:40],
         # Kept whole (up to the request limit) so a too-long answer comes back to be cut.
@@ -185,7 +217,7 @@ def answer(version_id: int):
     try:
         answer_finding(
             version,
-            typed["finding_id"],
+            finding_id,
             organisation,
             typed["status"],
             typed["planned_for"],
@@ -194,16 +226,15 @@ def answer(version_id: int):
         )
     except AnswerError as problem:
         db.session.rollback()
-        return _report_page(version, problem, typed, 422)
-    title = next(f.get("title", "") for f in findings_of(version) if f["id"] == typed["finding_id"])
+        return _finding_page(version, finding_id, problem, typed)
     # Shown beside the finding the redirect lands on, where the reader is looking.
     flash(
-        f"Your answer to “{title}” is saved: {STATUS_LABELS[FindingStatus(typed['status'])]}.",
-        f"answer:{typed['finding_id']}",
+        f"Your answer to “{found.get('title', '')}” is saved: "
+        f"{STATUS_LABELS[FindingStatus(typed['status'])]}.",
+        f"answer:{finding_id}",
     )
     return redirect(
-        url_for("portal.report", version_id=version.id, _anchor=f"answer-{typed['finding_id']}"),
-        303,
+        url_for("portal.report", version_id=version.id, _anchor=f"answer-{finding_id}"), 303
     )
 
 

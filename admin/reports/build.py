@@ -40,6 +40,7 @@ from survey.models import (
 from survey.report_format import FORMAT, NO_ANSWER
 from survey.sealed_answers import columns_of
 from survey.surveys import definition_of
+from survey.weeks import week_span_label
 
 # At most this many quotes under a theme, and beside a finding.
 THEME_QUOTES = 5
@@ -155,7 +156,8 @@ def method_text(
     notes: str,
 ) -> str:
     """The method section, from the data: who, when, how counted, what is hidden."""
-    period = f"between {weeks[0]} and {weeks[-1]}" if len(weeks) > 1 else f"in {weeks[0]}"
+    # Weeks as readers say them; the document keeps the ISO weeks in collection_weeks.
+    period = f"in the {week_span_label(weeks[0], weeks[-1])}" if weeks else ""
     people = sdc.rounded(respondents, disclosure)
     parts = [
         f"{people} people answered an anonymous questionnaire {period}"

@@ -16,8 +16,9 @@ from flask_login import current_user
 from admin.access import allow, staff_member, survey_or_404
 from admin.analysis.frame import analysis_frame
 from admin.analysis.tables import breakdown_groups, counted_questions
-from admin.custody.unlock import unlocked_key
+from admin.custody.unlock import unlocked, unlocked_key
 from admin.reports.build import ThemeEvidence, build_report, report_problem, theme_evidence
+from admin.reports.charts import PREVIEW_CACHE, chart_response, chart_urls
 from admin.reports.coding import codebook
 from admin.reports.draft import (
     MAX_TEXT,
@@ -218,23 +219,59 @@ def _unlocked_evidence(survey: Survey) -> tuple[pd.DataFrame | None, ThemeEviden
     return frame, theme_evidence(survey, frame, key)
 
 
-@bp.get("/<slug>/report/preview")
-@allow(*ANALYSTS)
-def preview(slug: str):
-    """The next version as companies would read it, disclosure control applied."""
-    survey = custodians_survey(slug)
+def _preview_document(survey: Survey) -> tuple[dict[str, Any] | None, str | None, bool]:
+    """The next version's document as the preview shows it, or the problem that stops
+    it being built; and whether the survey is unlocked at all. Kept in the unlock's
+    scratch memory, so that the preview's charts, fetched just after the page, are
+    drawn from the very document the page shows (and a lock drops it)."""
+    me = staff_member()
+    held = unlocked(survey, me)
     frame, evidence = _unlocked_evidence(survey)
-    if frame is None:
-        return redirect(url_for("keys.custody", slug=slug))
+    if held is None or frame is None:
+        return None, None, False
     problem, document = None, None
     try:
         draft = draft_for(survey)
         document = build_report(survey, frame, draft, next_version(survey, []), evidence)
     except ReportError as exc:
         problem = str(exc)
+    held.scratch["preview"] = document
+    return document, problem, True
+
+
+@bp.get("/<slug>/report/preview")
+@allow(*ANALYSTS)
+def preview(slug: str):
+    """The next version as companies would read it, disclosure control applied."""
+    survey = custodians_survey(slug)
+    document, problem, is_unlocked = _preview_document(survey)
+    if not is_unlocked:
+        return redirect(url_for("keys.custody", slug=slug))
     return render_template(
-        "admin/reports/preview.html", survey=survey, report=document, problem=problem
+        "admin/reports/preview.html",
+        survey=survey,
+        report=document,
+        problem=problem,
+        chart_url=chart_urls("reports.preview_chart", slug=slug),
     )
+
+
+@bp.get("/<slug>/report/preview/charts/<key>.svg")
+@allow(*ANALYSTS)
+def preview_chart(slug: str, key: str):
+    """A chart of the preview, for the survey's custodians while it is unlocked (as the
+    preview itself); never kept by the browser."""
+    survey = custodians_survey(slug)
+    held = unlocked(survey, staff_member())
+    if held is None:
+        return redirect(url_for("keys.custody", slug=slug))
+    document = held.scratch.get("preview")
+    if document is None:
+        # Another process drew the page, or the scratch was dropped: build it here.
+        document, _, _ = _preview_document(survey)
+    if document is None:
+        abort(404)
+    return chart_response(document, key, PREVIEW_CACHE)
 
 
 @bp.route("/<slug>/report/publish", methods=["GET", "POST"])

@@ -11,6 +11,15 @@ company portal and staff pages, inside admin/layout.html, under the strict CSP o
 survey.privacy) and by the standalone document that is downloaded and turned into
 the PDF. The helpers the body needs are Jinja globals, registered on the Flask app
 by `init_app` and on this module's own environment for the standalone document.
+
+On the site, each chart is a file of its own (admin/reports/charts.py serves it,
+with the same permission as the report): a page is its text and tables, and a
+browser fetches and keeps the charts beside it. The standalone document carries its
+charts inside itself as data: images, so it opens offline and the PDF needs no
+request.
+
+Hidden counts: the report document (the contract) marks them with the machine value
+SUPPRESSED; what people read is HIDDEN_TEXT, the same for every hidden cell.
 """
 
 from __future__ import annotations
@@ -18,10 +27,13 @@ from __future__ import annotations
 import base64
 import csv
 import functools
+import hashlib
 import io
+import json
 import re
 import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -36,14 +48,18 @@ from matplotlib.figure import Figure
 from survey.config import STATIC_DIR, TEMPLATES_DIR
 from survey.report_format import SUPPRESSED
 from survey.spreadsheet import protect_xlsx_cell, safe_row
+from survey.weeks import week_label, week_span_label
 
 # The same drawing twice must give the same bytes (tests compare them, caches and
 # published files stay stable): fixed ids instead of random ones. Set once at import,
 # never changed afterwards, so it is safe under a threaded server.
 matplotlib.rcParams["svg.hashsalt"] = "chorus-report"
 
-SUPPRESSED_EXPLANATION = "hidden to protect respondents' anonymity"
-"""Said to screen-reader users after every suppressed cell: one sentence for all of
+HIDDEN_TEXT = "hidden"
+"""What every hidden (suppressed) count shows on pages, in the PDF and in charts.
+The document and the table exports keep the contract's machine value, SUPPRESSED."""
+HIDDEN_EXPLANATION = "hidden to protect the people who answered"
+"""Said to screen-reader users after every hidden cell: one sentence for all of
 them, so that the words never tell a small cell from a complementary one."""
 
 # -- Markdown ------------------------------------------------------------------
@@ -91,7 +107,7 @@ def format_percent(value: float | None) -> str:
 def chart_alt(subject: str, labels: Sequence[str], percent: Sequence[float | None]) -> str:
     """A text alternative that says what the chart says, for people who can't see it.
 
-    It names every shown value and how many are suppressed, never which ones: the
+    It names every shown value and how many are hidden, never which ones: the
     table below gives the rest, and the alt points there.
     """
     shown = [
@@ -102,9 +118,9 @@ def chart_alt(subject: str, labels: Sequence[str], percent: Sequence[float | Non
     hidden = sum(1 for p in percent if p is None)
     text = f"Bar chart of {subject}: " + (", ".join(shown) if shown else "no values shown")
     if hidden == 1:
-        text += "; one value suppressed"
+        text += "; one value hidden to protect the people who answered"
     elif hidden > 1:
-        text += f"; {hidden} values suppressed"
+        text += f"; {hidden} values hidden to protect the people who answered"
     return text + ". Data in the table below."
 
 
@@ -116,6 +132,29 @@ _GAP = 0.12
 _AXIS = 0.42  # room below for the percentage axis
 
 
+def _layout(
+    labels: Sequence[str],
+) -> tuple[list[list[str]], list[tuple[float, float]], float]:
+    """Where a chart's labels and bars go: the wrapped labels, (label top, bar centre)
+    per category and the height of the bars' area, in inches from the top."""
+    wrapped = [textwrap.wrap(label, _LABEL_CHARS) or [" "] for label in labels]
+    rows: list[tuple[float, float]] = []
+    y = 0.08
+    for lines in wrapped:
+        label_top = y
+        y += _LABEL_LINE * len(lines)
+        rows.append((label_top, y + _BAR / 2 + 0.02))
+        y += _BAR + 0.04 + _GAP
+    return wrapped, rows, max(y, 0.5)
+
+
+def chart_size(labels: Sequence[str]) -> tuple[int, int]:
+    """The chart's size in CSS pixels (96 per inch), for the <img>'s width and height:
+    the page keeps the chart's room while it loads, instead of jumping."""
+    _, _, body = _layout([str(label) for label in labels])
+    return round(_FIGURE_WIDTH * 96), round((body + _AXIS) * 96)
+
+
 @functools.lru_cache(maxsize=256)
 def _chart_svg(labels: tuple[str, ...], percent: tuple[float | None, ...]) -> bytes:
     """A horizontal bar chart of percentages as SVG bytes (cached: a report's charts
@@ -125,15 +164,7 @@ def _chart_svg(labels: tuple[str, ...], percent: tuple[float | None, ...]) -> by
     and its text stays readable when a phone scales it down to the screen. The
     layout is worked out in inches (the y axis is in inches from the top).
     """
-    wrapped = [textwrap.wrap(label, _LABEL_CHARS) or [" "] for label in labels]
-    rows: list[tuple[float, float]] = []  # (label top, bar centre) per category
-    y = 0.08
-    for lines in wrapped:
-        label_top = y
-        y += _LABEL_LINE * len(lines)
-        rows.append((label_top, y + _BAR / 2 + 0.02))
-        y += _BAR + 0.04 + _GAP
-    body = max(y, 0.5)
+    wrapped, rows, body = _layout(labels)
     height = body + _AXIS
     figure = Figure(figsize=(_FIGURE_WIDTH, height), dpi=72)
     FigureCanvasSVG(figure)
@@ -157,7 +188,7 @@ def _chart_svg(labels: tuple[str, ...], percent: tuple[float | None, ...]) -> by
             axes.text(
                 1.5,
                 centre,
-                SUPPRESSED,
+                HIDDEN_TEXT,
                 va="center",
                 ha="left",
                 fontsize=11,
@@ -190,46 +221,106 @@ def _chart_svg(labels: tuple[str, ...], percent: tuple[float | None, ...]) -> by
 
 
 def chart_svg(labels: Sequence[str], percent: Sequence[float | None]) -> bytes:
-    """The chart for one table as SVG bytes: suppressed bars are left out and labelled
-    "suppressed", the same as every other suppressed cell."""
+    """The chart for one table as SVG bytes: hidden bars are left out and labelled
+    "hidden", the same as every other hidden cell."""
     return _chart_svg(tuple(str(label) for label in labels), tuple(percent))
 
 
-def chart_img(subject: str, labels: Sequence[str], percent: Sequence[float | None]) -> Markup:
-    """The chart as an <img> with a data: URI and a real alt text.
+@functools.cache
+def _renderer_fingerprint() -> bytes:
+    """What else decides a chart's bytes: this file's code and matplotlib's version."""
+    return hashlib.sha256(Path(__file__).read_bytes() + matplotlib.__version__.encode()).digest()
+
+
+def chart_version(labels: Sequence[str], percent: Sequence[float | None]) -> str:
+    """A short fingerprint of the chart these numbers draw, without drawing it: it
+    goes in the chart's URL and ETag, so a browser may keep a chart exactly as long
+    as it stays the same (new numbers, or a new Chorus, give a new URL)."""
+    content = json.dumps([[str(label) for label in labels], list(percent)]).encode()
+    return hashlib.sha256(_renderer_fingerprint() + content).hexdigest()[:20]
+
+
+def chart_img(
+    subject: str,
+    labels: Sequence[str],
+    percent: Sequence[float | None],
+    src: str | None = None,
+) -> Markup:
+    """The chart as an <img> with a real alt text: from `src` (the site's chart file)
+    or, without one, carrying the SVG in a data: URI (the standalone document).
 
     Matplotlib's SVG carries a <style> element and style attributes, which the site's
     CSP (style-src 'self') blocks when SVG is inlined in a page; an SVG loaded as an
-    image is its own document and isn't affected, and `img-src 'self' data:` allows it.
-    The chart is drawn once per (labels, percents) and cached.
+    image is its own document and isn't affected. The site serves it from its own
+    origin (`img-src 'self'`). The chart is drawn once per (labels, percents) and cached.
     """
-    data = base64.b64encode(chart_svg(labels, percent)).decode("ascii")
     alt = chart_alt(subject, labels, percent)
+    width, height = chart_size(labels)
+    if src is None:
+        data = base64.b64encode(chart_svg(labels, percent)).decode("ascii")
+        return Markup(
+            '<img class="report-chart__image" src="data:image/svg+xml;base64,{}" alt="{}"'
+            ' width="{}" height="{}">'
+        ).format(data, alt, width, height)
+    # Fetched when it comes near the screen: a chart in a folded section is fetched
+    # only when the section is opened.
     return Markup(
-        '<img class="report-chart__image" src="data:image/svg+xml;base64,{}" alt="{}">'
-    ).format(data, alt)
+        '<img class="report-chart__image" src="{}" alt="{}" width="{}" height="{}"'
+        ' loading="lazy" decoding="async">'
+    ).format(src, alt, width, height)
+
+
+def chart_key(kind: str, key: str) -> str:
+    """The name of one chart of a report: "question-<id>" for a question's answers,
+    "severity-<finding id>" for a finding's severity."""
+    return f"{kind}-{key}"
+
+
+def chart_series(
+    report: Mapping[str, Any], key: str
+) -> tuple[list[str], list[float | None]] | None:
+    """The labels and percentages a report's chart `key` draws, or None when the report
+    has no such chart. Only what the document holds: what disclosure control hid is
+    None here, and a chart can't show it."""
+    kind, _, name = key.partition("-")
+    if kind == "question":
+        for q in report.get("questions") or []:
+            if q.get("id") == name:
+                return list(q.get("labels") or []), list(q.get("percent") or [])
+    elif kind == "severity":
+        for f in report.get("findings") or []:
+            severity = f.get("severity")
+            if f.get("id") == name and severity:
+                return list(severity.get("labels") or []), list(severity.get("percent") or [])
+    return None
 
 
 # -- Templates -----------------------------------------------------------------
 
 
 def suppressed_cell() -> Markup:
-    """The one markup of every suppressed cell: primary and complementary ones look
-    and read the same, so the page never tells which hidden cells are small."""
+    """The one markup of every hidden (suppressed) cell: primary and complementary
+    ones look and read the same, so the page never tells which hidden cells are small."""
     return Markup(
         '<span class="report-suppressed">{}<span class="visually-hidden"> ({})</span></span>'
-    ).format(SUPPRESSED, SUPPRESSED_EXPLANATION)
+    ).format(HIDDEN_TEXT, HIDDEN_EXPLANATION)
 
 
 def template_helpers() -> dict[str, Any]:
     """The globals templates/report/_body.html uses, for the site and standalone alike."""
     return {
         "report_chart": chart_img,
+        "report_chart_key": chart_key,
         "report_markdown": markdown_html,
         "report_percent": format_percent,
         "report_suppressed": suppressed_cell,
         "report_anchor": anchor,
     }
+
+
+def template_filters() -> dict[str, Callable[..., str]]:
+    """The filters it uses: weeks as readers say them (the site's app has the same)."""
+    return {"week": week_label, "week_span": week_span_label}
 
 
 def anchor(kind: str, key: Any) -> str:
@@ -256,6 +347,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.globals.update(template_helpers())
+    env.filters.update(template_filters())
     return env
 
 

@@ -58,6 +58,27 @@ def test_builder_pages_without_javascript(app, live_server, new_context, facilit
     me.person.goto("/staff/surveys", "Surveys")
     me.person.goto("/staff/surveys/nojs", "Messaging safety")
     me.person.goto("/staff/surveys/nojs/edit", "Edit: Messaging safety")
+    # A question's actions sit level: the links styled as buttons (edit, delete) and
+    # the real buttons (move) share their top, height and text line; and delete looks
+    # like what it does (red, outlined), not like edit.
+    actions = me.page.locator(".builder-question .builder-actions").nth(1)
+    edit, move, delete = (
+        actions.get_by_role("link", name="Edit question", exact=False),
+        actions.get_by_role("button", name="Move up", exact=False),
+        actions.get_by_role("link", name="Delete question", exact=False),
+    )
+    boxes = [control.bounding_box() for control in (edit, move, delete)]
+    assert all(box is not None for box in boxes)
+    assert {round(box["y"]) for box in boxes} == {round(boxes[0]["y"])}
+    assert {round(box["height"]) for box in boxes} == {round(boxes[0]["height"])}
+    text_top = (
+        "e => { const r = document.createRange(); r.selectNodeContents(e);"
+        " return Math.round(r.getClientRects()[0].top); }"
+    )
+    assert edit.evaluate(text_top) == move.evaluate(text_top) == delete.evaluate(text_top)
+    style = "e => [getComputedStyle(e).color, getComputedStyle(e).borderTopColor]"
+    assert delete.evaluate(style) == ["rgb(179, 38, 30)", "rgb(179, 38, 30)"]  # --error
+    assert edit.evaluate(style)[0] != delete.evaluate(style)[0]
     me.person.goto("/staff/surveys/nojs/settings", "Survey settings")
     me.person.goto("/staff/surveys/nojs/questions/wanted", "Edit question wanted")
     # A refused save shows the problems beside the fields, without JavaScript.

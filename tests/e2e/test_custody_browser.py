@@ -57,13 +57,30 @@ def test_open_with_a_key_sheet_then_unlock_and_export(app, live_server, new_cont
     sign_in(facilitator, *FACILITATOR)
     facilitator.goto("/staff/surveys/small/open", "Open “Messaging safety”")
     facilitator.press("Make the keys and show the key sheet", "Open “Messaging safety”")
-    assert "Choose at least one key custodian" in facilitator.html()
+    assert "Choose at least one person who can unlock the answers" in facilitator.html()
     facilitator.page.get_by_label(ANALYST[0]).check()
     facilitator.page.get_by_label(re.compile("I understand")).check()
     facilitator.press("Make the keys and show the key sheet", "Key sheet: “Messaging safety”")
     screenshot(facilitator.page, f"key-sheet-{'js' if js else 'nojs'}")
     groups = facilitator.page.locator(".key-sheet__groups .code-box__code").all_inner_texts()
     assert len(groups) == 7
+    # On a 320 px phone the numbered groups stay inside the page's margins (they hung
+    # out to the left), and the custodian's email keeps its line whole.
+    facilitator.page.set_viewport_size({"width": 320, "height": 800})
+    margin = facilitator.page.locator("main h1").bounding_box()
+    assert margin is not None
+    for cell in facilitator.page.locator(".key-sheet__group").all():
+        box = cell.bounding_box()
+        assert box is not None
+        assert box["x"] >= margin["x"] - 0.5
+        assert box["x"] + box["width"] <= margin["x"] + margin["width"] + 0.5
+    assert facilitator.page.evaluate("document.documentElement.scrollWidth") <= 320
+    email = facilitator.page.locator(".key-sheet__facts .email")
+    assert email.inner_text() == ANALYST[0]
+    line = facilitator.page.evaluate("parseFloat(getComputedStyle(document.body).lineHeight)")
+    email_box = email.bounding_box()
+    assert email_box is not None and email_box["height"] < 1.5 * line  # one line
+    facilitator.page.set_viewport_size({"width": 1280, "height": 800})
     if js:
         assert facilitator.page.get_by_role("button", name="Print this page").is_visible()
     facilitator.page.get_by_role("link", name="I have kept the key sheet: continue").click()
@@ -84,12 +101,12 @@ def test_open_with_a_key_sheet_then_unlock_and_export(app, live_server, new_cont
 
     analyst = Person(new_context(js=js).new_page())
     sign_in(analyst, *ANALYST, backup_code=backup_codes[0])
-    analyst.goto("/staff/surveys/small/keys", "Keys and custodians")
+    analyst.goto("/staff/surveys/small/keys", "Who can unlock the answers")
     analyst.type("Your password", "not the password at all")
-    analyst.press("Unlock", "Keys and custodians")
+    analyst.press("Unlock", "Who can unlock the answers")
     assert "does not open your key" in analyst.html()
     analyst.type("Your password", ANALYST[1])
-    analyst.press("Unlock", "Keys and custodians")
+    analyst.press("Unlock", "Who can unlock the answers")
     assert "Unlocked." in analyst.html()
     screenshot(analyst.page, f"custody-unlocked-{'js' if js else 'nojs'}")
     with analyst.page.expect_download() as download:
@@ -97,5 +114,5 @@ def test_open_with_a_key_sheet_then_unlock_and_export(app, live_server, new_cont
     with open(download.value.path(), encoding="utf-8") as exported:
         rows = list(csv.DictReader(io.StringIO(exported.read())))
     assert [row["apps"] for row in rows] == ["4"]
-    analyst.press("Lock now", "Keys and custodians")
+    analyst.press("Lock now", "Who can unlock the answers")
     assert "Your password" in analyst.html()

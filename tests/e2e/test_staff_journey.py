@@ -117,11 +117,11 @@ def test_facilitator_builds_and_opens_respondent_answers_analyst_unlocks_and_exp
     analyst_hands.sign_in(*ANALYST, second_factor=analyst_codes[0])
     analyst_hands.follow("Surveys", "Surveys")
     analyst_hands.follow("Safety by design", "Safety by design")
-    analyst_hands.follow("Keys and custodians", "Keys and custodians")
+    analyst_hands.follow("Who can unlock the answers", "Who can unlock the answers")
     analyst_hands.page.get_by_label("Your password").focus()
     analyst_hands.keys.type(ANALYST[1])
     analyst_hands.keys.press("Enter")
-    analyst_hands.person.check("Keys and custodians")
+    analyst_hands.person.check("Who can unlock the answers")
     page = analyst_hands.page
     with page.expect_download() as download:
         page.get_by_role("link", name="Download every response as CSV").focus()

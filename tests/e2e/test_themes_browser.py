@@ -38,9 +38,9 @@ def enrolled_analyst() -> list[str]:
 
 def unlocked(me: Hands, backup_code: str) -> None:
     me.sign_in(CUSTODIAN_EMAIL, CUSTODIAN_PASSWORD, second_factor=backup_code)
-    me.person.goto("/staff/surveys/small/keys", "Keys and custodians")
+    me.person.goto("/staff/surveys/small/keys", "Who can unlock the answers")
     me.person.type("Your password", CUSTODIAN_PASSWORD)
-    me.person.press("Unlock", "Keys and custodians")
+    me.person.press("Unlock", "Who can unlock the answers")
 
 
 def fits(person: Person, width: int = 320) -> None:
@@ -76,6 +76,15 @@ def test_analyst_codes_by_keyboard_quotes_builds_a_finding_and_a_company_reads_i
 
     me = Hands(Person(new_context().new_page()))
     unlocked(me, backup_codes[0])
+    # The analysis page fits a phone (its count tables scroll by themselves), and
+    # "Break a question down" starts with two different questions in its boxes.
+    me.person.goto("/staff/surveys/small/analysis", "Analysis")
+    fits(me.person)
+    assert me.page.locator("#q").input_value() != me.page.locator("#by").input_value()
+    me.person.press("Show the breakdown", "Analysis")
+    expect(me.page.locator("#breakdown ~ .table-scroll caption").first).to_be_visible()
+    fits(me.person)
+    screenshot(me.page, "analysis", widths=(320, 1280))
     me.person.goto("/staff/surveys/small/report", "Report")
     me.follow("Themes", "Themes")
     fits(me.person)

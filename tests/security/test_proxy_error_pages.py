@@ -12,8 +12,7 @@ import http.client
 import subprocess
 
 from tests.conftest import stop_server
-from tests.factories import free_port, nginx_or_skip
-from tests.security.test_slow_clients import nginx_site, unverified, wait_for_port
+from tests.factories import free_port, nginx_or_skip, nginx_site, unverified_tls, wait_for_port
 
 
 def test_with_no_app_behind_it_nginx_sends_the_calm_page_with_the_headers(tmp_path):
@@ -29,7 +28,7 @@ def test_with_no_app_behind_it_nginx_sends_the_calm_page_with_the_headers(tmp_pa
         try:
             wait_for_port(https_port, proxy, log_path)
             connection = http.client.HTTPSConnection(
-                "127.0.0.1", https_port, timeout=30, context=unverified()
+                "127.0.0.1", https_port, timeout=30, context=unverified_tls()
             )
             connection.request("POST", "/s/small/submit", headers={"Host": "chorus.example.org"})
             response = connection.getresponse()
@@ -43,6 +42,7 @@ def test_with_no_app_behind_it_nginx_sends_the_calm_page_with_the_headers(tmp_pa
     assert "Leave this page quickly" in page
     assert 'lang="es"' in page  # it can't know the survey's language: both
     assert "nginx" not in page
+    assert response.getheader("Content-Type") == "text/html; charset=utf-8"
     assert response.getheader("Cache-Control") == "no-store"
     assert "default-src 'none'" in response.getheader("Content-Security-Policy")
     assert response.getheader("Retry-After") == "30"

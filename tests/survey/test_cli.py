@@ -53,7 +53,8 @@ def test_import_export_list_open_close(runner, tmp_path):
 
     # The first opening needs a custodian: without one the survey stays a draft.
     refused = runner.invoke(args=["survey", "open", "small"])
-    assert refused.exit_code == 1 and "Choose at least one key custodian" in refused.output
+    assert refused.exit_code == 1
+    assert "Choose at least one person who can unlock the answers" in refused.output
     nobody = runner.invoke(args=["survey", "open", "small", "--custodian", "ghost@example.org"])
     assert nobody.exit_code == 1 and "no account for ghost@example.org" in nobody.output
     assert find_survey("small").status == "draft"

@@ -216,6 +216,8 @@ def matrix_objects(make_published_report):
         "user_id": target.id,
         "org_id": target.organisation_id,
         "version_id": version.id,
+        "finding_id": "f1",
+        "key": "question-detect_images",  # a chart of the version (and of a preview)
     }
 
 

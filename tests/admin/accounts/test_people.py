@@ -264,8 +264,8 @@ def test_reset_password_of_a_custodian_loses_grants_and_says_which(app, admin, m
     password = shown_password(done)
     assert (
         f"An admin can't know the old password, so {CUSTODIAN_EMAIL}'s keys for these surveys "
-        f"are gone: {survey.slug}. Another custodian, or the survey's recovery code, "
-        "can grant them again."
+        f"are gone: {survey.slug}. Someone else who holds a survey's key, or its recovery code, "
+        "can give them the key again."
     ) in text
 
     custodian = account(CUSTODIAN_EMAIL)

@@ -56,13 +56,17 @@ def staff(app, role=Role.FACILITATOR, email="staff@example.org"):
     return client
 
 
+def finding_path(version, finding_id=F1):
+    return f"/portal/reports/{version.id}/findings/{finding_id}"
+
+
 def answer(client, version, finding_id=F1, status="accepted", planned_for="", text=""):
-    path = f"/portal/reports/{version.id}"
+    """Answer a finding on its own page, as the form there does."""
+    path = finding_path(version, finding_id)
     return client.post(
         path,
         data={
-            "csrf_token": csrf(client, path),
-            "finding_id": finding_id,
+            "csrf_token": csrf(client, f"/portal/reports/{version.id}"),
             "status": status,
             "planned_for": planned_for,
             "text": text,
@@ -159,6 +163,8 @@ def test_listing_shows_only_the_readers_organisations_reports(app, make_publishe
     assert f"/portal/reports/{mine.id}" in page
     assert f"/portal/reports/{theirs.id}" not in page
     assert "answered 0 of 2 findings" in page
+    # The week it was published, as people say it (the data keeps 2027-W05).
+    assert "Published in the week of 1 February 2027." in page and "2027-W05" not in page
     home = page_text(client.get("/staff/"))
     assert 'href="/portal/"' in home and "Your reports" in home
 
@@ -180,13 +186,20 @@ def test_another_companys_report_is_404_everywhere(app, make_published_report):
     version = make_published_report([ACME])
     client = reader(app, "b@else.example", OTHER)
     base = f"/portal/reports/{version.id}"
-    for path in (base, f"{base}/report.pdf", f"{base}/report.html", f"{base}/answers.csv"):
+    for path in (
+        base,
+        f"{base}/report.pdf",
+        f"{base}/report.html",
+        f"{base}/answers.csv",
+        f"{base}/findings/{F1}",
+        f"{base}/charts/question-detect_images.svg",
+    ):
         response = client.get(path)
         assert response.status_code == 404, path
         assert ACME not in page_text(response) and "Product-risk" not in page_text(response)
     token = csrf(client, "/portal/")
     posted = client.post(
-        base, data={"csrf_token": token, "finding_id": F1, "status": "accepted", "text": ""}
+        f"{base}/findings/{F1}", data={"csrf_token": token, "status": "accepted", "text": ""}
     )
     assert posted.status_code == 404
     assert db.session.scalars(select(FindingAnswer)).all() == []
@@ -237,43 +250,74 @@ def test_reading_and_answering_a_report(app, make_published_report):
     page = page_text(client.get(f"/portal/reports/{version.id}"))
     assert "Product-risk consultation, version 1" in page
     assert F1_TITLE in page and 'id="answer-f1"' in page and 'id="answer-f2"' in page
-    assert "Not answered yet." in page
+    assert "Not answered yet." in page and "You have answered 0 of 2 findings." in page
+    # The report links each finding to its own page, where it is answered.
+    assert f'href="{finding_path(version)}"' in page
+    assert "<form" not in page[page.index('id="report-findings"') :]
+
+    finding = page_text(client.get(finding_path(version)))
+    assert f'<h1 class="portal-finding__title">{F1_TITLE}</h1>' in finding
+    assert "Survivors want detection kept" in finding and "How severe" in finding
+    # Its evidence links lead back to the report's sections.
+    assert f'href="/portal/reports/{version.id}#question-detect_images"' in finding
+    assert 'name="status"' in finding and "Not answered yet." in finding
 
     saved = answer(client, version, status="planned", planned_for="2027-03-31", text="By March.")
-    assert saved.status_code in (302, 303)
+    assert saved.status_code == 303
     assert saved.location.endswith(f"/portal/reports/{version.id}#answer-f1")
     after = page_text(client.get(saved.location))
     assert f"Your answer to “{F1_TITLE}” is saved: Planned." in after
     assert "Planned, for 2027-03-31" in after and "By March." in after
+    assert "You have answered 1 of 2 findings." in after
+    summary = after[after.index('id="answer-f1"') : after.index('id="answer-f2"')]
+    assert "Change your answer" in summary and "Your answer to" in summary
 
     answer(client, version, status="declined", text="We have other plans.")
-    page = page_text(client.get(f"/portal/reports/{version.id}"))
-    section = page[page.index('id="answer-f1"') : page.index('id="answer-f2"')]
+    page = page_text(client.get(finding_path(version)))
+    answers = page[page.index('id="answers"') :]
     # The current answer, then the history newest first.
-    assert section.index("We have other plans.") < section.index("By March.")
-    history = section[section.index("Status over time") :]
+    assert answers.index("We have other plans.") < answers.index("By March.")
+    history = answers[answers.index("Status over time") :]
     assert history.index("Declined") < history.index("Planned, for 2027-03-31")
     assert "(current)" in history
     # The form starts from the current answer, to change it.
-    assert re.search(r'value="declined" [^>]*checked', section)
+    assert re.search(r'value="declined" [^>]*checked', answers)
+    assert "Change your answer" in answers
+
+
+def test_a_finding_page_needs_the_form_token(app, make_published_report):
+    version = make_published_report([ACME])
+    client = reader(app)
+    refused = client.post(finding_path(version), data={"status": "accepted", "text": "No token."})
+    assert refused.status_code == 400
+    forged = client.post(
+        finding_path(version),
+        data={"csrf_token": "forged", "status": "accepted", "text": "Forged token."},
+    )
+    assert forged.status_code == 400
+    assert db.session.scalars(select(FindingAnswer)).all() == []
+
+
+@pytest.mark.parametrize("finding_id", ["f99", "F1", "f1%00", "x" * 1000, "%2e%2e"])
+def test_a_finding_that_isnt_in_the_report_is_404(app, make_published_report, finding_id):
+    version = make_published_report([ACME])
+    client = reader(app)
+    assert client.get(finding_path(version, finding_id)).status_code == 404
+    assert answer(client, version, finding_id=finding_id).status_code == 404
+    assert db.session.scalars(select(FindingAnswer)).all() == []
 
 
 @pytest.mark.parametrize(
     ("data", "message", "field"),
     [
-        ({"status": "planned"}, "Enter the date by which you plan to act", "planned_for-f1"),
-        (
-            {"status": "planned", "planned_for": "2027-02-30"},
-            "Enter a real date",
-            "planned_for-f1",
-        ),
-        ({"status": "declined", "text": "   "}, "Give your reasons for declining", "text-f1"),
-        ({"status": "accepted", "text": "y" * 5001}, "at most 5,000 characters", "text-f1"),
-        ({"status": "accepted", "text": "z" * 500_000}, "at most 5,000 characters", "text-f1"),
-        ({"status": "sometime"}, "Choose what you will do", "status-f1-accepted"),
-        ({}, "Choose what you will do", "status-f1-accepted"),
-        ({"finding_id": "f99"}, "Choose a finding of this report", "status-f1-accepted"),
-        ({"finding_id": "f2", "status": "planned"}, "Enter the date", "planned_for-f2"),
+        ({"status": "planned"}, "Enter the date by which you plan to act", "planned_for"),
+        ({"status": "planned", "planned_for": "2027-02-30"}, "Enter a real date", "planned_for"),
+        ({"status": "declined", "text": "   "}, "Give your reasons for declining", "text"),
+        ({"status": "accepted", "text": "y" * 5001}, "at most 5,000 characters", "text"),
+        ({"status": "accepted", "text": "z" * 500_000}, "at most 5,000 characters", "text"),
+        ({"status": "sometime", "text": "Kept."}, "Choose what you will do", "status-accepted"),
+        ({"text": "Kept without a choice."}, "Choose what you will do", "status-accepted"),
+        ({"finding_id": "f2", "status": "planned"}, "Enter the date", "planned_for"),
     ],
 )
 def test_refused_answers_say_why_and_keep_what_was_typed(
@@ -287,13 +331,13 @@ def test_refused_answers_say_why_and_keep_what_was_typed(
     page = page_text(response)
     assert "There is a problem" in page and message in page
     assert f'href="#{field}"' in page and f'id="{field}"' in page
+    # The page is the finding's own, its form sending to itself.
+    assert f'action="{finding_path(version, data["finding_id"])}"' in page
     if data["planned_for"]:
         assert f'value="{data["planned_for"]}"' in page
-    if data["status"] and data["finding_id"] in ("f1", "f2"):
-        fid = data["finding_id"]
-        checked = re.findall(rf'id="status-{fid}-(\w+)"[^>]*checked', page)
-        valid = {status.value for status in FindingStatus}
-        assert checked == ([data["status"]] if data["status"] in valid else [])
+    checked = re.findall(r'id="status-(\w+)"[^>]*checked', page)
+    valid = {status.value for status in FindingStatus}
+    assert checked == ([data["status"]] if data["status"] in valid else [])
     if data["text"].strip() and len(data["text"]) < 10_000:
         assert data["text"] in page
     assert db.session.scalars(select(FindingAnswer)).all() == []
@@ -303,15 +347,14 @@ def test_junk_form_values_never_crash(app, make_published_report):
     version = make_published_report([ACME])
     client = reader(app)
     for data in (
-        {"finding_id": "f1\x00", "status": "accepted"},
-        {"finding_id": F1, "status": "accepted\x00"},
-        {"finding_id": F1, "status": "planned", "planned_for": "9999-99-99"},
-        {"finding_id": F1, "status": "planned", "planned_for": "２０２７-01-01"},
-        {"finding_id": "x" * 1000, "status": "accepted"},
+        {"status": "accepted\x00"},
+        {"status": "planned", "planned_for": "9999-99-99"},
+        {"status": "planned", "planned_for": "２０２７-01-01"},
+        {"status": "x" * 1000},
     ):
         assert answer(client, version, **data).status_code == 422, data
     done = answer(client, version, status="accepted", text="nul\x00 byte and\x07 bell")
-    assert done.status_code in (302, 303)
+    assert done.status_code == 303
     assert db.session.scalar(select(FindingAnswer)).text == "nul byte and bell"
 
 
@@ -409,14 +452,3 @@ def test_company_readers_cant_see_the_staff_answers(app, make_published_report):
     client = reader(app)
     assert client.get(f"/staff/reports/{version.id}/answers").status_code == 403
     assert client.get(f"/staff/reports/{version.id}/answers.csv").status_code == 403
-
-
-def test_a_hand_made_unknown_finding_leaves_the_real_forms_alone(app, make_published_report):
-    version = make_published_report([ACME])
-    client = reader(app)
-    answer(client, version, status="accepted", text="Kept as it was.")
-    response = answer(client, version, finding_id="f99", status="declined", text="Junk.")
-    assert response.status_code == 422
-    page = page_text(response)
-    assert "Choose a finding of this report" in page
-    assert ">Kept as it was.</textarea>" in page and "Junk." not in page

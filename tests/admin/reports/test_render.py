@@ -58,8 +58,15 @@ def test_every_shown_count_and_percent_appears(report, body):
     for row in range(2):
         count, percent = breakdown["display"][row][0], breakdown["percent"][row][0]
         assert f"{count} ({percent:.1f}%)" in text
-    for fact in ("412", "2027-W05", "Example Messaging Ltd", "2027-W01 to 2027-W04"):
+    for fact in (
+        "412",
+        "Published Week of 1 February 2027",  # 2027-W05, as readers say it
+        "Example Messaging Ltd",
+        "Collection period Weeks of 4 January to 25 January 2027",  # 2027-W01 to W04
+    ):
         assert fact in text
+    meta = body[: body.index("</header>")]
+    assert "W0" not in meta  # the weeks stay in the document, not in what people read
 
 
 def test_every_suppressed_cell_has_the_same_markup(report, body):
@@ -83,16 +90,21 @@ def test_every_suppressed_cell_has_the_same_markup(report, body):
         + 1
     )
     assert len(snippets) == expected
-    # Nothing else on the page says "suppressed" differently (e.g. "fewer than 10"):
-    # outside the snippets, only the charts' alt texts count them.
-    rest = re.sub(r'alt="[^"]*"', "", SUPPRESSED_SNIPPET.sub("", body))
-    assert SUPPRESSED not in _text(rest)
+    # Nothing else on the page tells hidden cells apart (e.g. "fewer than 10"): outside
+    # the snippets, only the charts' alt texts count them, and the method section
+    # names the technical term once.
+    rest = _text(re.sub(r'alt="[^"]*"', "", SUPPRESSED_SNIPPET.sub("", body)))
+    assert rest.count(SUPPRESSED) == 1
+    assert "the hidden numbers “suppressed”" in rest
     assert "fewer than" not in body.lower()
 
 
-def test_the_suppressed_text_is_the_disclosure_modules(report):
-    assert _text(str(render.suppressed_cell())).strip().startswith(SUPPRESSED + " (")
+def test_readers_see_hidden_where_the_document_says_suppressed(report):
+    # The document keeps the contract's machine value; people read plain words.
     assert {d for q in report["questions"] for d in q["display"] if not d.isdigit()} == {SUPPRESSED}
+    cell = _text(str(render.suppressed_cell())).strip()
+    assert cell == f"{render.HIDDEN_TEXT} ({render.HIDDEN_EXPLANATION})"
+    assert cell == "hidden (hidden to protect the people who answered)"
 
 
 def test_narrative_script_never_appears(report, body):
@@ -159,6 +171,7 @@ def test_every_chart_has_alt_text_and_a_table_after_it(report, body):
     assert len(parser.images) == charts
     for image in parser.images:
         assert (image["src"] or "").startswith("data:image/svg+xml;base64,")
+        assert int(image["width"] or 0) > 0 and int(image["height"] or 0) > 0
         assert (image["alt"] or "").strip()
         assert image["alt"].endswith("Data in the table below.")
     events = parser.events
@@ -174,8 +187,8 @@ def test_alt_text_summarises_the_values():
     )
     assert alt == (
         "Bar chart of answers to How much could end-to-end encryption without safeguards harm"
-        " children?: 2 3.0%, 3 10.0%, 4 30.1%, 5 (Very much) 55.1%; one value suppressed."
-        " Data in the table below."
+        " children?: 2 3.0%, 3 10.0%, 4 30.1%, 5 (Very much) 55.1%; one value hidden to"
+        " protect the people who answered. Data in the table below."
     )
 
 
@@ -197,9 +210,10 @@ def test_body_has_no_style_attributes_or_scripts(body):
     assert "<script" not in body
 
 
-def test_csp_allows_data_images_but_not_inline_styles():
+def test_csp_allows_our_own_images_only_and_no_inline_styles():
+    # Charts on the site are files of our own (admin/reports/charts.py), not data: URIs.
     directives = dict(d.split(" ", 1) for d in CONTENT_SECURITY_POLICY.split("; "))
-    assert directives["img-src"] == "'self' data:"
+    assert directives["img-src"] == "'self'"
     assert directives["style-src"] == "'self'"
 
 
@@ -237,6 +251,8 @@ def test_questions_are_grouped_by_section_in_document_order(body):
     ]
     assert order == sorted(order)
     assert body.count('<h3 class="report-group">End-to-end encrypted messaging</h3>') == 1
+    # The standalone document (download, PDF) folds nothing.
+    assert "<details" not in body
 
 
 def test_html_is_escaped(report):
@@ -307,7 +323,7 @@ def test_pdf_holds_the_report_and_renders(report, tmp_path):
         "Product-risk consultation",
         "Survivors want detection kept when encryption is added",
         "Safety settings must be on by default for under-18s",
-        "suppressed",
+        "hidden",
         "Childline",
         "0808 801 0331",
         "Page 1 of",

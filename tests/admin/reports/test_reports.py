@@ -141,3 +141,38 @@ def test_the_analysis_page_shows_true_counts_and_marks_what_reports_hide(app, an
     assert "How much harm? — by How old are you?" in broken
     for junk in ("?q=nope&by=age_band", "?q=harm_scale&by=harm_scale", "?by=%00"):
         assert client.get("/staff/surveys/small/analysis" + junk).status_code == 200
+
+
+def test_the_breakdown_form_starts_with_two_different_questions(app, answered_survey):
+    """Before anything is chosen, "Break a question down" offers the first breakdown
+    group and the first other question, never one question by itself."""
+    import re
+
+    from tests.factories import page_text, unlocked_analyst
+
+    client = unlocked_analyst(app)
+    page = page_text(client.get("/staff/surveys/small/analysis"))
+    form = page[page.index('id="breakdown"') : page.index("Every question")]
+
+    def selected(box: str) -> list[str]:
+        select = re.search(rf'<select class="input" id="{box}".*?</select>', form, re.S)
+        assert select is not None
+        return re.findall(r'<option value="(\w+)" selected', select.group(0))
+
+    assert selected("by") == ["age_band"]
+    assert len(selected("q")) == 1 and selected("q") != ["age_band"]
+    # Once chosen, the form keeps the choice.
+    chosen = page_text(client.get("/staff/surveys/small/analysis?q=wanted&by=age_band"))
+    form = chosen[chosen.index('id="breakdown"') : chosen.index("Every question")]
+    assert selected("q") == ["wanted"] and selected("by") == ["age_band"]
+
+
+def test_the_analysis_page_names_weeks_by_their_monday(app, answered_survey):
+    from survey.models import iso_week
+    from survey.weeks import week_label
+    from tests.factories import page_text, unlocked_analyst
+
+    page = page_text(unlocked_analyst(app).get("/staff/surveys/small/analysis"))
+    weeks = page[page.index("Responses per week") : page.index('id="breakdown"')]
+    assert f'<th scope="row">{week_label(iso_week(), capitalised=True)}</th>' in weeks
+    assert iso_week() not in weeks
