@@ -380,7 +380,9 @@ def test_keyword_suggestions_are_accepted_or_turned_down_one_by_one_or_all_at_on
     at = [t.key for t in texts].index(second) + 1
     assert "Suggested by keywords:" in page_text(client.get(f"{BASE}/themes/code?at={at}"))
     accepted = save(client, {"answer-0": first, "action": "accept:0:evidence"})
-    assert accepted.location.endswith("/themes/code")
+    # Back to the same answer: where it is depends on the random response ids.
+    back_at = [t.key for t in texts].index(first) + 1
+    assert accepted.location.endswith("/themes/code" if back_at == 1 else f"?at={back_at}")
     assert report_coding(survey).themes_of(first) == {"evidence"}
     save(
         client,
