@@ -22,7 +22,7 @@ from survey.config import (
     argon2_floor_problem,
     settings_from_env,
 )
-from survey.i18n import translate
+from survey.i18n import init_babel, translate
 from survey.models import db
 from survey.session_cookie import EncryptedCookieSessionInterface
 
@@ -101,6 +101,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     failsafe.close_database_sessions_safely(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
+    init_babel(app)
 
     import admin
     from survey import respondent

@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import flask_babel
+from babel import Locale, UnknownLocaleError
+from flask import Flask, g
+from flask_babel import Babel
+
+from survey.config import TRANSLATIONS_DIR
+
 FALLBACK = "en"
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -320,3 +327,62 @@ def translate(key: str, language: str, **params: Any) -> str:
 
 def language_name(tag: str) -> str:
     return LANGUAGE_NAMES.get(tag, tag)
+
+
+# --- gettext catalogues (Flask-Babel) --------------------------------------------------
+# The app's words are gettext messages whose msgids are the English text; each language
+# the app speaks has survey/translations/<language>/LC_MESSAGES/messages.po (edited by
+# translators) and messages.mo (compiled, what the app reads). `make messages` extracts
+# and updates them; README "Languages" says how to add one.
+
+ENGLISH = "en"
+_LANGUAGE_KEY = "chorus_language"
+babel = Babel()
+
+
+def init_babel(app: Flask) -> None:
+    """Flask-Babel on `app`, reading survey/translations, the locale chosen per request."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", ENGLISH)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
+    babel.init_app(app, locale_selector=selected_locale)
+    # {% trans %} blocks lose their line breaks and indentation, as pybabel extracts them.
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+
+
+def selected_locale() -> str:
+    """The respondent's survey language on respondent pages (set by `use_language`),
+    English everywhere else unless a report forces its survey's language."""
+    chosen = g.get(_LANGUAGE_KEY)
+    return chosen if isinstance(chosen, str) else ENGLISH
+
+
+def use_language(language: str) -> None:
+    """Speak `language` for the rest of this request (a respondent page's survey language)."""
+    setattr(g, _LANGUAGE_KEY, language)
+    flask_babel.refresh()
+
+
+def babel_locale(language: str) -> Locale | None:
+    """Babel's locale for a survey language tag ("es", "pt-BR"), or None if it knows none."""
+    try:
+        return Locale.parse(language.replace("-", "_"))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+
+
+def is_rtl(language: str) -> bool:
+    """Whether `language` is written right to left (Arabic, Hebrew, Farsi, Urdu...)."""
+    locale = babel_locale(language)
+    return locale is not None and locale.character_order == "right-to-left"
+
+
+def text_direction(language: str) -> str:
+    """The HTML dir attribute's value for text in `language`."""
+    return "rtl" if is_rtl(language) else "ltr"
+
+
+def shipped_languages() -> list[str]:
+    """The languages the app's own words are translated into, besides English."""
+    if not TRANSLATIONS_DIR.is_dir():
+        return []
+    return sorted(p.parent.parent.name for p in TRANSLATIONS_DIR.glob("*/LC_MESSAGES/messages.po"))

@@ -45,3 +45,31 @@ def test_every_message_the_code_and_templates_use_exists():
 def test_unknown_language_falls_back_to_english():
     assert translate("start", "fr") == "Start the survey"
     assert translate("step_of", "es", step=2, total=7) == "Paso 2 de 7"
+
+
+@pytest.mark.parametrize("language", ["ar", "he", "fa", "ur", "ar-EG", "fa_IR"])
+def test_languages_written_right_to_left(language):
+    from survey.i18n import is_rtl, text_direction
+
+    assert is_rtl(language) and text_direction(language) == "rtl"
+
+
+@pytest.mark.parametrize("language", ["en", "es", "pt-BR", "tr", "not-a-language", ""])
+def test_languages_written_left_to_right_or_unknown(language):
+    from survey.i18n import is_rtl, text_direction
+
+    assert not is_rtl(language) and text_direction(language) == "ltr"
+
+
+def test_pages_speak_english_unless_a_respondent_page_chooses_the_survey_language(app):
+    from flask_babel import get_locale
+
+    from survey.i18n import use_language
+
+    # Each request has its own app context (and `g`), as in production.
+    with app.app_context(), app.test_request_context("/"):
+        assert str(get_locale()) == "en"
+        use_language("es")
+        assert str(get_locale()) == "es"
+    with app.app_context(), app.test_request_context("/"):
+        assert str(get_locale()) == "en"
