@@ -25,7 +25,7 @@ from survey.surveys import find_survey
 # Endpoints anyone may reach; the respondent blueprint is public as a whole.
 PUBLIC_BLUEPRINTS = frozenset({"respond"})
 PUBLIC_ENDPOINTS = frozenset(
-    {"static", "home", HEALTH_ENDPOINT, "staff.login", "staff.second_factor"}
+    {"static", "home", "favicon", HEALTH_ENDPOINT, "staff.login", "staff.second_factor"}
 )
 # Reachable while signed in but before two-factor enrolment or a forced password change.
 ENROLMENT_ENDPOINTS = frozenset({"staff.setup_2fa", "staff.change_password", "staff.logout"})

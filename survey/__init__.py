@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, url_for
+from flask import Flask, Response, render_template, url_for
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
@@ -141,6 +141,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.get("/")
     def home() -> str:
         return render_template("home.html")
+
+    @app.get(privacy.FAVICON_PATH, endpoint="favicon")
+    def favicon() -> Response:
+        """No icon (204, kept a week): no request fails, and no tab or bookmark shows
+        a mark that says what the page was."""
+        return Response(status=204, headers={"Cache-Control": "public, max-age=604800"})
 
     failsafe.register_error_pages(app)
     return app

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,24 @@ QUESTION_TYPES = (
 CHOICE_TYPES = ("single_choice", "multi_choice")
 TEXT_TYPES = ("short_text", "long_text")
 DEFAULT_MAX_LENGTH = {"short_text": 500, "long_text": 5000}
+
+# How long a survey takes when its definition doesn't say (`estimated_minutes`):
+# seconds to read and answer each kind of question, counting every question (those
+# that branching may hide too, so the estimate errs long), a few seconds for each
+# section's page and content warning, and a minute for the landing page, the
+# review and saving the receipt code. docs/survey-format.md "How long it takes".
+SECONDS_TO_ANSWER = {
+    "info": 15,
+    "single_choice": 15,
+    "multi_choice": 20,
+    "scale": 10,
+    "number": 10,
+    "short_text": 30,
+    "long_text": 90,
+}
+SECONDS_PER_SECTION = 10
+SECONDS_PER_CONTENT_WARNING = 10
+SECONDS_AROUND_THE_QUESTIONS = 60
 
 SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 # Addresses under /s/ that aren't surveys (/s/exit is the quick exit).
@@ -222,6 +241,21 @@ class SurveyDefinition:
 
     def question(self, question_id: str) -> Question | None:
         return self._questions.get(question_id)
+
+    @property
+    def minutes_to_answer(self) -> int:
+        """The time the landing page gives: the definition's own, or the estimate."""
+        return self.estimated_minutes or self.estimated_minutes_from_questions()
+
+    def estimated_minutes_from_questions(self) -> int:
+        """Whole minutes, rounded up, by the rule beside SECONDS_TO_ANSWER."""
+        seconds = SECONDS_AROUND_THE_QUESTIONS
+        for section in self.sections:
+            seconds += SECONDS_PER_SECTION
+            if section.content_warning:
+                seconds += SECONDS_PER_CONTENT_WARNING
+            seconds += sum(SECONDS_TO_ANSWER[q.type] for q in section.questions)
+        return max(1, math.ceil(seconds / 60))
 
     def section(self, section_id: str) -> Section | None:
         return next((s for s in self.sections if s.id == section_id), None)

@@ -80,6 +80,12 @@ PERMISSIONS_POLICY = ", ".join(
 )
 
 
+# Browsers ask every site for an icon; Chorus answers with none (survey/__init__.py).
+FAVICON_PATH = "/favicon.ico"
+# Endpoints whose answers browsers may keep: the same for everyone, and about no one.
+CACHEABLE_ENDPOINTS = frozenset({"static", "favicon"})
+
+
 def set_security_headers(response: Response) -> Response:
     """Headers on every response: strict CSP, no referrer, nothing cached."""
     headers = response.headers
@@ -92,7 +98,7 @@ def set_security_headers(response: Response) -> Response:
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
     if current_app.config.get("SESSION_COOKIE_SECURE"):
         headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-    if request.endpoint != "static" or response.status_code >= 400:
+    if request.endpoint not in CACHEABLE_ENDPOINTS or response.status_code >= 400:
         # A shared computer's browser history and cache must not hold answers
         # (nor an error page: it stands for whatever was asked).
         headers["Cache-Control"] = "no-store"
@@ -358,10 +364,15 @@ def is_respondent_path(path: str) -> bool:
 def is_logged_path(path: str) -> bool:
     """Whether a server's request log writes requests for this path.
 
-    Not a respondent's, nor a static file's (their times would date the page that
-    asked for them), nor the health check's (a load balancer polls it all day).
+    Not a respondent's, nor a static file's or the browser's icon request (their
+    times would date the page that asked for them), nor the health check's (a load
+    balancer polls it all day).
     """
-    return not (is_respondent_path(path) or path.startswith("/static/") or path == HEALTH_PATH)
+    return not (
+        is_respondent_path(path)
+        or path.startswith("/static/")
+        or path in (HEALTH_PATH, FAVICON_PATH)
+    )
 
 
 def is_respondent_request() -> bool:

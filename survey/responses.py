@@ -230,6 +230,27 @@ def questions_to_show(
     return shown_questions(section, visible)
 
 
+def questions_on_page(
+    definition: SurveyDefinition, state: DraftState, section: Section
+) -> list[tuple[Question, bool]]:
+    """The questions a section's page holds, each with whether it is shown now.
+
+    Those shown now, and those an answer on this same page could still reveal (a
+    condition naming a question on the page): they are on the page but hidden,
+    for the page's script to show at once when the answer is chosen. A question
+    whose condition names an earlier page is there only if it is shown.
+    """
+    shown = {q.id for q in questions_to_show(definition, state, section)}
+    on_page: list[tuple[Question, bool]] = []
+    ids: set[str] = set()
+    for question in section.questions:
+        revealable = question.show_if is not None and question.show_if.question in ids
+        if question.id in shown or revealable:
+            on_page.append((question, question.id in shown))
+            ids.add(question.id)
+    return on_page
+
+
 def final_answers(definition: SurveyDefinition, state: DraftState) -> dict[str, dict[str, Any]]:
     """Every answerable question's final entry: a value, or one of the three states."""
     given = given_answers(definition, state)

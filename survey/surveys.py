@@ -180,6 +180,31 @@ def grant_key(survey: Survey, private_key: bytes, user: User, *, pending: bool =
     )
 
 
+def require_support_services(survey: Survey) -> None:
+    """Refuse (SurveyError) to open a survey whose pages would name nobody to turn to.
+
+    Every respondent page shows the survey's support services under "If you need
+    support"; a survey without any would show nothing there, so it can't open.
+    """
+    if definition_of(survey).support:
+        return
+    problem = (
+        f'"{survey.slug}" has no support services, so its pages would show no one to '
+        'turn to under "If you need support". '
+    )
+    if survey.status == SurveyStatus.DRAFT.value:
+        raise SurveyError(
+            problem + "Add at least one before opening it: in the builder, under the "
+            'survey\'s settings ("Support services", which offers a starting list to '
+            'choose from), or as "support" in its definition file, imported again '
+            "with `chorus survey import FILE`."
+        )
+    raise SurveyError(
+        problem + "Its definition can't change any more: copy it into a new version, "
+        "add support services there and open that."
+    )
+
+
 def prepare_keys(
     survey: Survey,
     custodians: Sequence[User],
@@ -200,6 +225,8 @@ def prepare_keys(
     """
     if survey.status != SurveyStatus.DRAFT.value:
         raise SurveyError(f'"{survey.slug}" is {survey.status}: its keys were made when it opened.')
+    # Refused before any key is made, so no key sheet is printed for nothing.
+    require_support_services(survey)
     if not custodians:
         raise SurveyError(
             "Choose at least one key custodian: an analyst who will read the answers."
@@ -284,6 +311,7 @@ def open_survey(survey: Survey) -> None:
         )
     if survey.recovery_check is not None:
         raise SurveyError(f'"{survey.slug}" can\'t open until its key sheet is confirmed.')
+    require_support_services(survey)
     survey.status = SurveyStatus.OPEN.value
     db.session.commit()
 

@@ -155,6 +155,27 @@ def settings_form(doc: Mapping[str, Any]) -> MultiDict:
     return form
 
 
+def support_urls(form: Mapping[str, Any]) -> set[str]:
+    """The web addresses of the support services a settings form lists now."""
+    rows = range(row_count(form, "support"))
+    return {clean(form.get(f"support[{i}].url")) for i in rows} - {""}
+
+
+def with_support_rows(
+    form: Mapping[str, Any], entries: list[dict[str, Any]], languages: list[str]
+) -> MultiDict:
+    """The settings form with `support` entries (in the format) as rows after its own."""
+    out: MultiDict[str, Any] = MultiDict(form)
+    start = row_count(form, "support")
+    for offset, entry in enumerate(entries):
+        name = f"support[{start + offset}]"
+        put_text(out, f"{name}.name", entry.get("name"), languages)
+        put_text(out, f"{name}.hours", entry.get("hours"), languages)
+        _put_value(out, f"{name}.url", entry.get("url"))
+        _put_value(out, f"{name}.phone", entry.get("phone"))
+    return out
+
+
 def parse_languages(typed: str) -> list[str]:
     return [tag for tag in re.split(r"[\s,;]+", typed.strip()) if tag][:50]
 

@@ -35,6 +35,8 @@ from survey.definition import (
     CHOICE_TYPES,
     LANGUAGE_RE,
     QUESTION_TYPES,
+    SECONDS_AROUND_THE_QUESTIONS,
+    SECONDS_TO_ANSWER,
     SLUG_RE,
     DefinitionError,
     SurveyDefinition,
@@ -46,6 +48,7 @@ from survey.events import announce
 from survey.i18n import language_name, translate
 from survey.models import Role, Survey, SurveyStatus, db
 from survey.spreadsheet import rows_csv
+from survey.support_services import chosen_services, suggestions_for
 from survey.surveys import (
     SurveyError,
     archive_survey,
@@ -387,10 +390,20 @@ def settings(slug: str):
     languages = _languages(doc)
     if request.method == "GET":
         return _settings_page(survey, forms.settings_form(doc), languages, None)
-    form = request.form
-    rows = forms.row_count(form, "support")
+    form: MultiDict[str, Any] = MultiDict(request.form)
     if form.get("action") == "add_row":
-        return _settings_page(survey, form, languages, None, rows + 1)
+        return _settings_page(survey, form, languages, None, forms.row_count(form, "support") + 1)
+    # Suggested services join the list only when ticked, whichever button saves (the
+    # one beside the list is there to be found; Enter in a field presses the first).
+    added = [
+        service
+        for service in chosen_services(form.getlist("suggested"), languages)
+        if service.url not in forms.support_urls(form)
+    ]
+    if added:
+        entries = [service.as_support(languages) for service in added]
+        form = forms.with_support_rows(form, entries, languages)
+    rows = forms.row_count(form, "support")
     built = forms.settings_from_form(form, doc)
     candidate = built.part
     new_languages = forms.parse_languages(form.get("languages", ""))
@@ -415,12 +428,34 @@ def settings(slug: str):
             f"{language_name(new_languages[0])} text: translate them on each page."
         )
     flash("The settings were saved.")
+    if added:
+        names = "; ".join(localize(s.name, languages[0], "en") for s in added)
+        flash(f"Support services added: {names}. Check their details below.")
+        return redirect(
+            url_for("builder.settings", slug=survey.slug, _anchor=forms.field_id("support"))
+        )
     return redirect(url_for("builder.edit", slug=survey.slug))
+
+
+def _estimate_hint(definition: SurveyDefinition) -> str:
+    """The rule the landing page's time follows when none is set, and what it gives now."""
+    minutes = definition.estimated_minutes_from_questions()
+    s = SECONDS_TO_ANSWER
+    return (
+        "Leave empty to use an estimate worked out from its questions: about "
+        f"{minutes} minute{'' if minutes == 1 else 's'} now. It counts {s['single_choice']} "
+        f"seconds for each single choice, {s['multi_choice']} for a multiple choice, "
+        f"{s['scale']} for a scale or a number, {s['short_text']} for a short text, "
+        f"{s['long_text']} for a long text and {s['info']} for information (every question, "
+        "even those branching may hide), a few seconds a page, and "
+        f"{SECONDS_AROUND_THE_QUESTIONS} seconds for the start and the end."
+    )
 
 
 def _settings_page(survey, form, languages, placed, rows=None):
     if rows is None:
         rows = forms.row_count(form, "support") + 1
+    listed = forms.support_urls(form)
     return _form_page(
         "settings.html",
         422 if placed else 200,
@@ -429,6 +464,14 @@ def _settings_page(survey, form, languages, placed, rows=None):
         languages=languages,
         placed=placed or forms.Problems(),
         rows=max(rows, 1),
+        has_support=any(
+            forms.clean(form.get(f"support[{i}].name.{lang}"))
+            for i in range(forms.row_count(form, "support"))
+            for lang in languages
+        ),
+        suggestions=[s for s in suggestions_for(languages) if s.url not in listed],
+        ticked=set(form.getlist("suggested")),
+        estimate_hint=_estimate_hint(definition_of(survey)),
     )
 
 

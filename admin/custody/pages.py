@@ -43,6 +43,7 @@ from survey.surveys import (
     key_sheet_groups,
     pending_restore,
     prepare_keys,
+    require_support_services,
 )
 from survey.surveys import open_survey as open_survey_now
 
@@ -67,6 +68,14 @@ def open_survey(slug: str):
         return render_template("admin/keys/open.html", survey=survey, analysts=[], error=None)
     if request.method == "GET" and key_sheet_groups(survey) and "new" not in request.args:
         return redirect(url_for("keys.confirm_sheet", slug=slug))
+    try:
+        require_support_services(survey)
+    except SurveyError as exc:
+        # Nothing to choose yet: the page says what's missing and where to add it.
+        page = render_template(
+            "admin/keys/open.html", survey=survey, analysts=[], error=None, no_support=str(exc)
+        )
+        return page, 409 if request.method == "POST" else 200
     error = None
     chosen = {v for v in request.form.getlist("custodian") if v.isdigit() and len(v) < 10}
     if request.method == "POST":

@@ -111,6 +111,15 @@ def neighbour(sections: list[Section], section_id: str, step: int) -> Section | 
     return sections[index] if 0 <= index < len(sections) else None
 
 
+def url_of_step_before(survey: Survey, sections: list[Section], section: Section) -> str:
+    """Back from a section (or its content warning): the section shown before it, or
+    the landing page from the first."""
+    previous = neighbour(sections, section.id, -1)
+    if previous is None:
+        return url_for("respond.landing", slug=survey.slug)
+    return section_url(survey, previous)
+
+
 def redirect_after(
     survey: Survey, definition: SurveyDefinition, state: DraftState, section_id: str
 ) -> Response:

@@ -8,6 +8,7 @@ survey/respondent/pages.py.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 from flask import Blueprint, abort, current_app, redirect, request, session, url_for
@@ -16,7 +17,7 @@ from flask_wtf.csrf import CSRFError
 
 from survey import crypto
 from survey.answers import AnswerError, form_values, parse_answer, raw_form_values
-from survey.definition import Section, SurveyDefinition
+from survey.definition import Question, Section, SurveyDefinition
 from survey.models import Survey, SurveyStatus
 from survey.respondent.pages import (
     CrossSite,
@@ -25,12 +26,12 @@ from survey.respondent.pages import (
     describe_answer,
     expired_page,
     language_of,
-    neighbour,
     redirect_after,
     redirect_to_continue,
     refuse_cross_site,
     render,
     section_url,
+    url_of_step_before,
     url_to_continue,
 )
 from survey.respondent.session import (
@@ -53,6 +54,7 @@ from survey.responses import (
     find_receipt,
     invite_lookup_if_valid,
     issue_resume_code,
+    questions_on_page,
     questions_to_show,
     receipt_exists,
     resume_draft,
@@ -66,6 +68,10 @@ from survey.responses import (
 from survey.surveys import definition_of, find_survey
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
+
+# Sent for each follow-up question the page's script showed (no question id can
+# start with "_"), so the page isn't shown again to reveal it.
+REVEALED_FIELD = "_revealed"
 
 CODE_ATTEMPT_LIMIT = "10 per minute;100 per day"
 # Limits on POSTs, per client address (keyed-hashed, see survey/privacy.py).
@@ -160,16 +166,19 @@ def render_section(
     new_questions: bool = False,
     status: int = 200,
 ) -> tuple[str, int]:
-    questions = questions_to_show(definition, state, section)
+    """The section's page, its questions shown as `state`'s answers decide."""
+    on_page = questions_on_page(definition, state, section)
     if values is None:
-        values = {q.id: form_values(q, state.answers.get(q.id)) for q in questions}
+        values = {q.id: form_values(q, state.answers.get(q.id)) for q, _ in on_page}
     step = [s.id for s in sections].index(section.id) + 1
     return render(
         "respond/section.html",
         survey,
         status,
         section=section,
-        questions=questions,
+        on_page=on_page,
+        follow_ups=follow_ups(on_page),
+        questions=[q for q, shown in on_page if shown],
         values=values,
         errors=errors or {},
         step=step,
@@ -180,6 +189,12 @@ def render_section(
     )
 
 
+def follow_ups(on_page: list[tuple[Question, bool]]) -> set[str]:
+    """Questions on a page that an answer on the same page reveals."""
+    ids = {q.id for q, _ in on_page}
+    return {q.id for q, _ in on_page if q.show_if is not None and q.show_if.question in ids}
+
+
 @bp.get("/<slug>/section/<section_id>")
 def section(slug: str, section_id: str) -> ResponseReturnValue:
     survey, definition, _, state, sections, current = at_section(slug, section_id)
@@ -188,7 +203,12 @@ def section(slug: str, section_id: str) -> ResponseReturnValue:
     if current.content_warning and current.id not in state.warnings_seen:
         step = [s.id for s in sections].index(current.id) + 1
         return render(
-            "respond/warning.html", survey, section=current, step=step, total=len(sections)
+            "respond/warning.html",
+            survey,
+            section=current,
+            step=step,
+            total=len(sections),
+            back_url=url_of_step_before(survey, sections, current),
         )
     return render_section(survey, definition, state, current, sections)
 
@@ -216,22 +236,30 @@ def save_section(slug: str, section_id: str) -> ResponseReturnValue:
     survey, definition, handle, state, sections, current = at_section(slug, section_id)
     if current is None:
         return redirect_after(survey, definition, state, section_id)
-    shown = questions_to_show(definition, state, current)
-    errors: dict[str, AnswerError] = {}
-    entries: dict[str, dict[str, Any] | None] = {}
-    for question in shown:
-        if not question.takes_answer:
-            continue
-        entry, error = parse_answer(question, request.form)
-        if error:
-            errors[question.id] = error
-        entries[question.id] = entry
+    # What the page showed without its script; with it, follow-ups an answer here
+    # revealed were shown too. The answers sent decide what counts (the server's
+    # walk of the branching, never the script's).
+    shown = {q.id for q in questions_to_show(definition, state, current)}
+    on_page = [q for q, _ in questions_on_page(definition, state, current) if q.takes_answer]
+    # The page's script sends `_revealed` for each follow-up it showed.
+    revealed = set(request.form.getlist(REVEALED_FIELD)) - shown
+    seen = [q for q in on_page if q.id in shown or q.id in revealed]
+    parsed = {q.id: parse_answer(q, request.form) for q in seen}
+    answered = answered_here(
+        state, current, {qid: e for qid, (e, err) in parsed.items() if not err}
+    )
+    shown_now = {q.id for q in questions_to_show(definition, answered, current)}
+    errors = {qid: err for qid, (_, err) in parsed.items() if err and qid in shown_now}
     if errors:
-        values = {q.id: raw_form_values(q, request.form) for q in shown}
+        values = {q.id: raw_form_values(q, request.form) for q in on_page}
         return render_section(
-            survey, definition, state, current, sections, values, errors, status=422
+            survey, definition, answered, current, sections, values, errors, status=422
         )
-    for question_id, entry in entries.items():
+    for question_id, (entry, error) in parsed.items():
+        # Only what the person could see: shown when the page was drawn, or shown by
+        # its script and still shown by the answers sent.
+        if error or (question_id not in shown and question_id not in shown_now):
+            continue
         if entry is None:
             state.answers.pop(question_id, None)
         else:
@@ -250,17 +278,25 @@ def save_section(slug: str, section_id: str) -> ResponseReturnValue:
         session["r"]["code"] = code
         return redirect(url_for("respond.resume_code", slug=survey.slug))
     if action == "back":
-        sections = visible_sections(definition, state)
-        previous = neighbour(sections, current.id, -1)
-        if previous is None:
-            return redirect(url_for("respond.landing", slug=survey.slug))
-        return redirect(section_url(survey, previous))
-    # Answers on this page may have revealed more questions on this same page.
-    now_shown = {q.id for q in questions_to_show(definition, state, current) if q.takes_answer}
-    if now_shown - {q.id for q in shown}:
+        return redirect(url_of_step_before(survey, visible_sections(definition, state), current))
+    # Answers on this page may have revealed more questions on this same page: shown
+    # again with them, unless the page's script showed them already (it enables a
+    # `_revealed` field for each follow-up it shows).
+    if (shown_now & {q.id for q in on_page}) - shown - revealed:
         sections = visible_sections(definition, state)
         return render_section(survey, definition, state, current, sections, new_questions=True)
     return redirect_after(survey, definition, state, current.id)
+
+
+def answered_here(
+    state: DraftState, section: Section, entries: dict[str, dict[str, Any] | None]
+) -> DraftState:
+    """A copy of `state` with a section's answers as just sent (not saved): what
+    the branching sees once the page is saved."""
+    answers = {k: v for k, v in state.answers.items() if k not in entries}
+    answers.update({k: v for k, v in entries.items() if v is not None})
+    skipped = [s for s in state.skipped_sections if s != section.id]
+    return dataclasses.replace(state, answers=answers, skipped_sections=skipped)
 
 
 # --- review and submit ------------------------------------------------------------------

@@ -69,7 +69,7 @@ def assert_accessible(page: Page) -> None:
 
     axe runs asynchronously (timers, promises), which can't run in a context
     whose JavaScript is switched off; for those pages the exact DOM is copied
-    into a scratch JS-enabled page at the same address with chorus.js blocked,
+    into a scratch JS-enabled page at the same address with its scripts blocked,
     so it renders as it does without JavaScript, and axe runs there.
     """
     page.wait_for_load_state("load")
@@ -92,7 +92,7 @@ class _Copier:
         self.address = ""
         self.html = ""
         self.page.route(lambda url: url.split("#", 1)[0] == self.address, self._document)
-        self.page.route(re.compile(r"/static/chorus\.js"), lambda route: route.abort())
+        self.page.route(re.compile(r"/static/[\w.-]+\.js"), lambda route: route.abort())
 
     def _document(self, route: Route) -> None:
         route.fulfill(status=200, content_type="text/html; charset=utf-8", body=self.html)

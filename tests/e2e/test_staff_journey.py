@@ -14,11 +14,12 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import pyotp
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from admin.accounts.sign_in import confirm_totp, create_user, start_totp_enrolment, totp_secret
 from survey.models import AuditEntry, Role, User, db
-from survey.surveys import find_survey
+from survey.surveys import definition_of, find_survey
 from tests.e2e.helpers import Hands, Person, build_two_language_survey_with_branching
 
 FACILITATOR = ("facilitator@example.org", "facilitator passphrase 2026")
@@ -66,6 +67,21 @@ def test_facilitator_builds_and_opens_respondent_answers_analyst_unlocks_and_exp
     me.follow("Español", "Seguridad desde el diseño")
     me.follow("Empezar la encuesta", "Primera sección")
 
+    # Opening asks for a support service first; the settings offer a starting list,
+    # and add only what is ticked.
+    me.person.goto("/staff/surveys/safety-by-design", "Safety by design")
+    me.follow("Open the survey", "Open “Safety by design”", exact=False)
+    expect(me.page.locator("main")).to_contain_text("has no support services")
+    me.follow("Add support services in the survey's settings", "Survey settings")
+    me.tick("Child Helpline International — find a helpline in your country")
+    me.press("Add the ticked services and save", "Survey settings")
+    expect(me.page.get_by_role("status")).to_contain_text(
+        "Support services added: Child Helpline International"
+    )
+    db.session.expire_all()
+    [service] = definition_of(find_survey("safety-by-design")).support
+    assert service.url == "https://childhelplineinternational.org/helplines/"
+
     # Opens it: a custodian, the key sheet, two of its groups typed back.
     me.person.goto("/staff/surveys/safety-by-design", "Safety by design")
     me.follow("Open the survey", "Open “Safety by design”", exact=False)
@@ -83,12 +99,15 @@ def test_facilitator_builds_and_opens_respondent_answers_analyst_unlocks_and_exp
     me.person.check("“Safety by design” is open")
     assert find_survey("safety-by-design").status == "open"
 
-    # A respondent answers, and the branch appears after "Yes".
+    # A respondent answers, and the branch appears at once after "Yes".
     respondent = Person(new_context().new_page())
     respondent.goto("/s/safety-by-design", "Safety by design")
+    expect(respondent.page.locator("footer")).to_contain_text("Child Helpline International")
     respondent.press("Start the survey", "First section")
+    follow_up = respondent.page.get_by_label("What happened? Please leave out names and places.")
+    expect(follow_up).to_be_hidden()
     respondent.choose("Has this feature harmed you or someone you know?", "Yes")
-    respondent.press("Save and review your answers", "First section")
+    expect(follow_up).to_be_visible()
     respondent.type("What happened? Please leave out names and places.", "It deleted the evidence.")
     respondent.press("Save and review your answers", "Check your answers")
     respondent.press("Send my answers", "Your answers have been sent")

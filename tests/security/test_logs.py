@@ -160,6 +160,8 @@ def test_the_server_log_never_dates_a_respondent(live_server):
     walk_the_survey(Browser(base_url))
     # A load balancer's polls of /healthz are not logged either (nor dated).
     assert staff.open("/healthz") == 200 and staff.last_html == "ok\n"
+    # Nor the icon a browser asks for after a respondent's page: its time would date it.
+    assert Browser(base_url).open("/favicon.ico") == 204
 
     marker = f"/after-the-respondent-{secrets.token_hex(4)}"
     assert staff.open(marker) == 404
@@ -174,6 +176,7 @@ def test_the_server_log_never_dates_a_respondent(live_server):
     assert "127.0.0.1" not in text, text
     assert QUERY_NEEDLE not in text and "?" not in during, during
     assert "/healthz" not in text, text
+    assert "favicon" not in text, text
 
 
 # --- the same rule inside the app, for every handler ------------------------------------

@@ -91,5 +91,8 @@ def test_the_hint_says_what_leaving_costs_in_every_language(respondent: Responde
     note = MESSAGES[language]["quick_exit_note"]
     assert note and (language == "en" or note != MESSAGES["en"]["quick_exit_note"])
     r = respondent
-    r.get(f"/s/small?lang={language}")
+    # Once answering has begun: before, leaving loses nothing, and the landing page
+    # keeps its first screen for who runs the survey, how long it takes and Start.
+    r.start(lang=language)
+    r.section("you")
     assert note in r.last_html

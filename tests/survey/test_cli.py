@@ -258,3 +258,28 @@ def test_a_command_without_a_secret_key_says_what_to_set(tmp_path, args):
     assert "Traceback" not in output
     assert "CHORUS_SECRET_KEY (or CHORUS_SECRET_KEY_FILE) is not set" in result.stderr
     assert "No such command" not in output
+
+
+def test_a_survey_without_support_services_does_not_open(runner, tmp_path):
+    """Its pages would have no "If you need support": refused before any key is made."""
+    document = small_survey_document(slug="alone")
+    del document["support"]
+    path = write(tmp_path, "alone.json", document)
+    assert runner.invoke(args=["survey", "import", str(path)]).exit_code == 0
+    custodian_user()
+    refused = runner.invoke(args=["survey", "open", "alone", "--custodian", CUSTODIAN_EMAIL])
+    assert refused.exit_code == 1
+    assert '"alone" has no support services' in refused.output
+    assert "Support services" in refused.output and "chorus survey import" in refused.output
+    assert "RECOVERY CODE" not in refused.output
+    survey = find_survey("alone")
+    assert survey.status == "draft" and survey.public_key is None and not survey.key_wraps
+
+    # With one added (and imported again) it opens.
+    document["support"] = [{"name": "Helpline", "phone": "0800 000 000"}]
+    assert (
+        runner.invoke(args=["survey", "import", str(write(tmp_path, "a.json", document))]).exit_code
+        == 0
+    )
+    opened = runner.invoke(args=["survey", "open", "alone", "--custodian", CUSTODIAN_EMAIL])
+    assert opened.exit_code == 0, opened.output
