@@ -5,8 +5,12 @@ BIN := $(VENV)/bin
 # Reinstall whenever the ranges or the pins change.
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock 2>/dev/null | cksum | cut -d' ' -f1)
 DEMO := CHORUS_DEMO=1
+# The gettext catalogues (`make messages`); their compiled .mo files are committed too, so a
+# wheel or a checkout installed any other way speaks every language (tests/project/test_catalogues.py
+# checks they match the .po files), and `make install` compiles them again.
+CATALOGUES := survey/translations
 
-.PHONY: install lock demo test lint format bench loadtest
+.PHONY: install lock messages demo test lint format bench loadtest
 
 ## install: the exact versions in requirements.lock, each checked against its hashes, then the
 ## project itself (editable, its dependencies already there); pip check fails if a pin no longer
@@ -17,6 +21,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	$(BIN)/python -m pip check
+	$(BIN)/pybabel -q compile -d $(CATALOGUES)
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -31,6 +36,18 @@ lock:
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	  --no-emit-index-url --no-emit-find-links --extra test --extra dev \
 	  --output-file requirements.lock pyproject.toml
+
+## messages: extract the app's words (survey/, admin/, templates/) into messages.pot and
+## merge them into every language's messages.po (new ones empty, changed ones fuzzy), then
+## compile the .mo files the app reads. Translate the empty and fuzzy entries, then run it again.
+## A new language: $(BIN)/pybabel init -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) -l xx
+EXTRACT_KEYWORDS := -k lazy_gettext -k N_
+messages: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg $(EXTRACT_KEYWORDS) --add-location=file \
+	  --sort-by-file --project=Chorus --copyright-holder="Chorus contributors" \
+	  --msgid-bugs-address="" -o $(CATALOGUES)/messages.pot survey admin templates
+	$(BIN)/pybabel -q update --ignore-obsolete -i $(CATALOGUES)/messages.pot -d $(CATALOGUES)
+	$(BIN)/pybabel compile --statistics -d $(CATALOGUES)
 
 ## demo: migrate SQLite in instance/, load the demo survey and 300 synthetic responses, serve :5000
 demo: $(STAMP)

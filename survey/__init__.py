@@ -22,7 +22,7 @@ from survey.config import (
     argon2_floor_problem,
     settings_from_env,
 )
-from survey.i18n import translate
+from survey.i18n import init_babel
 from survey.models import db
 from survey.session_cookie import EncryptedCookieSessionInterface
 from survey.weeks import week_label, week_span_label
@@ -102,6 +102,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     failsafe.close_database_sessions_safely(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)
+    init_babel(app)
 
     import admin
     from survey import respondent
@@ -123,7 +124,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             "languages": [],
             "definition": None,
             "has_errors": False,
-            "t": lambda key, **params: translate(key, "en", **params),
             "tx": lambda text: text if isinstance(text, str) else "",
             # Through the server, which forgets the respondent's session on the way out.
             "quick_exit_url": url_for("respond.quick_exit"),

@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, overload
 
 from survey.definition import PREFER_NOT_TO_SAY, Question
+from survey.i18n import N_
 
 # Field values the browser sends that can never be option values (those start
 # with a letter), so a crafted option can't impersonate them.
@@ -44,12 +45,36 @@ class FormData(Protocol):
     def getlist(self, key: str) -> list[str]: ...
 
 
+# What each AnswerError's code says to the respondent: gettext msgids, translated when
+# a page shows them (templates/respond/_macros.html), with the error's params filled in.
+ERROR_MESSAGES: dict[str, str] = {
+    "choose_one": N_("Choose only one answer"),
+    "not_an_option": N_("Choose one of the answers shown"),
+    "too_many_choices": N_("Choose at most %(limit)s answers"),
+    "options_and_pnts": N_('Choose answers or "Prefer not to say", not both'),
+    "other_and_pnts": N_('Either describe your answer or choose "Prefer not to say", not both'),
+    "other_text_unused": N_(
+        'You wrote in the "Other" box but chose another answer. Choose "Other" or clear the box'
+    ),
+    "answer_and_pnts": N_('Either answer or tick "Prefer not to say", not both'),
+    "not_a_number": N_("Enter a number, like 3"),
+    "out_of_range": N_("Enter a number between %(min)s and %(max)s"),
+    "too_big": N_("Enter a smaller number"),
+    "too_long": N_("This answer is too long: please shorten it to %(limit)s characters or fewer"),
+}
+
+
 @dataclass(frozen=True)
 class AnswerError:
-    """Why a value can't be stored; `message` is a key into survey.i18n."""
+    """Why a value can't be stored: `message` is a code (a key of ERROR_MESSAGES)."""
 
     message: str
     params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The English msgid of the message (templates translate it)."""
+        return ERROR_MESSAGES[self.message]
 
 
 # An answer entry (None when left blank) and the error that stops it being stored.

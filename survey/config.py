@@ -25,6 +25,8 @@ FILES_ROOT = PACKAGE_DIR if INSTALLED else PROJECT_ROOT
 TEMPLATES_DIR = FILES_ROOT / "templates"
 MIGRATIONS_DIR = FILES_ROOT / "migrations"
 STATIC_DIR = PACKAGE_DIR / "static"
+# The gettext catalogues: <language>/LC_MESSAGES/messages.po and its compiled .mo.
+TRANSLATIONS_DIR = PACKAGE_DIR / "translations"
 # Local state (the default SQLite database, the demo's secret key and logins):
 # the checkout's instance/, or for an installed package the instance/ of the
 # directory the command runs in, never site-packages.

@@ -41,7 +41,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.utils import cached_property
 
 from survey.health import database_answers
-from survey.i18n import translate
+from survey.i18n import N_, gettext
 from survey.models import db
 
 logger = logging.getLogger(__name__)
@@ -51,17 +51,38 @@ logger = logging.getLogger(__name__)
 # shows; .invalid is the name reserved for names that must never resolve (RFC 6761).
 NO_HOST = "refused-host.invalid"
 
-# The message keys of each status's page; any other status gets the general one.
+# The heading and text (msgids) of each status's page; any other status gets the general one.
 ERROR_MESSAGES = {
-    400: ("form_expired_heading", "form_expired_body"),
-    401: ("sign_in_heading", "sign_in_body"),
-    403: ("forbidden_heading", "forbidden_body"),
-    404: ("not_found_heading", "not_found_body"),
-    405: ("not_found_heading", "not_found_body"),
-    413: ("too_large_heading", "too_large_body"),
-    429: ("too_many_heading", "too_many_body"),
+    400: (
+        N_("This page has expired"),
+        N_(
+            "For your safety, pages stop working after some time or when the "
+            "browser closes. Please go back to the start of the survey."
+        ),
+    ),
+    401: (N_("Please sign in"), N_("This page is for staff who are signed in.")),
+    403: (
+        N_("You can't use this page"),
+        N_("Your account doesn't have access to it. Ask an administrator if you need it."),
+    ),
+    404: (N_("Page not found"), N_("There is nothing at this address.")),
+    405: (N_("Page not found"), N_("There is nothing at this address.")),
+    413: (
+        N_("That was too much to send at once"),
+        N_(
+            "Please shorten your longest answer and try again. Use your browser's "
+            "back button: what you typed should still be there."
+        ),
+    ),
+    429: (N_("Too many attempts"), N_("Please wait a few minutes and try again.")),
 }
-GENERAL_ERROR = ("error_heading", "error_body")
+GENERAL_ERROR = (
+    N_("Something went wrong"),
+    N_("Sorry, that didn't work. Nothing has been shared. Please go back and try again."),
+)
+# The plain page (when rendering failed) is English: it can't rely on anything working.
+PAGE_TITLE = "Survey"
+QUICK_EXIT = "Leave this page quickly"
 
 # How long a load balancer or a browser is asked to wait while the database is away.
 RETRY_AFTER_SECONDS = 30
@@ -104,18 +125,19 @@ def bind_url_adapter_if_missing() -> None:
 def plain_error_page(heading: str, body: str) -> str:
     """The error page without a template: for when the template is what failed."""
     return PLAIN_PAGE.format(
-        title=escape(translate("page_title", "en")),
+        title=escape(PAGE_TITLE),
         exit_url=escape(current_app.config["CHORUS_QUICK_EXIT_URL"]),
-        exit_text=escape(translate("quick_exit", "en")),
+        exit_text=escape(QUICK_EXIT),
         heading=escape(heading),
         body=escape(body),
     )
 
 
-def error_page(heading_key: str, body_key: str, status: int) -> tuple[str, int]:
-    """The site's calm error page for `status`, whatever the request was."""
-    heading, body = translate(heading_key, "en"), translate(body_key, "en")
+def error_page(heading: str, body: str, status: int) -> tuple[str, int]:
+    """The site's calm error page for `status`, whatever the request was: in the
+    respondent's language if their page had chosen it, English otherwise."""
     try:
+        heading, body = gettext(heading), gettext(body)
         bind_url_adapter_if_missing()
         return render_template("error.html", heading=heading, body=body), status
     except Exception:
@@ -142,7 +164,15 @@ def register_error_pages(app: Flask) -> None:
         if not exc.connection_invalidated and database_answers():
             raise exc
         logger.warning("A request found the database unreachable (%s)", type(exc).__name__)
-        page, status = error_page("unavailable_heading", "unavailable_body", 503)
+        page, status = error_page(
+            N_("This service is briefly unavailable"),
+            N_(
+                "If you had just sent answers, they were not saved this time; answers "
+                "you saved before are safe. Please wait a minute, then go back and try "
+                "again."
+            ),
+            503,
+        )
         return page, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(CSRFError)
@@ -153,7 +183,14 @@ def register_error_pages(app: Flask) -> None:
             answered = csrf_failed(exc)
             if answered is not None:
                 return answered
-        return error_page("form_expired_heading", "form_expired_body", 400)
+        return error_page(
+            N_("This page has expired"),
+            N_(
+                "For your safety, pages stop working after some time or when the "
+                "browser closes. Please go back to the start of the survey."
+            ),
+            400,
+        )
 
 
 def close_database_session(_error: BaseException | None) -> None:

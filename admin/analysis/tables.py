@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from survey.definition import Question, SurveyDefinition, localize
-from survey.i18n import translate
+from survey.i18n import N_, translate_to
 from survey.sealed_answers import OTHER, columns_of
 
 # Question types whose answers are counted into categories.
@@ -66,7 +66,7 @@ def categories(question: Question, language: str, default: str) -> tuple[tuple[s
         )
     pairs = [(o.value, localize(o.label, language, default)) for o in question.options]
     if question.other:
-        pairs.append((OTHER, translate("other", language)))
+        pairs.append((OTHER, translate_to(language, N_("Other"))))
     return tuple(pairs)
 
 

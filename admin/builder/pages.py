@@ -45,7 +45,7 @@ from survey.definition import (
     parse_definition,
 )
 from survey.events import announce
-from survey.i18n import language_name, translate
+from survey.i18n import language_name, speaking
 from survey.models import Role, Survey, SurveyStatus, db
 from survey.spreadsheet import rows_csv
 from survey.support_services import chosen_services, suggestions_for
@@ -847,9 +847,6 @@ def _preview(survey: Survey, section_id: str | None):
     sections = list(definition.sections)
     index = next((i for i, s in enumerate(sections) if s.id == section_id), None)
 
-    def t(key: str, **params: Any) -> str:
-        return translate(key, language, **params)
-
     def tx(text: Any) -> str:
         return localize(text, language, definition.default_language)
 
@@ -859,20 +856,20 @@ def _preview(survey: Survey, section_id: str | None):
         return url_for("builder.preview_section", slug=survey.slug, section_id=sid, lang=language)
 
     empty = {"chosen": [], "text": "", "other": "", "pnts": False, "quote": ""}
-    return render_template(
-        "admin/builder/preview.html",
-        survey=survey,
-        definition=definition,
-        preview_lang=language,
-        preview_languages=[(tag, language_name(tag)) for tag in definition.languages],
-        t=t,
-        tx=tx,
-        section=sections[index] if index is not None else None,
-        index=index,
-        sections=sections,
-        page_url=page_url,
-        empty=empty,
-    )
+    with speaking(language):
+        return render_template(
+            "admin/builder/preview.html",
+            survey=survey,
+            definition=definition,
+            preview_lang=language,
+            preview_languages=[(tag, language_name(tag)) for tag in definition.languages],
+            tx=tx,
+            section=sections[index] if index is not None else None,
+            index=index,
+            sections=sections,
+            page_url=page_url,
+            empty=empty,
+        )
 
 
 # --- export and copy ----------------------------------------------------------------------

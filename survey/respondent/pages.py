@@ -18,7 +18,7 @@ from survey.definition import (
     SurveyDefinition,
     localize,
 )
-from survey.i18n import language_name, translate
+from survey.i18n import gettext, language_name, use_language
 from survey.models import Survey, SurveyStatus
 from survey.responses import DraftState, visible_sections
 from survey.surveys import definition_of, find_survey
@@ -52,6 +52,13 @@ def refuse_cross_site() -> None:
 
 
 def language_of(definition: SurveyDefinition) -> str:
+    """The language this respondent reads the survey in; the app's words follow it."""
+    language = chosen_language(definition)
+    use_language(language)
+    return language
+
+
+def chosen_language(definition: SurveyDefinition) -> str:
     asked = request.values.get("lang")
     state = session.get("r") or session.get("done")
     if asked in definition.languages:
@@ -70,9 +77,7 @@ def render(
 ) -> tuple[str, int]:
     definition = definition_of(survey) if survey else None
     language = language_of(definition) if definition else fallback_language()
-
-    def t(key: str, **params: Any) -> str:
-        return translate(key, language, **params)
+    use_language(language)
 
     def tx(text: Any) -> str:
         if definition is None:
@@ -87,7 +92,6 @@ def render(
         languages=[
             (tag, language_name(tag)) for tag in (definition.languages if definition else ())
         ],
-        t=t,
         tx=tx,
         **context,
     )
@@ -154,24 +158,24 @@ def describe_answer(
 ) -> str:
     """How an answer reads on the review page."""
     if entry is None:
-        return translate("not_answered", language)
+        return gettext("Not answered")
     if entry.get("state") == PREFER_NOT_TO_SAY:
-        return translate("prefer_not_to_say", language)
+        return gettext("Prefer not to say")
     value = entry["value"]
     if "quote_consent" in entry:
-        consent = "review_quote_yes" if entry["quote_consent"] else "review_quote_no"
-        return f"{value}\n\n{translate(consent, language)}"
+        consent = (
+            gettext("You said these words may be quoted.")
+            if entry["quote_consent"]
+            else gettext("Not to be quoted.")
+        )
+        return f"{value}\n\n{consent}"
     labels = {o.value: localize(o.label, language, default) for o in question.options}
     items = value if isinstance(value, list) else [value]
     words = []
     for item in items:
         if isinstance(item, dict):
             other = item.get("other", "")
-            words.append(
-                f"{translate('other', language)}: {other}"
-                if other
-                else translate("other", language)
-            )
+            words.append(f"{gettext('Other')}: {other}" if other else gettext("Other"))
         elif question.type == "scale":
             words.append(str(item))
         else:

@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFError
 from survey import crypto
 from survey.answers import AnswerError, form_values, parse_answer, raw_form_values
 from survey.definition import Question, Section, SurveyDefinition
+from survey.i18n import N_
 from survey.models import Survey, SurveyStatus
 from survey.respondent.pages import (
     CrossSite,
@@ -82,6 +83,12 @@ RATE_LIMITS = {
     "respond.withdraw_answers": CODE_ATTEMPT_LIMIT,
 }
 
+# Said when a typed code (invite, resume, receipt) can't be a code at all (a msgid:
+# the code form's template translates it).
+CODE_MALFORMED = N_(
+    "That doesn't look like a code: codes have 16 letters and numbers, like ABCD-EFGH-JKMN-PQRS"
+)
+
 
 @bp.get("/<slug>")
 def landing(slug: str) -> ResponseReturnValue:
@@ -105,15 +112,15 @@ def start(slug: str) -> ResponseReturnValue:
         typed = request.form.get("invite_code", "")
         error = None
         if not typed.strip():
-            error = "invite_required"
+            error = N_("Enter the invite code you were given")
         else:
             try:
                 invite_lookup = invite_lookup_if_valid(survey, typed)
             except CodeNotFound:
                 error = (
-                    "code_malformed"
+                    CODE_MALFORMED
                     if not crypto.is_well_formed_code(typed)
-                    else "invite_not_found"
+                    else N_("We couldn't find that invite code. Check it and try again")
                 )
         if error:
             return render(
@@ -373,7 +380,7 @@ def receipt(slug: str) -> ResponseReturnValue:
             survey,
             422,
             code=done["receipt"],
-            error="confirm_saved_required",
+            error=N_("Tick the box to confirm you have saved your code"),
             lapsed=False,
         )
     return render("respond/receipt.html", survey, code=done["receipt"], error=None, lapsed=False)
@@ -403,7 +410,7 @@ def resume_code(slug: str) -> ResponseReturnValue:
             session["r"].pop("code", None)
             session.modified = True
             return redirect(continue_url)
-        error = "confirm_saved_required"
+        error = N_("Tick the box to confirm you have saved your code")
     return render(
         "respond/resume_code.html",
         survey,
@@ -429,7 +436,7 @@ def resume(slug: str) -> ResponseReturnValue:
             "respond/resume.html",
             survey,
             422,
-            error="code_malformed",
+            error=CODE_MALFORMED,
             typed=typed[:64],
             weeks=weeks,
         )
@@ -440,7 +447,10 @@ def resume(slug: str) -> ResponseReturnValue:
             "respond/resume.html",
             survey,
             422,
-            error="resume_not_found",
+            error=N_(
+                "We couldn't find saved answers with that code. Check it and try again."
+                " Codes stop working when answers are sent or after %(weeks)s weeks"
+            ),
             typed=typed[:64],
             weeks=weeks,
         )
@@ -469,7 +479,7 @@ def withdraw_answers(slug: str) -> ResponseReturnValue:
             survey,
             422,
             step="find",
-            error="code_malformed",
+            error=CODE_MALFORMED,
             typed=typed[:64],
         )
     try:
@@ -483,7 +493,10 @@ def withdraw_answers(slug: str) -> ResponseReturnValue:
             survey,
             422,
             step="find",
-            error="withdraw_not_found",
+            error=N_(
+                "We couldn't find answers with that receipt code. Check it and try "
+                "again. If you already withdrew, there is nothing more to do"
+            ),
             typed=typed[:64],
         )
     return render(
