@@ -39,6 +39,7 @@ from survey.respondent.session import (
     answering_here,
     begin_session,
     current_draft,
+    draft_handle,
     finish_session,
     forget_respondent,
     receipt_lapsed,
@@ -289,7 +290,8 @@ def review(slug: str) -> ResponseReturnValue:
 
 @bp.post("/<slug>/submit")
 def submit_answers(slug: str) -> ResponseReturnValue:
-    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus))
+    # The draft isn't read here: submitting deletes it and reads it back at once.
+    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus), with_draft=False)
     # A double click carries the answering session; a refresh after success, `done`.
     answering = session.get("r") if (session.get("r") or {}).get("slug") == slug else None
     done = receipt_to_show(slug)
@@ -299,10 +301,10 @@ def submit_answers(slug: str) -> ResponseReturnValue:
         raise Unavailable("closed", survey)
     receipt = (answering or done or {}).get("receipt")
     try:
-        handle, state = current_draft(survey)
+        handle = draft_handle(survey)
         if receipt is None:
             raise SessionEnded(survey)
-        submit(survey, handle, state, receipt)
+        submit(survey, handle, receipt)
     except (SessionEnded, DraftGone):
         # A double click or a refresh: the first request stored it already.
         if receipt and receipt_exists(survey, receipt):
