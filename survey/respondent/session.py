@@ -123,8 +123,11 @@ def current_draft(survey: Survey) -> tuple[DraftHandle, DraftState]:
     except DraftGone:
         raise SessionEnded(survey) from None
     state = session["r"]
-    state["seen"] = now_minute()
-    session.modified = True
+    minute = now_minute()
+    if state.get("seen") != minute:
+        # The cookie is written again only when the minute it holds changes.
+        state["seen"] = minute
+        session.modified = True
     return handle, draft
 
 
