@@ -58,6 +58,18 @@ else:
     Model = db.Model
 
 
+def autocommit_statements() -> None:
+    """Run each statement of this request as a transaction of its own.
+
+    For requests whose statements need nothing atomic between them (a read, or a
+    single write): no BEGIN, COMMIT or ROLLBACK goes to the database, which on
+    PostgreSQL is two round trips fewer per request. Once the session has begun a
+    transaction, that transaction goes on as it was.
+    """
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def rows_changed(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE run through the session changed.
 

@@ -37,11 +37,16 @@ class CrossSite(Exception):
 
 
 def answerable_survey(
-    slug: str, *, allow: tuple[str, ...] = (SurveyStatus.OPEN.value,), with_draft: bool = True
+    slug: str,
+    *,
+    allow: tuple[str, ...] = (SurveyStatus.OPEN.value,),
+    with_draft: bool = True,
+    autocommit: bool = False,
 ) -> Survey:
     """The survey a respondent's page is about, read with this session's draft of
-    it (see `find_survey_here`); a calm page instead when it can't be answered."""
-    survey = find_survey_here(slug, with_draft=with_draft)
+    it (see `find_survey_here`, and there `autocommit`); a calm page instead when
+    it can't be answered."""
+    survey = find_survey_here(slug, with_draft=with_draft, autocommit=autocommit)
     if survey is None or survey.status == SurveyStatus.DRAFT.value:
         # A draft is indistinguishable from a survey that doesn't exist.
         raise Unavailable("unknown" if survey is None else "draft", None, status=404)

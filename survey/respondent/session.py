@@ -16,7 +16,7 @@ from typing import Any
 from flask import current_app, g, session
 
 from survey import crypto
-from survey.models import Survey
+from survey.models import Survey, autocommit_statements
 from survey.responses import (
     DraftGone,
     DraftHandle,
@@ -83,10 +83,18 @@ def draft_id_here(slug: str) -> str | None:
     return draft_id
 
 
-def find_survey_here(slug: str, *, with_draft: bool = True) -> Survey | None:
+def find_survey_here(
+    slug: str, *, with_draft: bool = True, autocommit: bool = False
+) -> Survey | None:
     """The survey `slug` names and, read in the same statement, this session's
-    draft of it (`with_draft`), kept for `current_draft` in this request."""
+    draft of it (`with_draft`), kept for `current_draft` in this request.
+
+    With `autocommit`, this and every later statement of the request is its own
+    transaction (models.autocommit_statements): for pages that read, or write one row.
+    """
     draft_id = draft_id_here(slug) if with_draft else None
+    if autocommit:
+        autocommit_statements()
     survey, sealed = survey_and_draft(slug, draft_id)
     if survey is not None and draft_id is not None:
         g.respondent_draft = (survey.id, draft_id, sealed)
@@ -139,6 +147,15 @@ def answering_here(survey: Survey) -> tuple[DraftHandle, DraftState] | None:
         return current_draft(survey)
     except SessionEnded:
         return None
+
+
+def rekey_session(handle: DraftHandle, code: str) -> None:
+    """The draft was re-keyed under a new resume code: hold its key, and the code
+    until the person confirms they saved it."""
+    state = session["r"]
+    state["key"] = crypto.b64(handle.key)
+    state["code"] = code
+    session.modified = True  # a change inside `r` isn't seen on its own
 
 
 def finish_session(survey: Survey, receipt: str) -> None:

@@ -44,6 +44,7 @@ from survey.respondent.session import (
     forget_respondent,
     receipt_lapsed,
     receipt_to_show,
+    rekey_session,
 )
 from survey.responses import (
     CodeNotFound,
@@ -68,6 +69,10 @@ from survey.surveys import definition_of, find_survey
 
 bp = Blueprint("respond", __name__, url_prefix="/s")
 
+# Every page but submit and withdrawal reads, or writes one row: those run each
+# statement as its own transaction (`autocommit=True`, survey/models.py
+# autocommit_statements); submit and withdrawal change several rows at once.
+
 CODE_ATTEMPT_LIMIT = "10 per minute;100 per day"
 # Limits on POSTs, per client address (keyed-hashed, see survey/privacy.py).
 RATE_LIMITS = {
@@ -80,7 +85,7 @@ RATE_LIMITS = {
 
 @bp.get("/<slug>")
 def landing(slug: str) -> ResponseReturnValue:
-    survey = answerable_survey(slug, allow=(SurveyStatus.OPEN.value,))
+    survey = answerable_survey(slug, allow=(SurveyStatus.OPEN.value,), autocommit=True)
     started = answering_here(survey) is not None
     return render("respond/landing.html", survey, invite_error=None, started=started)
 
@@ -88,7 +93,7 @@ def landing(slug: str) -> ResponseReturnValue:
 @bp.post("/<slug>/start")
 def start(slug: str) -> ResponseReturnValue:
     refuse_cross_site()
-    survey = answerable_survey(slug)
+    survey = answerable_survey(slug, autocommit=True)
     definition = definition_of(survey)
     language = language_of(definition)
     answering = answering_here(survey)
@@ -140,7 +145,7 @@ class AtSection(NamedTuple):
 
 
 def at_section(slug: str, section_id: str) -> AtSection:
-    survey = answerable_survey(slug)
+    survey = answerable_survey(slug, autocommit=True)
     definition = definition_of(survey)
     if definition.section(section_id) is None:
         abort(404)
@@ -247,8 +252,7 @@ def save_section(slug: str, section_id: str) -> ResponseReturnValue:
     action = request.form.get("action", "next")
     if action == "save":
         code, new_handle = issue_resume_code(survey, handle, state)
-        session["r"]["key"] = crypto.b64(new_handle.key)
-        session["r"]["code"] = code
+        rekey_session(new_handle, code)
         return redirect(url_for("respond.resume_code", slug=survey.slug))
     if action == "back":
         sections = visible_sections(definition, state)
@@ -269,7 +273,7 @@ def save_section(slug: str, section_id: str) -> ResponseReturnValue:
 
 @bp.get("/<slug>/review")
 def review(slug: str) -> ResponseReturnValue:
-    survey = answerable_survey(slug)
+    survey = answerable_survey(slug, autocommit=True)
     definition = definition_of(survey)
     _, state = current_draft(survey)
     language = language_of(definition)
@@ -322,7 +326,7 @@ def submit_answers(slug: str) -> ResponseReturnValue:
 
 @bp.route("/<slug>/receipt", methods=["GET", "POST"])
 def receipt(slug: str) -> ResponseReturnValue:
-    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus))
+    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus), autocommit=True)
     done = session.get("done")
     if not done or done.get("slug") != survey.slug:
         return redirect(url_for("respond.thanks", slug=survey.slug))
@@ -347,7 +351,7 @@ def receipt(slug: str) -> ResponseReturnValue:
 
 @bp.get("/<slug>/thanks")
 def thanks(slug: str) -> ResponseReturnValue:
-    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus))
+    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus), autocommit=True)
     return render("respond/thanks.html", survey)
 
 
@@ -356,7 +360,7 @@ def thanks(slug: str) -> ResponseReturnValue:
 
 @bp.route("/<slug>/code", methods=["GET", "POST"])
 def resume_code(slug: str) -> ResponseReturnValue:
-    survey = answerable_survey(slug)
+    survey = answerable_survey(slug, autocommit=True)
     definition = definition_of(survey)
     _, draft = current_draft(survey)
     continue_url = url_to_continue(survey, definition, draft)
@@ -383,7 +387,7 @@ def resume_code(slug: str) -> ResponseReturnValue:
 
 @bp.route("/<slug>/resume", methods=["GET", "POST"])
 def resume(slug: str) -> ResponseReturnValue:
-    survey = answerable_survey(slug)
+    survey = answerable_survey(slug, autocommit=True)
     definition = definition_of(survey)
     weeks = current_app.config["CHORUS_DRAFT_WEEKS"]
     if request.method == "GET":
