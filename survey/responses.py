@@ -190,10 +190,6 @@ def open_draft(survey: Survey, handle: DraftHandle, sealed: bytes | None) -> Dra
     return DraftState.from_json(plain)
 
 
-def load_draft(survey: Survey, handle: DraftHandle) -> DraftState:
-    return open_draft(survey, handle, read_draft(survey, handle.draft_id))
-
-
 def _rewrite_draft(survey: Survey, handle: DraftHandle, **values: Any) -> None:
     """One UPDATE of the survey's draft, dated to this week; DraftGone if it isn't there."""
     parameters = {"draft_key": handle.draft_id, "of_survey": survey.id, "saved_week": iso_week()}

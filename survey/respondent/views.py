@@ -67,11 +67,11 @@ from survey.responses import (
 )
 from survey.surveys import definition_of, find_survey
 
+# Every page but submit and withdrawal reads, or writes one row: it runs each
+# statement as a transaction of its own (`autocommit=True`, see
+# survey/models.py autocommit_statements). Submitting and withdrawing change
+# several rows at once, in one transaction.
 bp = Blueprint("respond", __name__, url_prefix="/s")
-
-# Every page but submit and withdrawal reads, or writes one row: those run each
-# statement as its own transaction (`autocommit=True`, survey/models.py
-# autocommit_statements); submit and withdrawal change several rows at once.
 
 CODE_ATTEMPT_LIMIT = "10 per minute;100 per day"
 # Limits on POSTs, per client address (keyed-hashed, see survey/privacy.py).
