@@ -25,8 +25,11 @@ flow on a second copy of the survey (which also warms Chorus up) records its
 requests before anything is timed; the measured flows must make the same ones.
 
 Chorus and floor flows run in alternating blocks (ABBA order). The report gives
-flows per second and their ratio, then each step's median beside its floor's.
-This is a report, not a test: nothing here asserts on a time.
+flows per second and their ratio (and the ratio of the median flows), then
+each step's median beside its floor's, then three parts of a section page
+timed on their own in the same run (rendering it, reading the survey with the
+draft, the session cookie both ways), which the floor's GET doesn't do. This
+is a report, not a test: nothing here asserts on a time.
 """
 
 from __future__ import annotations
@@ -76,8 +79,13 @@ from sqlalchemy import (
 )
 
 from survey import crypto
+from survey.config import app_subkey
 from survey.inbox import sealed_responses
-from survey.models import Survey, db
+from survey.models import Survey, autocommit_statements, db
+from survey.respondent.views import render_section
+from survey.responses import start_draft, survey_and_draft, visible_sections
+from survey.session_cookie import SessionCipher
+from survey.surveys import find_survey
 from survey.synthetic import synthetic_state
 
 BLOCK = 5
@@ -235,6 +243,44 @@ def draft_size(app: Flask, target: Target, rng: random.Random, n: int) -> int:
     return int(statistics.median(sizes))
 
 
+def part_costs(app: Flask, target: Target, rng: random.Random, n: int) -> dict[str, float]:
+    """p50 ms of parts of a section page on their own, in this run: rendering
+    it (Jinja, its form token and links), reading the survey with a draft (a
+    connection taken from the pool and given back, as a page does), and the
+    session cookie decrypted and encrypted again."""
+    definition = target.definition
+    with app.test_request_context(f"/s/{target.slug}"):
+        survey = find_survey(target.slug)
+        handle = start_draft(survey)
+        state = synthetic_state(definition, rng)
+        sections = visible_sections(definition, state)
+        section = max(sections, key=lambda s: len(s.questions))
+
+        def render() -> Any:
+            return render_section(survey, definition, state, section, sections)
+
+        def read() -> None:
+            autocommit_statements()
+            survey_and_draft(target.slug, handle.draft_id)
+            db.session.remove()
+
+        cipher = SessionCipher(app_subkey("chorus-bench"))
+        cookie = {
+            "csrf_token": secrets.token_hex(20),
+            "r": {"slug": target.slug, "draft": handle.draft_id, "key": "k" * 44, "seen": 1},
+        }
+
+        def session_cookie() -> Any:
+            return cipher.loads(cipher.dumps(cookie))
+
+        costs = {
+            name: round(Series([timed(call)[1] for _ in range(n)]).ms(50), 3)
+            for name, call in (("render", render), ("read", read), ("cookie", session_cookie))
+        }
+        db.session.rollback()
+    return costs
+
+
 def stored_sizes(app: Flask, survey_id: int) -> list[int]:
     with app.app_context():
         survey = db.session.get(Survey, survey_id)
@@ -301,6 +347,8 @@ def run_database(kind: str, n: int, server_url: str, seed: int) -> dict[str, Any
                 floor_block(flows)
                 chorus_block(flows)
 
+        parts = part_costs(app, rehearsal, random.Random(seed), 200)
+
         # Checked after timing, so the checks cost nothing inside it.
         if sorted(map(tuple, walked)) != sorted(map(tuple, planned)):
             raise RuntimeError("the measured flows made other requests than their rehearsals")
@@ -332,6 +380,10 @@ def run_database(kind: str, n: int, server_url: str, seed: int) -> dict[str, Any
         "ratio": round(bare.rate / chorus.rate, 2),
         "chorus_flow_p50_ms": round(chorus.ms(50), 1),
         "floor_flow_p50_ms": round(bare.ms(50), 1),
+        "ratio_p50": round(chorus.ms(50) / bare.ms(50), 2),
+        "section_render_ms": parts["render"],
+        "survey_read_ms": parts["read"],
+        "cookie_ms": parts["cookie"],
         "steps": [
             {
                 "step": step,
@@ -360,6 +412,13 @@ COLUMNS = [
     ("ratio", "ratio", "{:.2f}x"),
     ("chorus flow p50 ms", "chorus_flow_p50_ms", "{:.1f}"),
     ("floor flow p50 ms", "floor_flow_p50_ms", "{:.1f}"),
+    ("p50 ratio", "ratio_p50", "{:.2f}x"),
+]
+PART_COLUMNS = [
+    ("database", "database", "{}"),
+    ("render a section ms", "section_render_ms", "{:.3f}"),
+    ("read survey + draft ms", "survey_read_ms", "{:.3f}"),
+    ("session cookie ms", "cookie_ms", "{:.3f}"),
 ]
 STEP_COLUMNS = [
     ("database", "database", "{}"),
@@ -397,6 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     steps = [{"database": r["database"], **step} for r in results for step in r["steps"]]
     print(table(STEP_COLUMNS, steps))
+    print()
+    print("Parts of a section page on their own (p50, same run):")
+    print(table(PART_COLUMNS, results))
     print(json.dumps({"bench": "flow", "results": results, "notes": notes}, separators=(",", ":")))
     return 0
 
