@@ -77,6 +77,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/submit.py
+	$(BIN)/python bench/flow.py
 	$(BIN)/python bench/sdc_bench.py
 	$(BIN)/python bench/report.py --n 100000
 	$(BIN)/python bench/render.py --pdf

@@ -86,6 +86,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     if config:
         app.config.update(config)
+    if str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+        # A database file has no server that restarts under its connections: nothing
+        # to ping before each request's first statement.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "pool_pre_ping": False,
+        }
     # Cheap password hashing only for tests, which say so in the config they pass
     # here: TESTING is never read from the environment, so no deployment can.
     testing = bool(config and config.get("TESTING"))

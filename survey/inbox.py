@@ -32,7 +32,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Select, Table, delete, func, select, update
+from flask import current_app
+from sqlalchemy import Select, Table, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from survey import crypto
@@ -57,6 +58,8 @@ TAG_KEY_PURPOSE = "chorus-inbox-tag/1"
 BOX_MIN_BYTES = 16384
 
 _shuffler = secrets.SystemRandom()
+# InboxEntry is mapped to a Table; SQLAlchemy types __table__ as any FromClause.
+_inbox = cast(Table, InboxEntry.__table__)
 
 
 @dataclass(frozen=True)
@@ -122,33 +125,34 @@ def _open(entry: InboxEntry) -> _Letter:
 def post(
     survey: Survey, response: SealedResponse, receipt_lookup: str, invite_lookup: str | None
 ) -> None:
-    """Add a submitted response to the inbox (the caller commits).
+    """Add a submitted response to the inbox: one INSERT (the caller commits).
 
     The unique tags refuse a second entry for the same invite or receipt with
-    an IntegrityError at flush or commit.
+    an IntegrityError, raised here.
     """
     entry_id = random_id()
     letter = _Letter(response, receipt_lookup, invite_lookup)
-    db.session.add(
-        InboxEntry(
-            id=entry_id,
-            survey_id=survey.id,
-            week=response.week,
-            invite_tag=tag(invite_lookup) if invite_lookup else None,
-            receipt_tag=tag(receipt_lookup),
-            box=_seal_letter(survey.id, entry_id, letter),
-        )
+    db.session.execute(
+        _inbox.insert(),
+        {
+            "id": entry_id,
+            "survey_id": survey.id,
+            "week": response.week,
+            "invite_tag": tag(invite_lookup) if invite_lookup else None,
+            "receipt_tag": tag(receipt_lookup),
+            "box": _seal_letter(survey.id, entry_id, letter),
+        },
     )
 
 
 def invite_spent(invite_lookup: str) -> bool:
-    """Whether an invite has let answers in: marked used, or waiting in the inbox."""
-    if db.session.scalar(select(InviteCode.used).where(InviteCode.lookup == invite_lookup)):
-        return True
-    waiting = db.session.scalar(
-        select(InboxEntry.id).where(InboxEntry.invite_tag == tag(invite_lookup))
+    """Whether an invite has let answers in: marked used, or waiting in the inbox
+    (one statement)."""
+    used = select(InviteCode.lookup).where(
+        InviteCode.lookup == invite_lookup, InviteCode.used.is_(True)
     )
-    return waiting is not None
+    waiting = select(InboxEntry.id).where(InboxEntry.invite_tag == tag(invite_lookup))
+    return bool(db.session.scalar(select(exists(used) | exists(waiting))))
 
 
 # --- reading, counting, withdrawing -----------------------------------------------------
@@ -324,11 +328,24 @@ def flush_inbox(survey: Survey, *, everything: bool = False) -> int:
 
 
 def flush_if_due(survey: Survey) -> int:
-    """Flush when the survey has entries of an earlier week (a cheap check first)."""
+    """Flush when the survey has entries of an earlier week (a cheap check first).
+
+    Checked at this process's first submission to the survey in each ISO week:
+    entries of earlier weeks can't be added later in the week (a submission is
+    dated to the week it is sent in), save by a request that straddles midnight
+    on Sunday, and the daily job (`flush_every_survey`) stores such a late one.
+    """
+    # Survey id → the week this process last checked it.
+    checked: dict[int, str] = current_app.extensions.setdefault("chorus_inbox_checked", {})
+    week = iso_week()
+    if checked.get(survey.id) == week:
+        return 0
     due = db.session.scalar(
         _due(survey, everything=False).with_only_columns(InboxEntry.id).limit(1)
     )
-    return flush_inbox(survey) if due is not None else 0
+    flushed = flush_inbox(survey) if due is not None else 0
+    checked[survey.id] = week
+    return flushed
 
 
 def flush_every_survey() -> int:

@@ -10,6 +10,7 @@ which row came first.
 from __future__ import annotations
 
 import enum
+import hashlib
 import secrets
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -29,7 +30,7 @@ from sqlalchemy import (
     false,
 )
 from sqlalchemy.engine import CursorResult, Result
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -55,6 +56,18 @@ if TYPE_CHECKING:
     Model = Base
 else:
     Model = db.Model
+
+
+def autocommit_statements() -> None:
+    """Run each statement of this request as a transaction of its own.
+
+    For requests whose statements need nothing atomic between them (a read, or a
+    single write): no BEGIN, COMMIT or ROLLBACK goes to the database, which on
+    PostgreSQL is two round trips fewer per request. Once the session has begun a
+    transaction, that transaction goes on as it was.
+    """
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def rows_changed(result: Result[Any]) -> int:
@@ -97,6 +110,10 @@ class Survey(Model):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     title: Mapped[str] = mapped_column(Text)
     definition_json: Mapped[str] = mapped_column(Text)
+    # SHA-256 of definition_json, set with it (`_definition_digest`). Read with the
+    # row, it names the version of the definition: parsed definitions are cached
+    # under it (survey/surveys.py `definition_of`), so the JSON is read only once.
+    definition_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=SurveyStatus.DRAFT.value)
     # X25519 public key that seals answers; set when the survey first opens.
     public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
@@ -122,6 +139,17 @@ class Survey(Model):
     @property
     def is_open(self) -> bool:
         return self.status == SurveyStatus.OPEN.value
+
+    @validates("definition_json")
+    def _definition_digest(self, key: str, document: str) -> str:
+        """Every new definition gets its own digest, in the same change."""
+        self.definition_sha256 = definition_digest(document)
+        return document
+
+
+def definition_digest(document: str) -> str:
+    """What `Survey.definition_sha256` holds for a definition document."""
+    return hashlib.sha256(document.encode("utf-8")).hexdigest()
 
 
 class SurveyKeyWrap(Model):

@@ -15,17 +15,19 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from survey import crypto, inbox
 from survey.config import scrypt_cost
 from survey.definition import (
     NOT_SHOWN,
     SKIPPED,
+    SLUG_RE,
     Question,
     Section,
     SurveyDefinition,
@@ -91,6 +93,25 @@ def _draft_aad(survey: Survey, draft_id: str) -> bytes:
     return crypto.wrap_aad(survey.id, f"draft:{draft_id}")
 
 
+# The statements every respondent's request runs, built once with bound
+# parameters: building one costs more than running it (bench/flow.py).
+_drafts = cast(Table, Draft.__table__)
+_SURVEY_BY_SLUG = (
+    select(Survey).options(defer(Survey.definition_json)).where(Survey.slug == bindparam("slug"))
+)
+_SURVEY_AND_DRAFT = _SURVEY_BY_SLUG.add_columns(Draft.sealed).outerjoin(
+    Draft, (Draft.id == bindparam("draft_id")) & (Draft.survey_id == Survey.id)
+)
+_THIS_DRAFT = (_drafts.c.id == bindparam("draft_key")) & (
+    _drafts.c.survey_id == bindparam("of_survey")
+)
+_READ_DRAFT = select(_drafts.c.sealed).where(_THIS_DRAFT)
+_INSERT_DRAFT = _drafts.insert()
+# Sets the columns its parameters name, beside draft_key and of_survey.
+_SAVE_DRAFT = _drafts.update().where(_THIS_DRAFT)
+_TAKE_DRAFT = _drafts.delete().where(_THIS_DRAFT).returning(_drafts.c.sealed)
+
+
 # --- invites ----------------------------------------------------------------------
 
 
@@ -117,35 +138,70 @@ def start_draft(survey: Survey, invite_lookup: str | None = None) -> DraftHandle
     """A new, empty draft under a fresh random key."""
     handle = DraftHandle(random_id(), crypto.new_key())
     state = DraftState(invite_lookup=invite_lookup)
-    db.session.add(
-        Draft(
-            id=handle.draft_id,
-            survey_id=survey.id,
-            sealed=crypto.encrypt(handle.key, state.to_json(), _draft_aad(survey, handle.draft_id)),
-        )
+    sealed = crypto.encrypt(handle.key, state.to_json(), _draft_aad(survey, handle.draft_id))
+    db.session.execute(
+        _INSERT_DRAFT,
+        {"id": handle.draft_id, "survey_id": survey.id, "sealed": sealed, "saved_week": iso_week()},
     )
-    purge_stale_drafts()
+    # A draft goes stale only when a week ends (its cut-offs are weeks): this
+    # process purges at its first new draft of each week, which finds them all.
+    week = iso_week()
+    purge = current_app.extensions.get("chorus_drafts_purged") != week
+    if purge:
+        purge_stale_drafts()
     db.session.commit()
+    if purge:
+        current_app.extensions["chorus_drafts_purged"] = week
     return handle
 
 
-def load_draft(survey: Survey, handle: DraftHandle) -> DraftState:
-    draft = db.session.get(Draft, handle.draft_id)
-    if draft is None or draft.survey_id != survey.id:
+def survey_and_draft(slug: str, draft_id: str | None) -> tuple[Survey | None, bytes | None]:
+    """The survey with this slug and, in the same statement, the sealed bytes of
+    its draft `draft_id` (None when that draft isn't there, or no id is given).
+
+    All a respondent's page reads. The definition's JSON stays in the database:
+    `definition_of` has it parsed, per version, from the row's digest.
+    """
+    if not SLUG_RE.fullmatch(slug):
+        return None, None
+    if draft_id is None:
+        return db.session.scalar(_SURVEY_BY_SLUG, {"slug": slug}), None
+    found = db.session.execute(_SURVEY_AND_DRAFT, {"slug": slug, "draft_id": draft_id}).first()
+    return (None, None) if found is None else (found[0], found[1])
+
+
+def read_draft(survey: Survey, draft_id: str) -> bytes | None:
+    """The sealed bytes of the survey's draft `draft_id`, if it is there."""
+    sealed: bytes | None = db.session.scalar(
+        _READ_DRAFT, {"draft_key": draft_id, "of_survey": survey.id}
+    )
+    return sealed
+
+
+def open_draft(survey: Survey, handle: DraftHandle, sealed: bytes | None) -> DraftState:
+    """The draft in `sealed` (as read for `handle`), or DraftGone if there is
+    none or it doesn't open with the handle's key."""
+    if sealed is None:
         raise DraftGone
     try:
-        plain = crypto.decrypt(handle.key, draft.sealed, _draft_aad(survey, draft.id))
+        plain = crypto.decrypt(handle.key, sealed, _draft_aad(survey, handle.draft_id))
     except crypto.CryptoError:
         raise DraftGone from None
     return DraftState.from_json(plain)
 
 
-def save_draft(survey: Survey, handle: DraftHandle, state: DraftState) -> None:
-    draft = db.session.get(Draft, handle.draft_id)
-    if draft is None or draft.survey_id != survey.id:
+def _rewrite_draft(survey: Survey, handle: DraftHandle, **values: Any) -> None:
+    """One UPDATE of the survey's draft, dated to this week; DraftGone if it isn't there."""
+    parameters = {"draft_key": handle.draft_id, "of_survey": survey.id, "saved_week": iso_week()}
+    changed = rows_changed(db.session.execute(_SAVE_DRAFT, {**parameters, **values}))
+    if changed != 1:
         raise DraftGone
-    draft.sealed = crypto.encrypt(handle.key, state.to_json(), _draft_aad(survey, draft.id))
-    draft.saved_week = iso_week()
+
+
+def save_draft(survey: Survey, handle: DraftHandle, state: DraftState) -> None:
+    """Replace the draft with `state`: one UPDATE and a commit (nothing is read)."""
+    sealed = crypto.encrypt(handle.key, state.to_json(), _draft_aad(survey, handle.draft_id))
+    _rewrite_draft(survey, handle, sealed=sealed)
     db.session.commit()
 
 
@@ -156,19 +212,19 @@ def issue_resume_code(
 
     Any earlier code for the same draft stops working: its lookup is replaced.
     """
-    draft = db.session.get(Draft, handle.draft_id)
-    if draft is None or draft.survey_id != survey.id:
-        raise DraftGone
     code = crypto.generate_code()
     salt = secrets.token_bytes(16)
     key = crypto.code_derived_key(code, salt, scrypt_cost(current_app.config))
     state.has_resume_code = True
-    draft.resume_lookup = crypto.code_lookup(lookup_secret(), "resume", code)
-    draft.kdf_salt = salt
-    draft.sealed = crypto.encrypt(key, state.to_json(), _draft_aad(survey, draft.id))
-    draft.saved_week = iso_week()
+    _rewrite_draft(
+        survey,
+        handle,
+        resume_lookup=crypto.code_lookup(lookup_secret(), "resume", code),
+        kdf_salt=salt,
+        sealed=crypto.encrypt(key, state.to_json(), _draft_aad(survey, handle.draft_id)),
+    )
     db.session.commit()
-    return code, DraftHandle(draft.id, key)
+    return code, DraftHandle(handle.draft_id, key)
 
 
 def resume_draft(survey: Survey, typed: str) -> tuple[DraftHandle, DraftState]:
@@ -182,7 +238,7 @@ def resume_draft(survey: Survey, typed: str) -> tuple[DraftHandle, DraftState]:
     key = crypto.code_derived_key(typed, draft.kdf_salt, scrypt_cost(current_app.config))
     handle = DraftHandle(draft.id, key)
     try:
-        return handle, load_draft(survey, handle)
+        return handle, open_draft(survey, handle, draft.sealed)
     except DraftGone:
         raise CodeNotFound from None
 
@@ -278,35 +334,34 @@ def final_answers(definition: SurveyDefinition, state: DraftState) -> dict[str, 
 # --- submitting and withdrawing ---------------------------------------------------------
 
 
-def submit(survey: Survey, handle: DraftHandle, state: DraftState, receipt_code: str) -> None:
+def submit(survey: Survey, handle: DraftHandle, receipt_code: str) -> None:
     """Seal the draft's final answers and put them in the inbox as one response.
 
-    `state` is the draft as the caller just loaded it with `handle`. Raises
-    DraftGone if the draft has meanwhile been submitted (the caller checks
+    The draft is deleted and read back in the same statement (DELETE ...
+    RETURNING), opened with `handle`, sealed, and posted to the inbox: one
+    transaction, one commit. Raises DraftGone if the draft has meanwhile been
+    submitted or doesn't open (nothing changes; the caller checks
     `receipt_exists`), and InviteUsed if the invite has already let answers in
     (then the draft is deleted and nothing is stored).
     """
     # Last week's inbox is stored first, in its own transaction (survey/inbox.py).
     inbox.flush_if_due(survey)
-    answers = final_answers(definition_of(survey), state)
-    response_id = random_id()
-    response = inbox.SealedResponse(
-        id=response_id,
-        week=iso_week(),
-        format_version=FORMAT_VERSION,
-        sealed=seal_answers(survey, response_id, answers),
-    )
     receipt_lookup = crypto.code_lookup(lookup_secret(), "receipt", receipt_code)
     try:
-        deleted = rows_changed(
-            db.session.execute(
-                delete(Draft).where(Draft.id == handle.draft_id, Draft.survey_id == survey.id)
-            )
+        sealed = db.session.scalar(
+            _TAKE_DRAFT, {"draft_key": handle.draft_id, "of_survey": survey.id}
         )
-        if deleted != 1:
-            raise DraftGone
+        state = open_draft(survey, handle, sealed)
         if state.invite_lookup and inbox.invite_spent(state.invite_lookup):
             raise InviteUsed
+        response_id = random_id()
+        answers = final_answers(definition_of(survey), state)
+        response = inbox.SealedResponse(
+            id=response_id,
+            week=iso_week(),
+            format_version=FORMAT_VERSION,
+            sealed=seal_answers(survey, response_id, answers),
+        )
         inbox.post(survey, response, receipt_lookup, state.invite_lookup)
         db.session.commit()
     except DraftGone:

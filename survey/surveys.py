@@ -9,8 +9,9 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
 from importlib import resources
 
 from sqlalchemy import func, select
@@ -31,6 +32,7 @@ from survey.models import (
     SurveyStatus,
     User,
     db,
+    definition_digest,
 )
 
 RECOVERY_HOLDER = "recovery"
@@ -52,14 +54,52 @@ def lookup_secret() -> bytes:
     return app_subkey("chorus-code-lookup/1")
 
 
-@lru_cache(maxsize=64)
-def _parse_cached(definition_json: str) -> SurveyDefinition:
-    return parse_definition(json.loads(definition_json))
+class DefinitionCache:
+    """Parsed definitions, per survey version: (survey id, SHA-256 of its JSON).
+
+    The digest is read with the survey's row (`Survey.definition_sha256`), so a
+    definition that changed, here or in another process, has another key and
+    is never answered from here; an entry is stored under the digest of the very
+    JSON it was parsed from. The most recently used `size` versions are kept.
+    """
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self._parsed: OrderedDict[tuple[int, str], SurveyDefinition] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, str]) -> SurveyDefinition | None:
+        with self._lock:
+            found = self._parsed.get(key)
+            if found is not None:
+                self._parsed.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[int, str], definition: SurveyDefinition) -> None:
+        with self._lock:
+            self._parsed[key] = definition
+            self._parsed.move_to_end(key)
+            while len(self._parsed) > self.size:
+                self._parsed.popitem(last=False)
+
+
+parsed_definitions = DefinitionCache()
 
 
 def definition_of(survey: Survey) -> SurveyDefinition:
-    """The survey's parsed definition (parsed once per distinct document)."""
-    return _parse_cached(survey.definition_json)
+    """The survey's parsed definition: read and parsed once per process and version.
+
+    On a miss the JSON is read (a respondent's page leaves it in the database)
+    and parsed, and kept under its own digest.
+    """
+    found = parsed_definitions.get((survey.id, survey.definition_sha256))
+    if found is not None:
+        return found
+    document = survey.definition_json
+    definition = parse_definition(json.loads(document))
+    if survey.id is not None:
+        parsed_definitions.put((survey.id, definition_digest(document)), definition)
+    return definition
 
 
 def find_survey(slug: str) -> Survey | None:

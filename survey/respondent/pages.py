@@ -20,8 +20,9 @@ from survey.definition import (
 )
 from survey.i18n import gettext, language_name, use_language
 from survey.models import Survey, SurveyStatus
+from survey.respondent.session import find_survey_here
 from survey.responses import DraftState, visible_sections
-from survey.surveys import definition_of, find_survey
+from survey.surveys import definition_of
 
 
 class Unavailable(Exception):
@@ -35,8 +36,17 @@ class CrossSite(Exception):
     """A request another website made the browser send: refused, nothing changed."""
 
 
-def answerable_survey(slug: str, *, allow: tuple[str, ...] = (SurveyStatus.OPEN.value,)) -> Survey:
-    survey = find_survey(slug)
+def answerable_survey(
+    slug: str,
+    *,
+    allow: tuple[str, ...] = (SurveyStatus.OPEN.value,),
+    with_draft: bool = True,
+    autocommit: bool = False,
+) -> Survey:
+    """The survey a respondent's page is about, read with this session's draft of
+    it (see `find_survey_here`, and there `autocommit`); a calm page instead when
+    it can't be answered."""
+    survey = find_survey_here(slug, with_draft=with_draft, autocommit=autocommit)
     if survey is None or survey.status == SurveyStatus.DRAFT.value:
         # A draft is indistinguishable from a survey that doesn't exist.
         raise Unavailable("unknown" if survey is None else "draft", None, status=404)

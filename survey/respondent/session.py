@@ -13,11 +13,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import current_app, session
+from flask import current_app, g, session
 
 from survey import crypto
-from survey.models import Survey
-from survey.responses import DraftGone, DraftHandle, DraftState, load_draft
+from survey.models import Survey, autocommit_statements
+from survey.responses import (
+    DraftGone,
+    DraftHandle,
+    DraftState,
+    open_draft,
+    read_draft,
+    survey_and_draft,
+)
 
 # The session's keys that belong to the respondent (nothing else is cleared here).
 RESPONDENT_KEYS = ("r", "done")
@@ -67,8 +74,36 @@ def begin_session(survey: Survey, handle: DraftHandle, language: str) -> None:
     }
 
 
-def current_draft(survey: Survey) -> tuple[DraftHandle, DraftState]:
-    """The draft this session is answering, or SessionEnded."""
+def draft_id_here(slug: str) -> str | None:
+    """The id of the draft this session is answering in survey `slug`, if any."""
+    state = session.get("r")
+    if not state or state.get("slug") != slug:
+        return None
+    draft_id: str = state["draft"]
+    return draft_id
+
+
+def find_survey_here(
+    slug: str, *, with_draft: bool = True, autocommit: bool = False
+) -> Survey | None:
+    """The survey `slug` names and, read in the same statement, this session's
+    draft of it (`with_draft`), kept for `current_draft` in this request.
+
+    With `autocommit`, this and every later statement of the request is its own
+    transaction (models.autocommit_statements): for pages that read, or write one row.
+    """
+    draft_id = draft_id_here(slug) if with_draft else None
+    if autocommit:
+        autocommit_statements()
+    survey, sealed = survey_and_draft(slug, draft_id)
+    if survey is not None and draft_id is not None:
+        g.respondent_draft = (survey.id, draft_id, sealed)
+    return survey
+
+
+def draft_handle(survey: Survey) -> DraftHandle:
+    """What this session holds to reach its draft of the survey (nothing is read
+    yet), or SessionEnded when it holds none or has been idle too long."""
     state = session.get("r")
     if not state or state.get("slug") != survey.slug:
         raise SessionEnded(survey)
@@ -76,13 +111,31 @@ def current_draft(survey: Survey) -> tuple[DraftHandle, DraftState]:
     if now_minute() - int(state.get("seen", 0)) > idle_limit:
         forget_respondent()
         raise SessionEnded(survey)
-    handle = DraftHandle(state["draft"], crypto.unb64(state["key"]))
+    return DraftHandle(state["draft"], crypto.unb64(state["key"]))
+
+
+def current_draft(survey: Survey) -> tuple[DraftHandle, DraftState]:
+    """The draft this session is answering, or SessionEnded.
+
+    The draft as `find_survey_here` read it with the survey, when it did (once:
+    a second call reads it again, after whatever this request saved).
+    """
+    handle = draft_handle(survey)
+    read = g.pop("respondent_draft", None)
+    if read is not None and read[:2] == (survey.id, handle.draft_id):
+        sealed = read[2]
+    else:
+        sealed = read_draft(survey, handle.draft_id)
     try:
-        draft = load_draft(survey, handle)
+        draft = open_draft(survey, handle, sealed)
     except DraftGone:
         raise SessionEnded(survey) from None
-    state["seen"] = now_minute()
-    session.modified = True
+    state = session["r"]
+    minute = now_minute()
+    if state.get("seen") != minute:
+        # The cookie is written again only when the minute it holds changes.
+        state["seen"] = minute
+        session.modified = True
     return handle, draft
 
 
@@ -94,6 +147,15 @@ def answering_here(survey: Survey) -> tuple[DraftHandle, DraftState] | None:
         return current_draft(survey)
     except SessionEnded:
         return None
+
+
+def rekey_session(handle: DraftHandle, code: str) -> None:
+    """The draft was re-keyed under a new resume code: hold its key, and the code
+    until the person confirms they saved it."""
+    state = session["r"]
+    state["key"] = crypto.b64(handle.key)
+    state["code"] = code
+    session.modified = True  # a change inside `r` isn't seen on its own
 
 
 def finish_session(survey: Survey, receipt: str) -> None:

@@ -41,10 +41,12 @@ from survey.respondent.session import (
     answering_here,
     begin_session,
     current_draft,
+    draft_handle,
     finish_session,
     forget_respondent,
     receipt_lapsed,
     receipt_to_show,
+    rekey_session,
 )
 from survey.responses import (
     CodeNotFound,
@@ -68,6 +70,10 @@ from survey.responses import (
 )
 from survey.surveys import definition_of, find_survey
 
+# Every page but submit and withdrawal reads, or writes one row: it runs each
+# statement as a transaction of its own (`autocommit=True`, see
+# survey/models.py autocommit_statements). Submitting and withdrawing change
+# several rows at once, in one transaction.
 bp = Blueprint("respond", __name__, url_prefix="/s")
 
 # Sent for each follow-up question the page's script showed (no question id can
@@ -92,7 +98,7 @@ CODE_MALFORMED = N_(
 
 @bp.get("/<slug>")
 def landing(slug: str) -> ResponseReturnValue:
-    survey = answerable_survey(slug, allow=(SurveyStatus.OPEN.value,))
+    survey = answerable_survey(slug, allow=(SurveyStatus.OPEN.value,), autocommit=True)
     started = answering_here(survey) is not None
     return render("respond/landing.html", survey, invite_error=None, started=started)
 
@@ -100,7 +106,7 @@ def landing(slug: str) -> ResponseReturnValue:
 @bp.post("/<slug>/start")
 def start(slug: str) -> ResponseReturnValue:
     refuse_cross_site()
-    survey = answerable_survey(slug)
+    survey = answerable_survey(slug, autocommit=True)
     definition = definition_of(survey)
     language = language_of(definition)
     answering = answering_here(survey)
@@ -152,7 +158,7 @@ class AtSection(NamedTuple):
 
 
 def at_section(slug: str, section_id: str) -> AtSection:
-    survey = answerable_survey(slug)
+    survey = answerable_survey(slug, autocommit=True)
     definition = definition_of(survey)
     if definition.section(section_id) is None:
         abort(404)
@@ -281,8 +287,7 @@ def save_section(slug: str, section_id: str) -> ResponseReturnValue:
     action = request.form.get("action", "next")
     if action == "save":
         code, new_handle = issue_resume_code(survey, handle, state)
-        session["r"]["key"] = crypto.b64(new_handle.key)
-        session["r"]["code"] = code
+        rekey_session(new_handle, code)
         return redirect(url_for("respond.resume_code", slug=survey.slug))
     if action == "back":
         return redirect(url_of_step_before(survey, visible_sections(definition, state), current))
@@ -311,7 +316,7 @@ def answered_here(
 
 @bp.get("/<slug>/review")
 def review(slug: str) -> ResponseReturnValue:
-    survey = answerable_survey(slug)
+    survey = answerable_survey(slug, autocommit=True)
     definition = definition_of(survey)
     _, state = current_draft(survey)
     language = language_of(definition)
@@ -332,7 +337,8 @@ def review(slug: str) -> ResponseReturnValue:
 
 @bp.post("/<slug>/submit")
 def submit_answers(slug: str) -> ResponseReturnValue:
-    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus))
+    # The draft isn't read here: submitting deletes it and reads it back at once.
+    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus), with_draft=False)
     # A double click carries the answering session; a refresh after success, `done`.
     answering = session.get("r") if (session.get("r") or {}).get("slug") == slug else None
     done = receipt_to_show(slug)
@@ -342,10 +348,10 @@ def submit_answers(slug: str) -> ResponseReturnValue:
         raise Unavailable("closed", survey)
     receipt = (answering or done or {}).get("receipt")
     try:
-        handle, state = current_draft(survey)
+        handle = draft_handle(survey)
         if receipt is None:
             raise SessionEnded(survey)
-        submit(survey, handle, state, receipt)
+        submit(survey, handle, receipt)
     except (SessionEnded, DraftGone):
         # A double click or a refresh: the first request stored it already.
         if receipt and receipt_exists(survey, receipt):
@@ -363,7 +369,7 @@ def submit_answers(slug: str) -> ResponseReturnValue:
 
 @bp.route("/<slug>/receipt", methods=["GET", "POST"])
 def receipt(slug: str) -> ResponseReturnValue:
-    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus))
+    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus), autocommit=True)
     done = session.get("done")
     if not done or done.get("slug") != survey.slug:
         return redirect(url_for("respond.thanks", slug=survey.slug))
@@ -388,7 +394,7 @@ def receipt(slug: str) -> ResponseReturnValue:
 
 @bp.get("/<slug>/thanks")
 def thanks(slug: str) -> ResponseReturnValue:
-    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus))
+    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus), autocommit=True)
     return render("respond/thanks.html", survey)
 
 
@@ -397,7 +403,7 @@ def thanks(slug: str) -> ResponseReturnValue:
 
 @bp.route("/<slug>/code", methods=["GET", "POST"])
 def resume_code(slug: str) -> ResponseReturnValue:
-    survey = answerable_survey(slug)
+    survey = answerable_survey(slug, autocommit=True)
     definition = definition_of(survey)
     _, draft = current_draft(survey)
     continue_url = url_to_continue(survey, definition, draft)
@@ -424,7 +430,7 @@ def resume_code(slug: str) -> ResponseReturnValue:
 
 @bp.route("/<slug>/resume", methods=["GET", "POST"])
 def resume(slug: str) -> ResponseReturnValue:
-    survey = answerable_survey(slug)
+    survey = answerable_survey(slug, autocommit=True)
     definition = definition_of(survey)
     weeks = current_app.config["CHORUS_DRAFT_WEEKS"]
     if request.method == "GET":

@@ -48,6 +48,7 @@ from survey.responses import (
     DraftState,
     final_answers,
     receipt_exists,
+    save_draft,
     start_draft,
     store_response,
     submit,
@@ -155,8 +156,9 @@ def source(new_database: Callable[[str], str]) -> Iterator[Source]:
         draft = start_draft(survey)
         state = DraftState()
         state.answers.update(person("adult", 4, story=WAITING_STORY, consent=True))
+        save_draft(survey, draft, state)
         receipt = generate_code()
-        submit(survey, draft, state, receipt)
+        submit(survey, draft, receipt)
         frame = answers_frame(survey, unwrap_with_recovery_code(survey, code), workers=1)
         assert (
             len(frame) == 5
