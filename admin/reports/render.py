@@ -470,8 +470,36 @@ def standalone_html(report: Mapping[str, Any]) -> str:
     report.html and the source of the PDF, in the report's language. Its stylesheet
     is embedded (it is a file, not a page served under the CSP) and it makes no
     request of any kind."""
-    template = _environment(report_language(report)).get_template("report/standalone.html")
-    return template.render(report=report, version_url=None, stylesheet=_stylesheet())
+    language = report_language(report)
+    template = _environment(language).get_template("report/standalone.html")
+    return template.render(
+        report=report,
+        version_url=None,
+        stylesheet=_stylesheet(),
+        page_numbers=page_numbers_css(language),
+    )
+
+
+PAGE_NUMBERS = N_("Page %(page)s of %(pages)s")
+
+
+def page_numbers_css(language: str) -> Markup:
+    """The PDF's page numbers ("Page 2 of 5", "Página 2 de 5") as a CSS @page rule:
+    the translated words as CSS strings around the page counters."""
+    marker = "\x00"
+    text = translate_to(
+        language, PAGE_NUMBERS, page=f"{marker}page{marker}", pages=f"{marker}pages{marker}"
+    )
+    pieces = []
+    for index, part in enumerate(re.split(f"{marker}(pages?){marker}", text)):
+        if index % 2:
+            pieces.append(f"counter({part})")
+        elif part:
+            # Every character that could end the string or the <style> element, escaped.
+            escaped = "".join(f"\\{ord(c):x} " if c in '"\\<>&' else c for c in part)
+            pieces.append(f'"{escaped}"')
+    rule = "@page { @bottom-right { content: " + " ".join(pieces) + "; } }"
+    return Markup(rule)  # noqa: S704 - escaped just above
 
 
 _REPORT_BLOCK = "/* report */"
