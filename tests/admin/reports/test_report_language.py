@@ -20,7 +20,13 @@ from survey.models import Organisation, Role, db
 from survey.report_format import SUPPRESSED
 from survey.weeks import week_label
 from tests.admin.conftest import PEOPLE
-from tests.factories import CUSTODIAN_EMAIL, answered_small_survey, make_user, sign_in
+from tests.factories import (
+    CUSTODIAN_EMAIL,
+    answered_small_survey,
+    make_user,
+    sign_in,
+    unlocked_analyst,
+)
 
 ACME = "Example Messaging Ltd"
 # 2026-W49 starts on Monday 30 November 2026.
@@ -231,3 +237,15 @@ def test_the_portal_shows_the_report_in_spanish_inside_english_pages(app, tmp_pa
     pdf = client.get(f"/portal/reports/{version.id}/report.pdf")
     assert pdf.status_code == 200
     assert_spanish(pdf_text(pdf.data, tmp_path))
+
+
+def test_the_staff_preview_shows_the_report_in_spanish_inside_an_english_page(app):
+    survey, _ = spanish_survey()
+    save_draft(survey, DraftReport(findings=[FINDING]))
+    client = unlocked_analyst(app)
+    page = client.get("/staff/surveys/small/report/preview")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    article = html[html.index('<article class="report"') : html.index("</article>")]
+    assert_spanish(text_of(article))
+    assert "Preview of the next version" in text_of(html[: html.index('<article class="report"')])
