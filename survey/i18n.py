@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import flask_babel
 from babel import Locale, UnknownLocaleError
+from babel.support import NullTranslations, Translations
 from flask import Flask, g
 from flask_babel import Babel, force_locale
 
@@ -50,9 +52,21 @@ def speaking(language: str) -> Iterator[None]:
 
 
 def translate_to(language: str, message: str, **params: Any) -> str:
-    """`message` (a msgid) in `language`, whatever this request speaks."""
-    with speaking(language):
-        return gettext(message, **params)
+    """`message` (a msgid) in `language`, whatever this request speaks, and outside any
+    request too (a report built or rendered from the command line)."""
+    text: str = catalogue(language).ugettext(message)
+    return text % params if params else text
+
+
+@cache
+def catalogue(language: str) -> NullTranslations:
+    """`language`'s compiled catalogue (its .mo file), read without Flask: what the
+    report's own Jinja environment speaks. English, or a language without a catalogue,
+    gets the msgids themselves (English)."""
+    locale = babel_locale(language)
+    if locale is None:
+        return NullTranslations()
+    return Translations.load(str(TRANSLATIONS_DIR), [locale], domain="messages")
 
 
 def language_name(tag: str) -> str:

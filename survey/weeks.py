@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from babel.dates import format_skeleton
+
+from survey.i18n import N_, babel_locale, translate_to
+
 _ISO_WEEK = re.compile(r"(\d{4})-W(\d{2})")
-# English month names, whatever the server's locale is (strftime's %B follows it).
-_MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
+# Chorus's English is British: "30 November 2026", not "November 30, 2026".
+_ENGLISH_DATES = "en_GB"
 
 
 def week_monday(week: str) -> date | None:
@@ -31,31 +32,57 @@ def week_monday(week: str) -> date | None:
         return None
 
 
-def _day(day: date, with_year: bool = True) -> str:
-    text = f"{day.day} {_MONTHS[day.month - 1]}"
-    return f"{text} {day.year}" if with_year else text
+def day_label(day: date, language: str = "en", with_year: bool = True) -> str:
+    """A date as `language` writes it in full, by Babel: "30 November 2026",
+    "30 de noviembre de 2026" (without the year: "30 November")."""
+    locale = babel_locale(language)
+    if locale is None or str(locale) == "en":
+        locale = babel_locale(_ENGLISH_DATES)
+    return format_skeleton("yMMMMd" if with_year else "MMMMd", day, locale=locale)
 
 
 def _capital(text: str, capitalised: bool) -> str:
     return text[:1].upper() + text[1:] if capitalised else text
 
 
-def week_label(week: str | None, capitalised: bool = False) -> str:
+WEEK_OF = N_("week of %(date)s")
+WEEKS_OF = N_("weeks of %(start)s to %(end)s")
+WEEK_TO_WEEK = N_("%(first)s to %(last)s")
+
+
+def week_label(week: str | None, capitalised: bool = False, language: str = "en") -> str:
     """ "2026-W49" as "week of 30 November 2026" ("Week of ..." when `capitalised`, to
-    start a sentence); anything else as it is (empty for None)."""
+    start a sentence) in `language` ("semana del 30 de noviembre de 2026"); anything
+    else as it is (empty for None)."""
     if week is None:
         return ""
     monday = week_monday(week)
-    return _capital(f"week of {_day(monday)}", capitalised) if monday else str(week)
+    if monday is None:
+        return str(week)
+    text = translate_to(language, WEEK_OF, date=day_label(monday, language))
+    return _capital(text, capitalised)
 
 
-def week_span_label(first: str | None, last: str | None, capitalised: bool = False) -> str:
+def week_span_label(
+    first: str | None, last: str | None, capitalised: bool = False, language: str = "en"
+) -> str:
     """Two ISO weeks as a period: "weeks of 2 November to 30 November 2026" (the year
     once when both are in it), or one week's label when they are the same."""
     if not first or not last or first == last:
-        return week_label(first or last, capitalised)
+        return week_label(first or last, capitalised, language)
     start, end = week_monday(first), week_monday(last)
     if start is None or end is None:
-        return _capital(f"{week_label(first)} to {week_label(last)}", capitalised)
-    span = f"weeks of {_day(start, with_year=start.year != end.year)} to {_day(end)}"
+        span = translate_to(
+            language,
+            WEEK_TO_WEEK,
+            first=week_label(first, language=language),
+            last=week_label(last, language=language),
+        )
+        return _capital(span, capitalised)
+    span = translate_to(
+        language,
+        WEEKS_OF,
+        start=day_label(start, language, with_year=start.year != end.year),
+        end=day_label(end, language),
+    )
     return _capital(span, capitalised)

@@ -28,6 +28,7 @@ from admin.analysis.tables import (
     question_counts,
 )
 from survey.definition import Option, Question, SurveyDefinition, localize
+from survey.i18n import translate_to
 from survey.report_format import NO_ANSWER, NO_ANSWER_LABEL, SUPPRESSED
 from survey.sealed_answers import columns_of
 
@@ -158,7 +159,7 @@ class PublishedTables:
             row_totals = [None] * len(row_totals)  # only rounded figures are published
         row_values = [v for v, _ in categories(by, self.language, self.language)] + [NO_ANSWER]
         row_labels = [label for _, label in categories(by, self.language, self.language)]
-        row_labels.append(NO_ANSWER_LABEL)
+        row_labels.append(translate_to(self.language, NO_ANSWER_LABEL))
         pairs = categories(question, self.language, self.language)
         columns = self._membership_columns(question)
         if question.type == "multi_choice":
@@ -178,7 +179,9 @@ class PublishedTables:
             counts, display = protected.counts, protected.display
             percent, withheld = protected.percent, protected.withheld
             column_values = [v for v, _ in pairs] + [NO_ANSWER]
-            column_labels = [label for _, label in pairs] + [NO_ANSWER_LABEL]
+            column_labels = [label for _, label in pairs] + [
+                translate_to(self.language, NO_ANSWER_LABEL)
+            ]
         return {
             "question": question.id,
             "by": by.id,

@@ -44,6 +44,7 @@ from scipy.optimize import linprog
 
 # Every hidden cell, primary or complementary, shows the format's one word for it, so
 # the page doesn't tell which hidden cells are the small ones.
+from survey.i18n import N_, translate_to
 from survey.report_format import SUPPRESSED
 
 MIN_K = 5
@@ -569,15 +570,23 @@ def attacker_intervals(
     ]
 
 
-def method_text(disclosure: Disclosure) -> str:
+def method_text(disclosure: Disclosure, language: str = "en") -> str:
     """The sentence for the report's method section, so readers know hidden cells
-    aren't necessarily small and rounded figures may not add up."""
-    text = f"Counts below {disclosure.k}, and counts that would reveal them, are not shown."
+    aren't necessarily small and rounded figures may not add up (in `language`, the
+    report's: it is written into the document)."""
+    text = translate_to(
+        language,
+        N_("Counts below %(k)s, and counts that would reveal them, are not shown."),
+        k=disclosure.k,
+    )
     if disclosure.rounding:
-        text += (
-            f" Other counts are rounded to the nearest {disclosure.rounding},"
-            " and percentages are worked out from the rounded figures,"
-            " so they may not add up exactly."
+        text += " " + translate_to(
+            language,
+            N_(
+                "Other counts are rounded to the nearest %(base)s, and percentages are worked "
+                "out from the rounded figures, so they may not add up exactly."
+            ),
+            base=disclosure.rounding,
         )
     return text
 

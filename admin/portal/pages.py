@@ -114,17 +114,18 @@ def report(version_id: int):
     version = _my_version(version_id)
     organisation = _my_organisation()
     assert organisation is not None  # _my_version let us here
+    document = snapshot(version)
     return render_template(
         "admin/portal/report.html",
         version=version,
         title=report_title(version),
-        report=snapshot(version),
+        report=document,
         findings=findings_of(version),
         histories=histories_by_finding(organisation_answers(version, organisation)),
         organisation=organisation,
         status_labels=STATUS_LABELS,
         when=when,
-        chart_url=chart_urls("portal.chart", version_id=version.id),
+        chart_url=chart_urls("portal.chart", document, version_id=version.id),
         notices=get_flashed_messages(with_categories=True),
     )
 
@@ -168,11 +169,12 @@ def _finding_page(
         error_field = problem.field
         if problem.field in ("status", "finding"):
             error_field = f"status-{FindingStatus.ACCEPTED.value}"
+    document = snapshot(version)
     page = render_template(
         "admin/portal/finding.html",
         version=version,
         title=report_title(version),
-        report=snapshot(version),
+        report=document,
         finding=finding,
         number=number,
         history=history,
@@ -183,7 +185,7 @@ def _finding_page(
         status_hints=STATUS_HINTS,
         max_text=MAX_ANSWER_TEXT,
         when=when,
-        chart_url=chart_urls("portal.chart", version_id=version.id),
+        chart_url=chart_urls("portal.chart", document, version_id=version.id),
         error=str(problem) if problem else None,
         error_field=error_field,
         error_kind=("status" if problem.field == "finding" else problem.field) if problem else None,

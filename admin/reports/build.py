@@ -32,8 +32,10 @@ from admin.reports.coding import (
 )
 from admin.reports.draft import DraftReport, FindingDraft, ReportError
 from admin.reports.quotes import approved_quotes, load_decisions
+from admin.reports.render import format_number, format_percent
 from admin.reports.themes import Theme, parse_answer_key
 from survey.definition import Question, SurveyDefinition
+from survey.i18n import N_, translate_to
 from survey.models import (
     Survey,
 )
@@ -46,11 +48,12 @@ from survey.weeks import week_span_label
 THEME_QUOTES = 5
 FINDING_QUOTES = 3
 
-DEFAULT_LIMITATIONS = (
+DEFAULT_LIMITATIONS = N_(
     "People chose to take part, so the answers describe the people who answered, not "
     "every survivor. Some questions were shown only to some respondents, and anyone "
     "could skip any question."
 )
+"""Written into the document, in the report's language, when the analyst writes none."""
 
 
 @dataclass(frozen=True)
@@ -136,10 +139,12 @@ def build_report(
         "disclosure": {
             "k": disclosure.k,
             "rounding": disclosure.rounding,
-            "method": sdc.method_text(disclosure),
+            "method": sdc.method_text(disclosure, language),
         },
         "method": method_text(definition, respondents, weeks, disclosure, draft.method_notes),
-        "limitations": clean_markdown(draft.limitations.strip() or DEFAULT_LIMITATIONS),
+        "limitations": clean_markdown(
+            draft.limitations.strip() or translate_to(language, DEFAULT_LIMITATIONS)
+        ),
         "support": [support_entry(resource, definition) for resource in definition.support],
         "questions": [tables.question_entry(q) for q in tables.questions_in_report()],
         "breakdowns": tables.breakdown_entries,
@@ -155,22 +160,50 @@ def method_text(
     disclosure: sdc.Disclosure,
     notes: str,
 ) -> str:
-    """The method section, from the data: who, when, how counted, what is hidden."""
+    """The method section, from the data: who, when, how counted, what is hidden,
+    written in the survey's default language (the report's): it is free text in the
+    document, so it is written in that language when the report is built."""
+    language = definition.default_language
     # Weeks as readers say them; the document keeps the ISO weeks in collection_weeks.
-    period = f"in the {week_span_label(weeks[0], weeks[-1])}" if weeks else ""
-    people = sdc.rounded(respondents, disclosure)
+    period = week_span_label(weeks[0], weeks[-1], language=language) if weeks else ""
+    people = format_number(sdc.rounded(respondents, disclosure), language)
+    if definition.organiser:
+        who = translate_to(
+            language,
+            N_(
+                "%(people)s people answered an anonymous questionnaire in the %(period)s, "
+                "run by %(organiser)s."
+            ),
+            people=people,
+            period=period,
+            organiser=default_text(definition.organiser, definition),
+        )
+    else:
+        who = translate_to(
+            language,
+            N_("%(people)s people answered an anonymous questionnaire in the %(period)s."),
+            people=people,
+            period=period,
+        )
     parts = [
-        f"{people} people answered an anonymous questionnaire {period}"
-        + (
-            f", run by {default_text(definition.organiser, definition)}."
-            if definition.organiser
-            else "."
+        who,
+        translate_to(
+            language,
+            N_(
+                "Every question could be skipped or answered “prefer not to say”; percentages "
+                "are of the people who answered each question, and each result gives the "
+                "question's exact wording."
+            ),
         ),
-        "Every question could be skipped or answered “prefer not to say”; percentages are "
-        "of the people who answered each question, and each result gives the question's "
-        "exact wording.",
-        "Answers were encrypted the moment they arrived and read only by the report's "
-        "analysts. " + sdc.method_text(disclosure),
+        translate_to(
+            language,
+            N_(
+                "Answers were encrypted the moment they arrived and read only by the report's "
+                "analysts."
+            ),
+        )
+        + " "
+        + sdc.method_text(disclosure, language),
     ]
     if notes.strip():
         parts.append(clean_markdown(notes.strip()))
@@ -250,7 +283,10 @@ def mitigations_from(tables: PublishedTables, question_ids: list[str]) -> str:
             for label, p in zip(entry["labels"], entry["percent"], strict=True)
             if p  # neither hidden nor nobody
         ]
-        parts += [f"{label} ({p}%)" for p, label in sorted(shown, key=lambda x: -x[0])]
+        parts += [
+            f"{label} ({format_percent(p, tables.language)})"
+            for p, label in sorted(shown, key=lambda x: -x[0])
+        ]
     return "; ".join(parts) + ("." if parts else "")
 
 

@@ -32,12 +32,15 @@ PREVIEW_CACHE = "no-store"
 ChartUrl = Callable[[str, Sequence[str], Sequence[float | None]], str]
 
 
-def chart_urls(endpoint: str, **values: Any) -> ChartUrl:
-    """What a report page uses to name its charts: `endpoint` with `values` (the
-    report's address), the chart's key and its fingerprint."""
+def chart_urls(endpoint: str, report: Mapping[str, Any], **values: Any) -> ChartUrl:
+    """What a page of `report` uses to name its charts: `endpoint` with `values` (the
+    report's address), the chart's key and its fingerprint (which covers the
+    report's language: the chart's words and numbers are written in it)."""
+    language = render.report_language(report)
 
     def url(key: str, labels: Sequence[str], percent: Sequence[float | None]) -> str:
-        return url_for(endpoint, key=key, v=render.chart_version(labels, percent), **values)
+        version = render.chart_version(labels, percent, language)
+        return url_for(endpoint, key=key, v=version, **values)
 
     return url
 
@@ -49,8 +52,9 @@ def chart_response(report: Mapping[str, Any], key: str, cache_control: str) -> R
     if series is None:
         abort(404)
     labels, percent = series
-    response = Response(render.chart_svg(labels, percent), mimetype=SVG)
+    language = render.report_language(report)
+    response = Response(render.chart_svg(labels, percent, language), mimetype=SVG)
     response.headers["Cache-Control"] = cache_control
-    response.set_etag(render.chart_version(labels, percent))
+    response.set_etag(render.chart_version(labels, percent, language))
     response.make_conditional(request)  # in place: 304 without a body when it matches
     return response

@@ -252,7 +252,7 @@ def preview(slug: str):
         survey=survey,
         report=document,
         problem=problem,
-        chart_url=chart_urls("reports.preview_chart", slug=slug),
+        chart_url=chart_urls("reports.preview_chart", document or {}, slug=slug),
     )
 
 

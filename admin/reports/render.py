@@ -25,6 +25,7 @@ SUPPRESSED; what people read is HIDDEN_TEXT, the same for every hidden cell.
 from __future__ import annotations
 
 import base64
+import copy
 import csv
 import functools
 import hashlib
@@ -33,6 +34,7 @@ import json
 import re
 import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +42,15 @@ import jinja2
 import markdown
 import matplotlib
 import nh3
+from babel.numbers import format_decimal, parse_pattern
+from babel.numbers import format_percent as babel_percent
 from flask import Flask
 from markupsafe import Markup
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
 from survey.config import STATIC_DIR, TEMPLATES_DIR
+from survey.i18n import ENGLISH, N_, babel_locale, catalogue, speaking, translate_to
 from survey.report_format import SUPPRESSED
 from survey.spreadsheet import protect_xlsx_cell, safe_row
 from survey.weeks import week_label, week_span_label
@@ -55,12 +60,40 @@ from survey.weeks import week_label, week_span_label
 # never changed afterwards, so it is safe under a threaded server.
 matplotlib.rcParams["svg.hashsalt"] = "chorus-report"
 
-HIDDEN_TEXT = "hidden"
-"""What every hidden (suppressed) count shows on pages, in the PDF and in charts.
-The document and the table exports keep the contract's machine value, SUPPRESSED."""
-HIDDEN_EXPLANATION = "hidden to protect the people who answered"
+HIDDEN_TEXT = N_("hidden")
+"""What every hidden (suppressed) count shows on pages, in the PDF and in charts (in
+the report's language). The document and the table exports keep the contract's
+machine value, SUPPRESSED."""
+HIDDEN_EXPLANATION = N_("hidden to protect the people who answered")
 """Said to screen-reader users after every hidden cell: one sentence for all of
 them, so that the words never tell a small cell from a complementary one."""
+
+
+def report_language(report: Mapping[str, Any]) -> str:
+    """The language a report is written in: its survey's (`survey.language` in the
+    document), English when a document doesn't say."""
+    survey = report.get("survey") or {}
+    language = survey.get("language") if isinstance(survey, Mapping) else None
+    return language if isinstance(language, str) and language else ENGLISH
+
+
+def _locale(language: str) -> Any:
+    return babel_locale(language) or babel_locale(ENGLISH)
+
+
+def format_number(value: Any, language: str = ENGLISH) -> str:
+    """A count as `language` writes it ("1,234"; "1.234" in Spanish); anything that
+    isn't a number as it is."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "" if value is None else str(value)
+    return format_decimal(value, locale=_locale(language))
+
+
+def format_count(count: Any, display: Any, language: str = ENGLISH) -> str:
+    """A shown cell: its count in `language`'s digits, or the document's display text
+    when the count isn't a plain number."""
+    return format_number(count, language) if isinstance(count, int) else str(display)
+
 
 # -- Markdown ------------------------------------------------------------------
 
@@ -99,29 +132,55 @@ _TEXT_COLOUR = "#1d1d1f"
 _MUTED_COLOUR = "#4a4a4f"
 
 
-def format_percent(value: float | None) -> str:
-    """One decimal and a percent sign, as the contract computes them."""
-    return "" if value is None else f"{value:.1f}%"
+@functools.cache
+def _percent_pattern(language: str) -> Any:
+    """`language`'s percent pattern ("#,##0%", "#,##0\u00a0%") with one decimal."""
+    pattern = copy.copy(parse_pattern(_locale(language).percent_formats[None].pattern))
+    pattern.frac_prec = (1, 1)
+    return pattern
 
 
-def chart_alt(subject: str, labels: Sequence[str], percent: Sequence[float | None]) -> str:
-    """A text alternative that says what the chart says, for people who can't see it.
+def format_percent(value: float | None, language: str = ENGLISH) -> str:
+    """One decimal and a percent sign, as the contract computes them, written as
+    `language` writes percentages ("92.0%"; "92,0 %" in Spanish)."""
+    if value is None:
+        return ""
+    return babel_percent(
+        Decimal(str(value)) / 100, format=_percent_pattern(language), locale=_locale(language)
+    )
+
+
+def chart_alt(
+    subject: str,
+    labels: Sequence[str],
+    percent: Sequence[float | None],
+    language: str = ENGLISH,
+) -> str:
+    """A text alternative that says what the chart says, for people who can't see it,
+    in the report's language.
 
     It names every shown value and how many are hidden, never which ones: the
     table below gives the rest, and the alt points there.
     """
     shown = [
-        f"{label} {format_percent(p)}"
+        f"{label} {format_percent(p, language)}"
         for label, p in zip(labels, percent, strict=True)
         if p is not None
     ]
     hidden = sum(1 for p in percent if p is None)
-    text = f"Bar chart of {subject}: " + (", ".join(shown) if shown else "no values shown")
+    values = ", ".join(shown) if shown else translate_to(language, N_("no values shown"))
+    text = translate_to(
+        language, N_("Bar chart of %(subject)s: %(values)s"), subject=subject, values=values
+    )
     if hidden == 1:
-        text += "; one value hidden to protect the people who answered"
+        text += translate_to(language, N_("; one value hidden to protect the people who answered"))
     elif hidden > 1:
-        text += f"; {hidden} values hidden to protect the people who answered"
-    return text + ". Data in the table below."
+        text += translate_to(
+            language,
+            N_("; %(hidden)s values hidden to protect the people who answered"),
+            hidden=format_number(hidden, language),
+        )
+    return text + translate_to(language, N_(". Data in the table below."))
 
 
 _FIGURE_WIDTH = 4.8  # inches at 72 dpi: narrow, so it stays legible scaled to a phone
@@ -156,7 +215,7 @@ def chart_size(labels: Sequence[str]) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=256)
-def _chart_svg(labels: tuple[str, ...], percent: tuple[float | None, ...]) -> bytes:
+def _chart_svg(labels: tuple[str, ...], percent: tuple[float | None, ...], language: str) -> bytes:
     """A horizontal bar chart of percentages as SVG bytes (cached: a report's charts
     don't change, and a portal page is rendered many times).
 
@@ -188,7 +247,7 @@ def _chart_svg(labels: tuple[str, ...], percent: tuple[float | None, ...]) -> by
             axes.text(
                 1.5,
                 centre,
-                HIDDEN_TEXT,
+                translate_to(language, HIDDEN_TEXT),
                 va="center",
                 ha="left",
                 fontsize=11,
@@ -200,15 +259,19 @@ def _chart_svg(labels: tuple[str, ...], percent: tuple[float | None, ...]) -> by
             axes.text(
                 float(p) + 1.2,
                 centre,
-                format_percent(p),
+                format_percent(p, language),
                 va="center",
                 ha="left",
                 fontsize=11,
                 color=_TEXT_COLOUR,
             )
     axes.set_yticks([])
+    ticks = [0, 25, 50, 75, 100]
     axes.set_xticks(
-        [0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"], fontsize=10, color=_MUTED_COLOUR
+        ticks,
+        [_whole_percent(tick, language) for tick in ticks],
+        fontsize=10,
+        color=_MUTED_COLOUR,
     )
     for side in ("top", "right", "left"):
         axes.spines[side].set_visible(False)
@@ -220,10 +283,17 @@ def _chart_svg(labels: tuple[str, ...], percent: tuple[float | None, ...]) -> by
     return out.getvalue()
 
 
-def chart_svg(labels: Sequence[str], percent: Sequence[float | None]) -> bytes:
-    """The chart for one table as SVG bytes: hidden bars are left out and labelled
-    "hidden", the same as every other hidden cell."""
-    return _chart_svg(tuple(str(label) for label in labels), tuple(percent))
+def _whole_percent(value: int, language: str) -> str:
+    """An axis tick ("25%", "25 %"), as `language` writes percentages."""
+    return babel_percent(value / 100, locale=_locale(language))
+
+
+def chart_svg(
+    labels: Sequence[str], percent: Sequence[float | None], language: str = ENGLISH
+) -> bytes:
+    """The chart for one table as SVG bytes, its words and numbers in `language`:
+    hidden bars are left out and labelled "hidden", the same as every other hidden cell."""
+    return _chart_svg(tuple(str(label) for label in labels), tuple(percent), language)
 
 
 @functools.cache
@@ -232,11 +302,13 @@ def _renderer_fingerprint() -> bytes:
     return hashlib.sha256(Path(__file__).read_bytes() + matplotlib.__version__.encode()).digest()
 
 
-def chart_version(labels: Sequence[str], percent: Sequence[float | None]) -> str:
+def chart_version(
+    labels: Sequence[str], percent: Sequence[float | None], language: str = ENGLISH
+) -> str:
     """A short fingerprint of the chart these numbers draw, without drawing it: it
     goes in the chart's URL and ETag, so a browser may keep a chart exactly as long
-    as it stays the same (new numbers, or a new Chorus, give a new URL)."""
-    content = json.dumps([[str(label) for label in labels], list(percent)]).encode()
+    as it stays the same (new numbers, a new language or a new Chorus give a new URL)."""
+    content = json.dumps([[str(label) for label in labels], list(percent), language]).encode()
     return hashlib.sha256(_renderer_fingerprint() + content).hexdigest()[:20]
 
 
@@ -245,6 +317,7 @@ def chart_img(
     labels: Sequence[str],
     percent: Sequence[float | None],
     src: str | None = None,
+    language: str = ENGLISH,
 ) -> Markup:
     """The chart as an <img> with a real alt text: from `src` (the site's chart file)
     or, without one, carrying the SVG in a data: URI (the standalone document).
@@ -254,10 +327,10 @@ def chart_img(
     image is its own document and isn't affected. The site serves it from its own
     origin (`img-src 'self'`). The chart is drawn once per (labels, percents) and cached.
     """
-    alt = chart_alt(subject, labels, percent)
+    alt = chart_alt(subject, labels, percent, language)
     width, height = chart_size(labels)
     if src is None:
-        data = base64.b64encode(chart_svg(labels, percent)).decode("ascii")
+        data = base64.b64encode(chart_svg(labels, percent, language)).decode("ascii")
         return Markup(
             '<img class="report-chart__image" src="data:image/svg+xml;base64,{}" alt="{}"'
             ' width="{}" height="{}">'
@@ -298,28 +371,34 @@ def chart_series(
 # -- Templates -----------------------------------------------------------------
 
 
-def suppressed_cell() -> Markup:
+def suppressed_cell(language: str = ENGLISH) -> Markup:
     """The one markup of every hidden (suppressed) cell: primary and complementary
     ones look and read the same, so the page never tells which hidden cells are small."""
     return Markup(
         '<span class="report-suppressed">{}<span class="visually-hidden"> ({})</span></span>'
-    ).format(HIDDEN_TEXT, HIDDEN_EXPLANATION)
+    ).format(translate_to(language, HIDDEN_TEXT), translate_to(language, HIDDEN_EXPLANATION))
 
 
 def template_helpers() -> dict[str, Any]:
-    """The globals templates/report/_body.html uses, for the site and standalone alike."""
+    """The globals templates/report/_body.html uses, for the site and standalone alike.
+    Those that write words or numbers take the report's language (`lang` in the
+    templates, from report_language)."""
     return {
         "report_chart": chart_img,
         "report_chart_key": chart_key,
         "report_markdown": markdown_html,
         "report_percent": format_percent,
+        "report_number": format_number,
+        "report_count": format_count,
         "report_suppressed": suppressed_cell,
         "report_anchor": anchor,
+        "report_language": report_language,
     }
 
 
 def template_filters() -> dict[str, Callable[..., str]]:
-    """The filters it uses: weeks as readers say them (the site's app has the same)."""
+    """The filters it uses: weeks as readers say them (the site's app has the same),
+    given the report's language."""
     return {"week": week_label, "week_span": week_span_label}
 
 
@@ -330,22 +409,49 @@ def anchor(kind: str, key: Any) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Let the site's templates include report/_body.html (portal and staff pages)."""
+    """Let the site's templates show a report (portal and staff pages): `report_body`
+    and `report_finding` render it in its own language inside an English page."""
     app.jinja_env.globals.update(template_helpers())
+    app.jinja_env.globals.update(report_body=site_body, report_finding=site_finding)
+
+
+def site_body(report: Mapping[str, Any], **context: Any) -> Markup:
+    """templates/report/_body.html with the site's environment (its CSP-safe chart
+    files, its url_for), in the report's language whatever the page around it speaks.
+    `context` is what _body.html takes besides the report (fold, chart_url...)."""
+    from flask import current_app
+
+    template = current_app.jinja_env.get_template("report/_body.html")
+    with speaking(report_language(report)):
+        return Markup(template.render(report=report, **context))  # noqa: S704
+
+
+def site_finding(report: Mapping[str, Any], *args: Any) -> Markup:
+    """One finding (templates/report/_finding.html's finding_content, same arguments)
+    on the site, in the report's language."""
+    from flask import current_app
+
+    macros = current_app.jinja_env.get_template("report/_finding.html").module
+    with speaking(report_language(report)):
+        return Markup(macros.finding_content(report, *args))  # type: ignore[attr-defined]  # noqa: S704
 
 
 @functools.cache
-def _environment() -> jinja2.Environment:
-    """A Jinja environment of our own for the standalone document: it must render
-    without a Flask app (CLI, background publishing, tests), with the autoescaping
-    and the lenient undefined of the site's, so optional keys (a support line's
-    hours) read the same in both."""
+def _environment(language: str = ENGLISH) -> jinja2.Environment:
+    """A Jinja environment of our own for the standalone document, speaking
+    `language` (the report's): it must render without a Flask app (CLI, background
+    publishing, tests), with the autoescaping, the lenient undefined and the gettext
+    of the site's (jinja2.ext.i18n, new style, trimmed), so optional keys (a support
+    line's hours) and translated words read the same in both."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(catalogue(language), newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(template_helpers())
     env.filters.update(template_filters())
     return env
@@ -355,16 +461,45 @@ def body_html(
     report: Mapping[str, Any], version_url: Callable[[int], str | None] | None = None
 ) -> Markup:
     """The report body alone (what the site puts inside its layout)."""
-    template = _environment().get_template("report/_body.html")
+    template = _environment(report_language(report)).get_template("report/_body.html")
     return Markup(template.render(report=report, version_url=version_url))  # noqa: S704
 
 
 def standalone_html(report: Mapping[str, Any]) -> str:
     """A complete, self-contained HTML document of the report: the downloadable
-    report.html and the source of the PDF. Its stylesheet is embedded (it is a file,
-    not a page served under the CSP) and it makes no request of any kind."""
-    template = _environment().get_template("report/standalone.html")
-    return template.render(report=report, version_url=None, stylesheet=_stylesheet())
+    report.html and the source of the PDF, in the report's language. Its stylesheet
+    is embedded (it is a file, not a page served under the CSP) and it makes no
+    request of any kind."""
+    language = report_language(report)
+    template = _environment(language).get_template("report/standalone.html")
+    return template.render(
+        report=report,
+        version_url=None,
+        stylesheet=_stylesheet(),
+        page_numbers=page_numbers_css(language),
+    )
+
+
+PAGE_NUMBERS = N_("Page %(page)s of %(pages)s")
+
+
+def page_numbers_css(language: str) -> Markup:
+    """The PDF's page numbers ("Page 2 of 5", "Página 2 de 5") as a CSS @page rule:
+    the translated words as CSS strings around the page counters."""
+    marker = "\x00"
+    text = translate_to(
+        language, PAGE_NUMBERS, page=f"{marker}page{marker}", pages=f"{marker}pages{marker}"
+    )
+    pieces = []
+    for index, part in enumerate(re.split(f"{marker}(pages?){marker}", text)):
+        if index % 2:
+            pieces.append(f"counter({part})")
+        elif part:
+            # Every character that could end the string or the <style> element, escaped.
+            escaped = "".join(f"\\{ord(c):x} " if c in '"\\<>&' else c for c in part)
+            pieces.append(f'"{escaped}"')
+    rule = "@page { @bottom-right { content: " + " ".join(pieces) + "; } }"
+    return Markup(rule)  # noqa: S704 - escaped just above
 
 
 _REPORT_BLOCK = "/* report */"

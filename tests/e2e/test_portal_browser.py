@@ -234,3 +234,36 @@ def test_the_portal_fits_a_narrow_screen(app, live_server, new_context, make_pub
                 " - document.querySelector('.site-header').getBoundingClientRect().bottom"
             )
             assert gap >= 16, (path, gap)
+
+
+def test_a_spanish_report_reads_in_spanish_in_the_browser(
+    app, live_server, new_context, make_published_report
+):
+    """A Spanish survey's report in the portal: the report in Spanish (marked lang="es"),
+    the page around it in English, axe clean, at 320 px too."""
+    from admin.reports.build import build_report
+    from admin.reports.draft import DraftReport
+    from tests.admin.reports.test_report_language import FINDING, PUBLISHED, spanish_survey
+
+    survey, frame = spanish_survey()
+    document = build_report(survey, frame, DraftReport(findings=[FINDING]), PUBLISHED)
+    make_published_report([ORG], document=document, survey=survey)
+    account("reader@acme.example", Role.COMPANY, ORG)
+
+    reader = Person(new_context(js=True).new_page())
+    me = Hands(reader)
+    me.sign_in("reader@acme.example", PASSWORD)
+    me.follow("Your reports", f"Reports for {ORG}")
+    title = "Seguridad en la mensajería, version 1"
+    me.follow(title, title)
+    report = reader.page.locator("article.report")
+    expect(report).to_have_attribute("lang", "es")
+    expect(report.get_by_role("heading", name="Conclusiones", exact=True)).to_be_visible()
+    expect(report.get_by_role("heading", name="Resultados por pregunta")).to_be_visible()
+    expect(report.locator(".report-meta")).to_contain_text("Semana del 1 de febrero de 2027")
+    expect(reader.page.get_by_role("link", name="Report (PDF)")).to_be_visible()
+    screenshot(reader.page, "portal-report-spanish")
+
+    me.follow(f"Answer this finding — {FINDING.title}", FINDING.title)
+    expect(reader.page.get_by_role("heading", name="Gravedad")).to_be_visible()
+    expect(reader.page.get_by_role("button", name="Save answer")).to_be_visible()

@@ -73,3 +73,22 @@ def test_the_filters_in_the_sites_templates_and_the_standalone_report(app):
     )
     standalone = render._environment().from_string("{{ w | week }}")
     assert standalone.render(w="2027-W05") == "week of 1 February 2027"
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "language", "label"),
+    [
+        ("2026-W49", "2026-W49", "es", "semana del 30 de noviembre de 2026"),
+        ("2026-W45", "2026-W49", "es", "semanas del 2 de noviembre al 30 de noviembre de 2026"),
+        ("2025-W52", "2026-W02", "es", "semanas del 22 de diciembre de 2025 al 5 de enero de 2026"),
+        # A language without a catalogue: English words, its own way of writing dates.
+        ("2026-W49", "2026-W49", "de", "week of 30. November 2026"),
+        ("2026-W49", "2026-W49", "en", "week of 30 November 2026"),
+    ],
+)
+def test_weeks_in_the_readers_language(first, last, language, label):
+    """Reports say weeks in their survey's language, the date written by Babel."""
+    assert week_span_label(first, last, language=language) == label
+    assert week_label("2026-W49", capitalised=True, language="es") == (
+        "Semana del 30 de noviembre de 2026"
+    )
