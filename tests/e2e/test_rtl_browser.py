@@ -1,0 +1,117 @@
+"""A survey in a language written right to left (Arabic) in a real browser: the pages
+say dir="rtl" and their layout mirrors (choices' inputs on the right of their labels,
+buttons at the right edge of the column), and axe finds nothing. An English survey
+still reads left to right.
+
+With CHORUS_E2E_SCREENSHOTS=DIR, full-page pictures of the Arabic landing page, a
+section with choices and a content warning are written there at 320 and 1280 px
+(rtl-landing-320.png, rtl-section-1280.png, rtl-warning-320.png...).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.helpers import Person, screenshot
+from tests.e2e.test_respondent_browser import demo_document
+
+pytestmark = pytest.mark.browser
+
+ARABIC = Path(__file__).resolve().parents[1] / "definitions" / "valid" / "arabic.json"
+WIDTHS = (320, 1280)
+TITLE = "الأمان في تطبيقات المراسلة"
+FIRST_SECTION = "عنك"
+SECOND_SECTION = "تجربتك"
+AGE = "كم عمرك؟"
+APPS = "ما تطبيقات المراسلة التي تستخدمها؟"
+
+
+def arabic_document() -> dict:
+    document: dict = json.loads(ARABIC.read_text("utf-8"))
+    return document
+
+
+def the_main_button(page: Page):
+    """The page's main action (Start, Save and continue), whatever language it speaks."""
+    return page.locator("main form .button").first
+
+
+def assert_right_to_left(page: Page, language: str) -> None:
+    html = page.locator("html")
+    expect(html).to_have_attribute("lang", language)
+    expect(html).to_have_attribute("dir", "rtl")
+    assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+
+
+def assert_at_the_right_edge(page: Page) -> None:
+    """The main button starts where the column starts: at its right edge."""
+    column = page.locator("main").bounding_box()
+    button = the_main_button(page).bounding_box()
+    assert column and button
+    padding = page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('main')).paddingRight)"
+    )
+    column_right = column["x"] + column["width"] - padding
+    assert abs(button["x"] + button["width"] - column_right) < 2, (button, column, padding)
+    assert (
+        button["x"] > column["x"] + padding + 1
+        or button["width"] >= column["width"] - 2 * padding - 1
+    )
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_an_arabic_survey_reads_right_to_left_and_its_layout_mirrors(
+    open_survey_live, new_context, js
+):
+    open_survey_live(arabic_document())
+    p = Person(new_context(js=js, viewport={"width": 1280, "height": 900}).new_page())
+    p.goto("/s/arabic-rtl", TITLE)
+    assert_right_to_left(p.page, "ar")
+    assert_at_the_right_edge(p.page)
+    if js:
+        screenshot(p.page, "rtl-landing", WIDTHS)
+
+    the_main_button(p.page).click()
+    p.check(FIRST_SECTION)
+    assert_right_to_left(p.page, "ar")
+    # Each choice's input sits to the right of its label, as Arabic reads.
+    for question, label in ((AGE, "أقل من ١٨ سنة"), (APPS, "واتساب")):
+        choice = p.question(question).get_by_label(label, exact=True)
+        text = p.question(question).locator("label", has_text=label)
+        box, text_box = choice.bounding_box(), text.bounding_box()
+        assert box and text_box
+        assert box["x"] >= text_box["x"] + text_box["width"], (question, box, text_box)
+    assert_at_the_right_edge(p.page)
+    if js:
+        screenshot(p.page, "rtl-section", WIDTHS)
+
+    p.choose(AGE, "١٨ سنة أو أكثر")
+    the_main_button(p.page).click()
+    p.check(SECOND_SECTION)
+    assert_right_to_left(p.page, "ar")
+    panel = p.page.locator(".warning-panel")
+    expect(panel).to_contain_text("يتناول هذا القسم الإساءة عبر الإنترنت")
+    # The panel's bar is on its right (its inline start), not its left.
+    assert panel.evaluate("el => getComputedStyle(el).borderRightWidth") == "6px"
+    assert panel.evaluate("el => getComputedStyle(el).borderLeftWidth") == "0px"
+    if js:
+        screenshot(p.page, "rtl-warning", WIDTHS)
+
+
+def test_an_english_survey_still_reads_left_to_right(open_survey_live, person: Person):
+    open_survey_live(demo_document())
+    person.goto("/s/demo", "Product-risk consultation")
+    html = person.page.locator("html")
+    expect(html).to_have_attribute("lang", "en")
+    expect(html).to_have_attribute("dir", "ltr")
+    column = person.page.locator("main").bounding_box()
+    button = the_main_button(person.page).bounding_box()
+    assert column and button
+    padding = person.page.evaluate(
+        "parseFloat(getComputedStyle(document.querySelector('main')).paddingLeft)"
+    )
+    assert abs(button["x"] - (column["x"] + padding)) < 2, (button, column)
