@@ -4,8 +4,10 @@ buttons at the right edge of the column), and axe finds nothing. An English surv
 still reads left to right.
 
 With CHORUS_E2E_SCREENSHOTS=DIR, full-page pictures of the Arabic landing page, a
-section with choices and a content warning are written there at 320 and 1280 px
-(rtl-landing-320.png, rtl-section-1280.png, rtl-warning-320.png...).
+section with choices, its error summary, a content warning, a scale and the review
+page are written there at 320 and 1280 px
+(rtl-landing, rtl-section, rtl-error, rtl-warning, rtl-scale, rtl-review: -320.png
+and -1280.png).
 """
 
 from __future__ import annotations
@@ -92,7 +94,19 @@ def test_an_arabic_survey_reads_right_to_left_and_its_layout_mirrors(
     if js:
         screenshot(p.page, "rtl-section", WIDTHS)
 
+    # An error: words in the "Other" box, and "Prefer not to say" ticked. The summary and the
+    # question's red bar are on the right.
     p.choose(AGE, "١٨ سنة أو أكثر")
+    p.choose(APPS, "أفضّل عدم الإجابة")
+    p.type("غير ذلك (يُرجى التوضيح)", "فيسبوك ماسنجر")
+    p.press("حفظ ومتابعة", FIRST_SECTION)
+    expect(p.page.locator(".error-summary")).to_contain_text("«أفضّل عدم الإجابة»")
+    wrong = p.page.locator(".question--error").first
+    assert wrong.evaluate("el => getComputedStyle(el).borderRightWidth") == "5px"
+    if js:
+        screenshot(p.page, "rtl-error", WIDTHS)
+    p.question(APPS).get_by_label("أفضّل عدم الإجابة", exact=True).uncheck()
+    p.choose(APPS, "غير ذلك")
     p.press("حفظ ومتابعة", SECOND_SECTION)
     assert_right_to_left(p.page, "ar")
     panel = p.page.locator(".warning-panel")
@@ -102,6 +116,20 @@ def test_an_arabic_survey_reads_right_to_left_and_its_layout_mirrors(
     assert panel.evaluate("el => getComputedStyle(el).borderLeftWidth") == "0px"
     if js:
         screenshot(p.page, "rtl-warning", WIDTHS)
+
+    p.press("المتابعة إلى هذا القسم", SECOND_SECTION)
+    one, five = p.page.locator("#feel_safe--1"), p.page.locator("#feel_safe--5")
+    one_box, five_box = one.bounding_box(), five.bounding_box()
+    assert one_box and five_box
+    # The scale runs from the right: 1 is right of 5 on one line, or above it when wrapped.
+    assert one_box["x"] > five_box["x"] or one_box["y"] < five_box["y"]
+    p.page.locator("#feel_safe--4").check()
+    if js:
+        screenshot(p.page, "rtl-scale", WIDTHS)
+    p.press("حفظ ومراجعة إجاباتك", "راجع إجاباتك")
+    assert_right_to_left(p.page, "ar")
+    if js:
+        screenshot(p.page, "rtl-review", WIDTHS)
 
 
 def test_an_english_survey_still_reads_left_to_right(open_survey_live, person: Person):
