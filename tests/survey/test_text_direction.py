@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from survey.i18n import shipped_languages
+from survey.i18n import shipped_languages, translate_to
 
 ARABIC = Path(__file__).resolve().parents[1] / "definitions" / "valid" / "arabic.json"
 
@@ -27,3 +27,8 @@ def test_an_english_survey_page_is_left_to_right(client, make_open_survey):
     survey, _ = make_open_survey()
     page = client.get(f"/s/{survey.slug}").get_data(as_text=True)
     assert re.search(r'<html lang="en" dir="ltr">', page)
+
+
+def test_arabic_words_for_arabic_and_its_regional_variants(app):
+    assert translate_to("ar", "Start the survey") == "ابدأ الاستبيان"
+    assert translate_to("ar-EG", "Step %(step)s of %(total)s", step=1, total=2) == "الخطوة 1 من 2"
