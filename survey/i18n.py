@@ -96,6 +96,8 @@ def init_babel(app: Flask) -> None:
     babel.init_app(app, locale_selector=selected_locale)
     # {% trans %} blocks lose their line breaks and indentation, as pybabel extracts them.
     app.jinja_env.policies["ext.i18n.trimmed"] = True
+    # <html dir="{{ text_direction(lang) }}">: right-to-left languages mirror the page.
+    app.jinja_env.globals["text_direction"] = text_direction
 
 
 def selected_locale() -> Locale:

@@ -50,7 +50,7 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
 from survey.config import STATIC_DIR, TEMPLATES_DIR
-from survey.i18n import ENGLISH, N_, babel_locale, catalogue, speaking, translate_to
+from survey.i18n import ENGLISH, N_, babel_locale, catalogue, speaking, text_direction, translate_to
 from survey.report_format import SUPPRESSED
 from survey.spreadsheet import protect_xlsx_cell, safe_row
 from survey.weeks import week_label, week_span_label
@@ -393,6 +393,8 @@ def template_helpers() -> dict[str, Any]:
         "report_suppressed": suppressed_cell,
         "report_anchor": anchor,
         "report_language": report_language,
+        # dir="rtl" for a survey in a language written right to left.
+        "text_direction": text_direction,
     }
 
 

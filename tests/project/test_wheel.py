@@ -203,7 +203,7 @@ def test_installed_chorus_migrates_imports_and_serves_from_any_directory(install
             base_url = f"http://127.0.0.1:{port}"
             home = wait_for_page(base_url + "/", server, log_path)
             assert "<h1>Chorus</h1>" in home
-            assert '<html lang="en">' in home
+            assert '<html lang="en" dir="ltr">' in home
             sign_in = fetch(base_url + "/staff/login")
             assert "csrf_token" in sign_in
             stylesheet = fetch(base_url + "/static/chorus.css")

@@ -88,7 +88,7 @@ def test_the_used_invite_page_speaks_the_respondents_language(app, invited):
     r.start(invite_code=codes[0], lang="es")
     r.answer("you", {"age_band": "under_18"})
     assert r.submit().status_code == 409
-    assert '<html lang="es">' in r.last_html and "no se han enviado" in r.last_html
+    assert '<html lang="es" dir="ltr">' in r.last_html and "no se han enviado" in r.last_html
 
 
 def test_a_resumed_draft_with_a_used_invite_is_refused_at_submit(app, invited):

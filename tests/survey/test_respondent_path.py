@@ -451,7 +451,7 @@ def test_spanish_pages(client, make_open_survey):
     make_open_survey()
     r = Respondent(client, "small")
     landing = page_text(r.get("/s/small?lang=es"))
-    assert '<html lang="es">' in landing and "Empezar la encuesta" in landing
+    assert '<html lang="es" dir="ltr">' in landing and "Empezar la encuesta" in landing
     r.start(lang="es")
     page = page_text(r.section("you"))
     assert "¿Cuántos años tienes?" in page and "Prefiero no decirlo" in page

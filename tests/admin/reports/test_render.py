@@ -268,7 +268,7 @@ def test_html_is_escaped(report):
 def test_standalone_document_is_complete_and_self_contained(report):
     html = render.standalone_html(report)
     assert html.startswith("<!doctype html>")
-    assert '<html lang="en">' in html
+    assert '<html lang="en" dir="ltr">' in html
     assert "<title>Product-risk consultation: impact report, version 2</title>" in html
     assert "<style>" in html and "@page" in html and ".report-suppressed" in html
     # No external request: nothing loads from anywhere (links to support services are
