@@ -146,7 +146,7 @@ def test_the_document_is_written_in_the_survey_language_and_keeps_its_machine_va
 
 def test_the_html_is_in_spanish_with_spanish_dates_and_numbers(spanish_report):
     html = render.standalone_html(spanish_report)
-    assert '<html lang="es">' in html
+    assert '<html lang="es" dir="ltr">' in html
     text = text_of(html)
     assert_spanish(text)
     assert "Semana del 30 de noviembre de 2026" in text and "Informe de impacto" in text
