@@ -9,8 +9,10 @@ and the bundled "Product-risk consultation" survey is imported and opened.
 Chorus: N respondents each start a session and answer every section through the
 Flask test client (content warnings passed, branching followed, CSRF tokens
 included). None of that is timed: only each POST /s/<slug>/submit is, which is
-the whole submit path (CSRF check, session, the draft taken and decrypted,
-final answers, sealing, one transaction into the inbox). Each must answer 302 to the
+the whole submit path (CSRF check, session, the survey read with the draft,
+the draft decrypted, final answers, sealing, then the draft deleted and the
+response put in the inbox together: one statement on PostgreSQL, one
+transaction on SQLite). Each must answer 302 to the
 receipt page, and the survey must end with exactly N responses.
 
 Floor: a bare Flask app with its own SQLAlchemy engine on the same database and

@@ -18,7 +18,7 @@ from typing import Any
 import flask_babel
 from babel import Locale, UnknownLocaleError
 from babel.support import NullTranslations, Translations
-from flask import Flask, g
+from flask import Flask, g, has_app_context
 from flask_babel import Babel, force_locale
 
 from survey.config import TRANSLATIONS_DIR
@@ -28,8 +28,8 @@ LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
 def gettext(message: str, **params: Any) -> str:
     """`message` (a msgid) in this request's language, its %(name)s placeholders filled."""
-    text: str = flask_babel.gettext(message, **params)
-    return text
+    text: str = active_catalogue().ugettext(message)
+    return text % params if params else text
 
 
 def N_(message: str) -> str:
@@ -48,7 +48,13 @@ def speaking(language: str) -> Iterator[None]:
         yield
         return
     with force_locale(locale):
-        yield
+        previous = g.pop(_CATALOGUE_KEY, None)
+        try:
+            yield
+        finally:
+            g.pop(_CATALOGUE_KEY, None)
+            if previous is not None:
+                setattr(g, _CATALOGUE_KEY, previous)
 
 
 def translate_to(language: str, message: str, **params: Any) -> str:
@@ -86,6 +92,9 @@ def language_name(tag: str) -> str:
 
 ENGLISH = "en"
 _LANGUAGE_KEY = "chorus_language"
+# The catalogue this request speaks now, found once: a page asks for some thirty
+# messages, and Flask-Babel finds the locale and its catalogue again for each.
+_CATALOGUE_KEY = "chorus_catalogue"
 babel = Babel()
 
 
@@ -96,6 +105,11 @@ def init_babel(app: Flask) -> None:
     babel.init_app(app, locale_selector=selected_locale)
     # {% trans %} blocks lose their line breaks and indentation, as pybabel extracts them.
     app.jinja_env.policies["ext.i18n.trimmed"] = True
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda message: active_catalogue().ugettext(message),
+        lambda singular, plural, n: active_catalogue().ungettext(singular, plural, n),
+        newstyle=True,
+    )
     # <html dir="{{ text_direction(lang) }}">: right-to-left languages mirror the page.
     app.jinja_env.globals["text_direction"] = text_direction
 
@@ -110,8 +124,23 @@ def selected_locale() -> Locale:
 
 def use_language(language: str) -> None:
     """Speak `language` for the rest of this request (a respondent page's survey language)."""
+    if g.get(_LANGUAGE_KEY) == language:
+        return
     setattr(g, _LANGUAGE_KEY, language)
+    g.pop(_CATALOGUE_KEY, None)
     flask_babel.refresh()
+
+
+def active_catalogue() -> NullTranslations:
+    """The catalogue of the language Flask-Babel speaks now (`selected_locale`, or the
+    one `speaking` forces), kept for the rest of the request until either changes."""
+    if not has_app_context():
+        return catalogue(ENGLISH)
+    found: NullTranslations | None = g.get(_CATALOGUE_KEY)
+    if found is None:
+        found = catalogue(str(flask_babel.get_locale()))
+        setattr(g, _CATALOGUE_KEY, found)
+    return found
 
 
 def babel_locale(language: str) -> Locale | None:

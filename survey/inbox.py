@@ -122,27 +122,28 @@ def _open(entry: InboxEntry) -> _Letter:
 # --- submitting ----------------------------------------------------------------------
 
 
-def post(
+def entry_values(
     survey: Survey, response: SealedResponse, receipt_lookup: str, invite_lookup: str | None
-) -> None:
-    """Add a submitted response to the inbox: one INSERT (the caller commits).
+) -> dict[str, object]:
+    """The columns of a submitted response's inbox entry, for `ENTRY_COLUMNS`'s INSERT
+    (survey/responses.py `submit` runs it where the draft is taken).
 
-    The unique tags refuse a second entry for the same invite or receipt with
-    an IntegrityError, raised here.
+    The unique tags refuse a second entry for the same invite or receipt with an
+    IntegrityError when it is inserted.
     """
     entry_id = random_id()
     letter = _Letter(response, receipt_lookup, invite_lookup)
-    db.session.execute(
-        _inbox.insert(),
-        {
-            "id": entry_id,
-            "survey_id": survey.id,
-            "week": response.week,
-            "invite_tag": tag(invite_lookup) if invite_lookup else None,
-            "receipt_tag": tag(receipt_lookup),
-            "box": _seal_letter(survey.id, entry_id, letter),
-        },
-    )
+    return {
+        "id": entry_id,
+        "survey_id": survey.id,
+        "week": response.week,
+        "invite_tag": tag(invite_lookup) if invite_lookup else None,
+        "receipt_tag": tag(receipt_lookup),
+        "box": _seal_letter(survey.id, entry_id, letter),
+    }
+
+
+ENTRY_COLUMNS = ("id", "survey_id", "week", "invite_tag", "receipt_tag", "box")
 
 
 def invite_spent(invite_lookup: str) -> bool:
@@ -343,7 +344,12 @@ def flush_if_due(survey: Survey) -> int:
     due = db.session.scalar(
         _due(survey, everything=False).with_only_columns(InboxEntry.id).limit(1)
     )
-    flushed = flush_inbox(survey) if due is not None else 0
+    flushed = 0
+    if due is not None:
+        # The flush is ONE transaction: end the request's statements-as-transactions
+        # (models.autocommit_statements) first; what follows begins a real one.
+        db.session.commit()
+        flushed = flush_inbox(survey)
     checked[survey.id] = week
     return flushed
 

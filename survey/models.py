@@ -61,11 +61,16 @@ else:
 def autocommit_statements() -> None:
     """Run each statement of this request as a transaction of its own.
 
-    For requests whose statements need nothing atomic between them (a read, or a
-    single write): no BEGIN, COMMIT or ROLLBACK goes to the database, which on
-    PostgreSQL is two round trips fewer per request. Once the session has begun a
-    transaction, that transaction goes on as it was.
+    For requests whose statements need nothing atomic between them (a read, a
+    single write, or one statement that does both): no BEGIN, COMMIT or ROLLBACK
+    goes to the database, which on PostgreSQL is two round trips fewer per request.
+    Once the session has begun a transaction, that transaction goes on as it was.
+    On SQLite nothing changes: there is no round trip to save (its driver begins a
+    transaction only before a write, in the same process), and a submit there needs
+    its two statements in one transaction (survey/responses.py `submit`).
     """
+    if db.session.get_bind().dialect.name == "sqlite":
+        return
     if not db.session().in_transaction():
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 

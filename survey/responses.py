@@ -36,6 +36,7 @@ from survey.definition import (
 )
 from survey.models import (
     Draft,
+    InboxEntry,
     InviteCode,
     Response,
     Survey,
@@ -109,7 +110,25 @@ _READ_DRAFT = select(_drafts.c.sealed).where(_THIS_DRAFT)
 _INSERT_DRAFT = _drafts.insert()
 # Sets the columns its parameters name, beside draft_key and of_survey.
 _SAVE_DRAFT = _drafts.update().where(_THIS_DRAFT)
-_TAKE_DRAFT = _drafts.delete().where(_THIS_DRAFT).returning(_drafts.c.sealed)
+# Submitting: the draft as it was read, deleted (SQLite) ...
+_TAKE_DRAFT_AS_READ = _drafts.delete().where(
+    _THIS_DRAFT, _drafts.c.sealed == bindparam("draft_sealed")
+)
+# ... and then its response put in the inbox in the same transaction; on PostgreSQL
+# both in one statement: the entry is inserted only if that draft was deleted.
+_inbox = cast(Table, InboxEntry.__table__)
+_POST_ENTRY = _inbox.insert()
+_taken = _TAKE_DRAFT_AS_READ.returning(_drafts.c.id).cte("taken")
+_POST_ENTRY_IN_PLACE_OF_DRAFT = (
+    _inbox.insert()
+    .from_select(
+        list(inbox.ENTRY_COLUMNS),
+        select(
+            *(bindparam(name, type_=_inbox.c[name].type) for name in inbox.ENTRY_COLUMNS)
+        ).select_from(_taken),
+    )
+    .execution_options(preserve_rowcount=True)
+)  # an INSERT's count is kept only when asked
 
 
 # --- invites ----------------------------------------------------------------------
@@ -334,13 +353,15 @@ def final_answers(definition: SurveyDefinition, state: DraftState) -> dict[str, 
 # --- submitting and withdrawing ---------------------------------------------------------
 
 
-def submit(survey: Survey, handle: DraftHandle, receipt_code: str) -> None:
+def submit(survey: Survey, handle: DraftHandle, receipt_code: str, sealed: bytes | None) -> None:
     """Seal the draft's final answers and put them in the inbox as one response.
 
-    The draft is deleted and read back in the same statement (DELETE ...
-    RETURNING), opened with `handle`, sealed, and posted to the inbox: one
-    transaction, one commit. Raises DraftGone if the draft has meanwhile been
-    submitted or doesn't open (nothing changes; the caller checks
+    `sealed` is the draft as this request read it (with the survey). It is
+    opened with `handle` and sealed; then that very draft is deleted and the
+    response put in the inbox together (`_post_in_place_of_draft`): one
+    transaction, one commit. If the draft was saved again meanwhile (another
+    tab), it is read again and sealed anew. Raises DraftGone if the draft has
+    meanwhile been submitted or doesn't open (nothing changes; the caller checks
     `receipt_exists`), and InviteUsed if the invite has already let answers in
     (then the draft is deleted and nothing is stored).
     """
@@ -348,27 +369,30 @@ def submit(survey: Survey, handle: DraftHandle, receipt_code: str) -> None:
     inbox.flush_if_due(survey)
     receipt_lookup = crypto.code_lookup(lookup_secret(), "receipt", receipt_code)
     try:
-        sealed = db.session.scalar(
-            _TAKE_DRAFT, {"draft_key": handle.draft_id, "of_survey": survey.id}
-        )
-        state = open_draft(survey, handle, sealed)
-        if state.invite_lookup and inbox.invite_spent(state.invite_lookup):
-            raise InviteUsed
-        response_id = random_id()
-        answers = final_answers(definition_of(survey), state)
-        response = inbox.SealedResponse(
-            id=response_id,
-            week=iso_week(),
-            format_version=FORMAT_VERSION,
-            sealed=seal_answers(survey, response_id, answers),
-        )
-        inbox.post(survey, response, receipt_lookup, state.invite_lookup)
-        db.session.commit()
+        for _ in range(3):
+            state = open_draft(survey, handle, sealed)
+            if state.invite_lookup and inbox.invite_spent(state.invite_lookup):
+                raise InviteUsed
+            response_id = random_id()
+            answers = final_answers(definition_of(survey), state)
+            response = inbox.SealedResponse(
+                id=response_id,
+                week=iso_week(),
+                format_version=FORMAT_VERSION,
+                sealed=seal_answers(survey, response_id, answers),
+            )
+            entry = inbox.entry_values(survey, response, receipt_lookup, state.invite_lookup)
+            if _post_in_place_of_draft(survey, handle, sealed, entry):
+                db.session.commit()
+                return
+            db.session.rollback()
+            sealed = read_draft(survey, handle.draft_id)
+        raise DraftGone  # saved again and again while being sent: let the person retry
     except DraftGone:
         db.session.rollback()
         raise
     except InviteUsed:
-        db.session.commit()  # the draft's deletion: these answers can't be sent
+        _forget_draft(handle)  # these answers can't be sent
         raise
     except IntegrityError:
         # A unique tag refused the entry: the same receipt (another request of
@@ -376,9 +400,34 @@ def submit(survey: Survey, handle: DraftHandle, receipt_code: str) -> None:
         db.session.rollback()
         if inbox.receipt_held(survey, receipt_lookup):
             raise DraftGone from None
-        db.session.execute(delete(Draft).where(Draft.id == handle.draft_id))
-        db.session.commit()
+        _forget_draft(handle)
         raise InviteUsed from None
+
+
+def _post_in_place_of_draft(
+    survey: Survey, handle: DraftHandle, sealed: bytes | None, entry: dict[str, object]
+) -> bool:
+    """Delete the draft if it still holds `sealed` and, only then, insert the inbox
+    `entry`; False (nothing changed) if the draft was saved again or is gone.
+
+    On PostgreSQL one statement (the DELETE inside a WITH), so under
+    `autocommit_statements` it is its own transaction in one round trip; SQLite
+    can't put a DELETE in a WITH, so there the two statements share the session's
+    transaction (for SQLite `autocommit_statements` changes nothing).
+    """
+    draft = {"draft_key": handle.draft_id, "of_survey": survey.id, "draft_sealed": sealed}
+    if db.session.get_bind().dialect.name == "postgresql":
+        posted = db.session.execute(_POST_ENTRY_IN_PLACE_OF_DRAFT, {**draft, **entry})
+        return rows_changed(posted) == 1
+    if rows_changed(db.session.execute(_TAKE_DRAFT_AS_READ, draft)) != 1:
+        return False
+    db.session.execute(_POST_ENTRY, entry)
+    return True
+
+
+def _forget_draft(handle: DraftHandle) -> None:
+    db.session.execute(delete(Draft).where(Draft.id == handle.draft_id))
+    db.session.commit()
 
 
 def store_response(survey: Survey, answers: dict[str, dict[str, Any]]) -> str:

@@ -114,6 +114,16 @@ def draft_handle(survey: Survey) -> DraftHandle:
     return DraftHandle(state["draft"], crypto.unb64(state["key"]))
 
 
+def draft_as_read(survey: Survey, handle: DraftHandle) -> bytes | None:
+    """The sealed draft `find_survey_here` read with the survey, when it did (once:
+    a second call reads it again, after whatever this request saved)."""
+    read = g.pop("respondent_draft", None)
+    if read is not None and read[:2] == (survey.id, handle.draft_id):
+        sealed: bytes | None = read[2]
+        return sealed
+    return read_draft(survey, handle.draft_id)
+
+
 def current_draft(survey: Survey) -> tuple[DraftHandle, DraftState]:
     """The draft this session is answering, or SessionEnded.
 
@@ -121,13 +131,8 @@ def current_draft(survey: Survey) -> tuple[DraftHandle, DraftState]:
     a second call reads it again, after whatever this request saved).
     """
     handle = draft_handle(survey)
-    read = g.pop("respondent_draft", None)
-    if read is not None and read[:2] == (survey.id, handle.draft_id):
-        sealed = read[2]
-    else:
-        sealed = read_draft(survey, handle.draft_id)
     try:
-        draft = open_draft(survey, handle, sealed)
+        draft = open_draft(survey, handle, draft_as_read(survey, handle))
     except DraftGone:
         raise SessionEnded(survey) from None
     state = session["r"]

@@ -41,6 +41,7 @@ from survey.respondent.session import (
     answering_here,
     begin_session,
     current_draft,
+    draft_as_read,
     draft_handle,
     finish_session,
     forget_respondent,
@@ -337,8 +338,8 @@ def review(slug: str) -> ResponseReturnValue:
 
 @bp.post("/<slug>/submit")
 def submit_answers(slug: str) -> ResponseReturnValue:
-    # The draft isn't read here: submitting deletes it and reads it back at once.
-    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus), with_draft=False)
+    # Read with its draft; the submit is then one statement on PostgreSQL.
+    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus), autocommit=True)
     # A double click carries the answering session; a refresh after success, `done`.
     answering = session.get("r") if (session.get("r") or {}).get("slug") == slug else None
     done = receipt_to_show(slug)
@@ -351,7 +352,7 @@ def submit_answers(slug: str) -> ResponseReturnValue:
         handle = draft_handle(survey)
         if receipt is None:
             raise SessionEnded(survey)
-        submit(survey, handle, receipt)
+        submit(survey, handle, receipt, draft_as_read(survey, handle))
     except (SessionEnded, DraftGone):
         # A double click or a refresh: the first request stored it already.
         if receipt and receipt_exists(survey, receipt):

@@ -13,12 +13,12 @@ import itertools
 import os
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from admin.analysis.frame import answers_frame
 from survey import crypto
 from survey.events import announce
-from survey.models import db
+from survey.models import InboxEntry, db
 from survey.sealed_answers import export_rows
 from survey.surveys import (
     close_survey,
@@ -151,6 +151,26 @@ def test_postgres_cannot_link_order_or_date_responses(app, invited, monkeypatch)
     assert not any(a < xmin < b for a, b in itertools.pairwise(audit_xmins))
 
 
+def test_a_submit_in_a_new_week_stores_last_weeks_inbox_in_one_transaction(
+    app, invited, monkeypatch
+):
+    """The first submit of a week stores last week's answers first. Its own request
+    runs statement by statement (survey/models.py autocommit_statements); the flush
+    must still be one transaction, or each response would carry its own xmin."""
+    _survey, _, codes = invited
+    for code in codes[:-1]:
+        respond(app, "linked", code)
+    next_week(monkeypatch)
+    respond(app, "linked", codes[-1])
+    assert rows("SELECT count(*) FROM responses")[0][0] == RESPONDENTS - 1
+    assert rows("SELECT count(*) FROM response_inbox")[0][0] == 1
+    assert rows("SELECT count(*) FROM invite_codes WHERE used")[0][0] == RESPONDENTS - 1
+    if is_postgres(app.config["SQLALCHEMY_DATABASE_URI"]):
+        response_xmins = {x for (x,) in rows("SELECT DISTINCT xmin::text FROM responses")}
+        used = "SELECT DISTINCT xmin::text FROM invite_codes WHERE used"
+        assert len(response_xmins) == 1 and response_xmins == {x for (x,) in rows(used)}
+
+
 def test_closing_flushes_everything_at_once(app, invited):
     _survey, _, codes = invited
     for code in codes[:3]:
@@ -206,7 +226,8 @@ def test_an_inbox_entry_is_as_big_as_any_other(app, invited):
     survey, _, _ = invited
     for n, size in enumerate((1024, 2048, 8192)):
         waiting = inbox.SealedResponse(f"{n:032x}", "2026-W01", 1, os.urandom(size))
-        inbox.post(survey, waiting, lookup("receipt", f"receipt {n}"), None)
+        entry = inbox.entry_values(survey, waiting, lookup("receipt", f"receipt {n}"), None)
+        db.session.execute(insert(InboxEntry), entry)
     db.session.commit()
     box_sizes = {len(bytes(b)) for (b,) in rows("SELECT box FROM response_inbox")}
     assert len(box_sizes) == 1

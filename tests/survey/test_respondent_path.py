@@ -133,6 +133,26 @@ def test_double_submit_and_refresh_store_one_response(client, make_open_survey):
     assert response_count(find_survey("small")) == 1
 
 
+def test_answers_saved_again_after_the_submit_read_them_are_the_ones_sent(
+    client, make_open_survey, monkeypatch
+):
+    """Another tab saves between the submit's read and its write: the submit finds
+    the draft changed, reads it again and sends what was saved last."""
+    from survey.respondent import views
+
+    _, recovery = make_open_survey()
+    r = Respondent(client, "small")
+    complete_small_survey(r)
+    [before] = db.session.scalars(select(Draft.sealed)).all()
+    r.answer("e2ee", {"harm_scale": "2", "story": "Saved in another tab."})
+    monkeypatch.setattr(views, "draft_as_read", lambda survey, handle: before)
+    sent = r.submit()
+    assert sent.status_code == 302 and sent.location.endswith("/s/small/receipt")
+    [answers] = stored_answers("small", recovery)
+    assert answers["story"]["value"] == "Saved in another tab."
+    assert db.session.scalar(select(func.count()).select_from(Draft)) == 0
+
+
 def test_skip_section_and_branching_give_not_shown_and_skipped(client, make_open_survey):
     survey, recovery = make_open_survey()
     r = Respondent(client, survey.slug)
