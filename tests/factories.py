@@ -5,7 +5,6 @@ tests/conftest.py and use these."""
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import functools
 import hashlib
 import html
@@ -14,7 +13,6 @@ import os
 import re
 import shutil
 import socket
-import ssl
 import subprocess
 import sys
 import time
@@ -29,16 +27,13 @@ from typing import Any
 
 import pyotp
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from flask.testing import FlaskClient
 from sqlalchemy import DateTime, bindparam, select, text
 
 from admin.accounts.sign_in import create_user, totp_secret
 from admin.audit.log import GENESIS
-from survey.config import STATIC_DIR
+from bench.loadtest.stack import free_port
+from bench.loadtest.stack import nginx_site as local_nginx_site
 from survey.crypto import canonical_json
 from survey.models import (
     AuditEntry,
@@ -538,12 +533,6 @@ def every_stored_value() -> str:
     return "\n".join(parts)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -593,50 +582,12 @@ def nginx_or_skip() -> str:
     pytest.skip("nginx is not installed")
 
 
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A throwaway certificate and key for chorus.example.org, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "chorus.example.org")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "fullchain.pem", folder / "privkey.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 def nginx_site(tmp_path: Path, https_port: int, http_port: int, app_port: int) -> Path:
-    """deploy/nginx/chorus.conf on local ports, with a throwaway certificate."""
-    cert, key = self_signed(tmp_path)
-    site = (PROJECT_ROOT / "deploy" / "nginx" / "chorus.conf").read_text("utf-8")
-    for shipped, here in (
-        ("    listen 443 ssl http2;\n    listen [::]:443 ssl http2;\n",
-         f"    listen 127.0.0.1:{https_port} ssl;\n"),
-        ("    listen 80;\n    listen [::]:80;\n", f"    listen 127.0.0.1:{http_port};\n"),
-        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
-        ("/etc/ssl/chorus/fullchain.pem", str(cert)),
-        ("/etc/ssl/chorus/privkey.pem", str(key)),
-        ("/var/log/nginx/chorus-error.log", str(tmp_path / "nginx-error.log")),
-        ("/opt/chorus/lib/python3.11/site-packages/survey/static/", f"{STATIC_DIR}/"),
-    ):  # fmt: skip
-        assert shipped in site, shipped
-        site = site.replace(shipped, here)
-    (tmp_path / "chorus.conf").write_text(site, "utf-8")
+    """deploy/nginx/chorus.conf on local ports with a throwaway certificate, as the load
+    test runs it (bench/loadtest/stack.py), in a main config of its own."""
+    (tmp_path / "chorus.conf").write_text(
+        local_nginx_site(tmp_path, https_port, http_port, app_port), "utf-8"
+    )
     main = tmp_path / "nginx.conf"
     main.write_text(
         f"daemon off;\nuser root;\npid {tmp_path}/nginx.pid;\nerror_log stderr;\n"
@@ -656,14 +607,6 @@ def wait_for_port(port: int, server: subprocess.Popen, log_path: Path) -> None:
         except OSError:
             time.sleep(0.1)
     pytest.fail(f"nginx didn't listen:\n{log_path.read_text()}")
-
-
-def unverified_tls() -> ssl.SSLContext:
-    """A TLS client context for the throwaway self-signed certificate."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 @contextmanager

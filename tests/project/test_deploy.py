@@ -8,8 +8,9 @@ import runpy
 import subprocess
 from pathlib import Path
 
+from bench.loadtest.stack import self_signed
 from survey.config import STATIC_DIR
-from tests.factories import nginx_or_skip, self_signed
+from tests.factories import nginx_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -10,9 +10,10 @@ import http.client
 import re
 from urllib.parse import urlencode
 
+from bench.loadtest.stack import unverified_tls
 from survey.config import STATIC_DIR
 from survey.models import Role
-from tests.factories import PASSWORD, gunicorn_behind_nginx, make_user, unverified_tls
+from tests.factories import PASSWORD, gunicorn_behind_nginx, make_user
 
 HOST = "chorus.example.org"
 ORG = "Example Messaging Ltd"

@@ -11,8 +11,9 @@ from __future__ import annotations
 import http.client
 import subprocess
 
+from bench.loadtest.stack import unverified_tls
 from tests.conftest import stop_server
-from tests.factories import free_port, nginx_or_skip, nginx_site, unverified_tls, wait_for_port
+from tests.factories import free_port, nginx_or_skip, nginx_site, wait_for_port
 
 
 def test_with_no_app_behind_it_nginx_sends_the_calm_page_with_the_headers(tmp_path):

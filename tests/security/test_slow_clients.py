@@ -16,7 +16,8 @@ import threading
 
 import pytest
 
-from tests.factories import gunicorn_behind_nginx, unverified_tls
+from bench.loadtest.stack import unverified_tls
+from tests.factories import gunicorn_behind_nginx
 
 SLOW_CLIENTS = 40
 NORMAL_REQUESTS = 5

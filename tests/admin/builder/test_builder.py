@@ -25,17 +25,6 @@ from tests.factories import (
     template_document,
 )
 
-FAC = "fac@example.org"
-
-
-@pytest.fixture
-def staff(app):
-    """A facilitator's signed-in client."""
-    make_user(FAC, roles=(Role.FACILITATOR,))
-    client = app.test_client()
-    sign_in(client, FAC)
-    return client
-
 
 def post(client, path, data=None, **kwargs):
     """POST a form with a fresh CSRF token (from the page itself, or the staff home)."""
@@ -736,7 +725,7 @@ def test_every_builder_action_is_audited_and_the_chain_holds(staff, app):
     result = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 0, result.output
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "survey.edit"))
-    assert entry.actor == FAC and entry.target == "small"
+    assert entry.actor == "fac@example.org" and entry.target == "small"
 
 
 JUNK_FORMS = [

@@ -7,24 +7,11 @@ import html as htmllib
 import json
 import re
 
-import pytest
-
 from survey.definition import parse_definition
-from survey.models import Role
 from survey.support_services import SUGGESTED_SERVICES, suggestions_for
 from survey.surveys import bundled_template_text, definition_of, find_survey, import_definition
 from tests.admin.builder.test_builder import doc_of, post
-from tests.factories import CSRF_RE, make_user, page_text, sign_in, small_survey_document
-
-FAC = "fac@example.org"
-
-
-@pytest.fixture
-def staff(app):
-    make_user(FAC, roles=(Role.FACILITATOR,))
-    client = app.test_client()
-    sign_in(client, FAC)
-    return client
+from tests.factories import CSRF_RE, page_text, small_survey_document
 
 
 def lonely(slug="lonely", **changes):
