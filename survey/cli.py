@@ -35,6 +35,7 @@ from survey.definition import DefinitionError, load_definition_text
 from survey.doctor import any_failed, run_checks, settings_problem_check
 from survey.events import announce, cli_actor
 from survey.models import Survey, SurveyStatus, User, db
+from survey.responses import purge_stale_drafts
 from survey.retention import delete_lapsed_sign_ins, flush_inboxes, purge_expired
 from survey.sealed_answers import responses_csv
 from survey.surveys import (
@@ -358,8 +359,10 @@ def demo_command(slug: str, target: int, custodian: str) -> None:
 def purge_command(today: str | None) -> None:
     """Store last week's answers from the inbox (in shuffled batches), then delete
     the responses, drafts and invite codes of every survey whose retention date
-    has passed. Surveys and published reports stay. Run it daily (from cron, say);
-    safe to run again: what is gone is not counted twice."""
+    has passed, and saved drafts nobody can come back to (older than
+    CHORUS_DRAFT_WEEKS, or a week old without a resume code). Surveys and published
+    reports stay. Run it daily (from cron, say); safe to run again: what is gone is
+    not counted twice."""
     if today is None:
         day = datetime.now(UTC).date()
     else:
@@ -374,8 +377,13 @@ def purge_command(today: str | None) -> None:
     if lapsed:
         click.echo(f"Deleted {lapsed} lapsed staff sessions.")
     purged = purge_expired(day, cli_actor())
+    stale = purge_stale_drafts(day)
+    db.session.commit()
+    if stale:
+        click.echo(f"Deleted {stale} saved drafts nobody can come back to.")
     if not purged:
-        click.echo("Nothing to purge.")
+        if not stale:
+            click.echo("Nothing to purge.")
         return
     for survey in purged:
         click.echo(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
@@ -262,11 +262,13 @@ def resume_draft(survey: Survey, typed: str) -> tuple[DraftHandle, DraftState]:
         raise CodeNotFound from None
 
 
-def purge_stale_drafts() -> int:
+def purge_stale_drafts(today: date | None = None) -> int:
     """Delete drafts nobody can come back to: past the draft lifetime, or
-    without a resume code after a week (their key died with the session)."""
+    without a resume code after a week (their key died with the session).
+    Runs at a process's first new draft of each week and in the daily `chorus purge`;
+    the caller commits."""
     weeks = int(current_app.config["CHORUS_DRAFT_WEEKS"])
-    today = datetime.now(UTC).date()
+    today = today or datetime.now(UTC).date()
     coded_cutoff = iso_week(today - timedelta(weeks=weeks))
     uncoded_cutoff = iso_week(today - timedelta(weeks=1))
     # ISO week strings of the same width sort like the weeks they name.

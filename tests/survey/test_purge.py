@@ -4,12 +4,21 @@ surveys stay, other surveys are untouched, and every purge is in the audit log."
 from __future__ import annotations
 
 import secrets
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from survey.models import AuditEntry, Draft, InboxEntry, InviteCode, Response, Survey, db
+from survey.models import (
+    AuditEntry,
+    Draft,
+    InboxEntry,
+    InviteCode,
+    Response,
+    Survey,
+    db,
+    iso_week,
+)
 from survey.retention import Purged, purge_expired
 from survey.surveys import create_invite_codes
 from survey.synthetic import add_synthetic_responses
@@ -140,3 +149,31 @@ def test_the_daily_purge_stores_last_weeks_inbox(app, surveys, monkeypatch):
     monkeypatch.setattr(survey.inbox, "iso_week", lambda day=None: "2999-W01")
     app.test_cli_runner().invoke(args=["purge", "--today", "2026-11-01"])
     assert waiting(surveys["forever"]) == 0 and count(Response, surveys["forever"]) == 4
+
+
+def test_the_daily_purge_deletes_drafts_nobody_can_come_back_to(app, surveys):
+    """Saved answers go after CHORUS_DRAFT_WEEKS (8), and drafts without a resume code
+    after a week, even when nobody starts a survey to trigger the clean-up."""
+    kept_survey = surveys["forever"]
+    day = date(2026, 12, 2)
+
+    def draft(name: str, weeks_ago: int, coded: bool) -> Draft:
+        return Draft(
+            id=name * 32,
+            survey_id=kept_survey.id,
+            sealed=b"locked",
+            saved_week=iso_week(day - timedelta(weeks=weeks_ago)),
+            resume_lookup=name * 64 if coded else None,
+        )
+
+    db.session.add_all(
+        [draft("a", 2, False), draft("b", 9, True), draft("c", 7, True), draft("d", 0, False)]
+    )
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["purge", "--today", day.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "Deleted 2 saved drafts nobody can come back to." in result.output
+    left = set(db.session.scalars(select(Draft.id).where(Draft.survey_id == kept_survey.id)))
+    assert {"c" * 32, "d" * 32} <= left and not {"a" * 32, "b" * 32} & left
+    again = app.test_cli_runner().invoke(args=["purge", "--today", day.isoformat()])
+    assert "saved drafts" not in again.output
