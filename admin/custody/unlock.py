@@ -9,6 +9,7 @@ new sign-in. Analysis and reports ask this module for the key (`unlocked_key`,
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
@@ -22,10 +23,13 @@ from flask import (
 )
 
 from survey import crypto
+from survey.failsafe import RETRY_AFTER_SECONDS, error_page
 from survey.models import Survey, User
 from survey.surveys import (
     custodian_wrap,
 )
+
+logger = logging.getLogger(__name__)
 
 # --- unlock sessions ---------------------------------------------------------------------
 #
@@ -69,8 +73,19 @@ class MemoryUnlockStore:
             self._entries.pop(handle, None)
 
 
+class UnlockStoreAway(Exception):
+    """Redis, which holds the unlocks, isn't answering: nothing can be unlocked or
+    read for now (a calm 503 page, `init_app`), and the answers stay locked."""
+
+
 class RedisUnlockStore:
-    """Unlock entries in Redis, shared by every app process; Redis expires them."""
+    """Unlock entries in Redis, shared by every app process; Redis expires them.
+
+    While Redis is away, putting or reading an entry raises UnlockStoreAway, and
+    deleting one is given up (logged): the session's half of its key is dropped
+    all the same, so the entry opens nothing and lapses in Redis by itself. That
+    way signing out and "Lock now" always work.
+    """
 
     PREFIX = "chorus:unlock:"
 
@@ -78,19 +93,35 @@ class RedisUnlockStore:
         import redis
 
         self._redis = redis.Redis.from_url(url)
+        self._errors = (redis.ConnectionError, redis.TimeoutError)
 
     def put(self, handle: str, blob: bytes, idle_seconds: int) -> None:
-        self._redis.set(self.PREFIX + handle, blob, ex=idle_seconds)
+        try:
+            self._redis.set(self.PREFIX + handle, blob, ex=idle_seconds)
+        except self._errors as error:
+            raise UnlockStoreAway from error
 
     def touch(self, handle: str, idle_seconds: int) -> bytes | None:
-        blob = self._redis.getex(self.PREFIX + handle, ex=idle_seconds)
+        try:
+            blob = self._redis.getex(self.PREFIX + handle, ex=idle_seconds)
+        except self._errors as error:
+            raise UnlockStoreAway from error
         return blob if isinstance(blob, bytes) else None
 
     def alive(self, handle: str) -> bool:
-        return bool(self._redis.exists(self.PREFIX + handle))
+        try:
+            return bool(self._redis.exists(self.PREFIX + handle))
+        except self._errors as error:
+            raise UnlockStoreAway from error
 
     def delete(self, handle: str) -> None:
-        self._redis.delete(self.PREFIX + handle)
+        try:
+            self._redis.delete(self.PREFIX + handle)
+        except self._errors as error:
+            logger.warning(
+                "The unlock store didn't answer (%s); an entry will lapse by itself",
+                type(error).__name__,
+            )
 
 
 UnlockStore = MemoryUnlockStore | RedisUnlockStore
@@ -215,3 +246,16 @@ def init_app(app: Flask) -> None:
     app.extensions["chorus_unlocks"] = (
         RedisUnlockStore(redis_url) if redis_url else MemoryUnlockStore()
     )
+    app.register_error_handler(UnlockStoreAway, unlock_store_away)
+
+
+def unlock_store_away(_error: UnlockStoreAway) -> tuple[str, int, dict[str, str]]:
+    """Redis away is an outage, not a bug: a calm 503 that says the answers stay locked."""
+    logger.warning("A request found the unlock store (Redis) unreachable")
+    page, status = error_page(
+        "Unlocking is briefly unavailable",
+        "The service that holds unlocked surveys isn't answering. The answers stay "
+        "locked (encrypted) and nothing is lost. Please wait a minute and try again.",
+        503,
+    )
+    return page, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from admin.custody import unlock as unlock_store
 from admin.custody.keys import reset_custodian_key
 from admin.custody.unlock import MemoryUnlockStore, RedisUnlockStore
+from bench.loadtest.stack import free_port
 from survey import create_app
 from survey.models import AuditEntry, Role, Survey, SurveyKeyWrap, User, db
 from survey.surveys import (
@@ -495,3 +496,41 @@ def test_changing_the_argon2_settings_keeps_keys_openable_and_sign_in_updates_th
     assert user.custodian_key_kdf == "argon2id:t=2,m=2048,p=1"
     assert user.custodian_public_key == old_public  # same key pair: grants still open
     assert unwrap_with_password(find_survey("small"), user, CUSTODIAN_PASSWORD)
+
+
+def redis_away() -> RedisUnlockStore:
+    """An unlock store whose Redis isn't answering (nothing listens on its port)."""
+    return RedisUnlockStore(f"redis://127.0.0.1:{free_port()}/0")
+
+
+def test_unlocking_while_redis_is_away_is_a_calm_page(app, make_open_survey):
+    make_open_survey()
+    client = analyst_client(app)
+    app.extensions["chorus_unlocks"] = redis_away()
+    refused = unlock(client, "small", CUSTODIAN_PASSWORD)
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "30"
+    assert "stay locked" in page_text(refused)
+    assert "Content-Security-Policy" in refused.headers
+
+
+def test_while_redis_is_away_sign_out_still_ends_the_session(redis_url, app, make_open_survey):
+    """Signing out must end the session whatever else is down. The unlock entry left
+    in Redis lapses by itself, and the cookie's half of its key goes with the session."""
+    make_open_survey()
+    answer_once(app)
+    app.extensions["chorus_unlocks"] = RedisUnlockStore(redis_url)
+    client = analyst_client(app)
+    unlock(client, "small", CUSTODIAN_PASSWORD)
+    assert [r["apps"] for r in export_rows(client)] == ["5"]
+    before_sign_out = client.get_cookie("chorus").value
+    app.extensions["chorus_unlocks"] = redis_away()
+    held = client.get("/staff/surveys/small/responses.csv")
+    assert held.status_code == 503 and "stay locked" in page_text(held)
+    signed_out = post(client, "/staff/logout", token_page="/staff/")
+    assert signed_out.status_code == 302 and "/staff/login" in signed_out.location
+    assert "/staff/login" in client.get("/staff/").location
+    # Redis is back, the entry still in it until it lapses: even the cookie from
+    # before signing out (copied, say) reaches nothing.
+    app.extensions["chorus_unlocks"] = RedisUnlockStore(redis_url)
+    client.set_cookie("chorus", before_sign_out)
+    assert "/staff/login" in client.get("/staff/surveys/small/responses.csv").location
