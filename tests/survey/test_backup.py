@@ -47,6 +47,7 @@ from survey.models import AuditEntry, SurveyStatus, db
 from survey.responses import (
     DraftState,
     final_answers,
+    read_draft,
     receipt_exists,
     save_draft,
     start_draft,
@@ -158,7 +159,7 @@ def source(new_database: Callable[[str], str]) -> Iterator[Source]:
         state.answers.update(person("adult", 4, story=WAITING_STORY, consent=True))
         save_draft(survey, draft, state)
         receipt = generate_code()
-        submit(survey, draft, receipt)
+        submit(survey, draft, receipt, read_draft(survey, draft.draft_id))
         frame = answers_frame(survey, unwrap_with_recovery_code(survey, code), workers=1)
         assert (
             len(frame) == 5
