@@ -11,7 +11,7 @@ from flask import Blueprint, Flask, redirect, render_template, request, url_for
 
 from admin.access import allow, attachment, staff_member, survey_or_404
 from admin.analysis.frame import analysis_frame
-from admin.analysis.published import PublishedTables, disclosure_for
+from admin.analysis.published import PublishedTables, breakdown_too_large, disclosure_for
 from admin.analysis.tables import breakdown as tables_breakdown
 from admin.analysis.tables import (
     breakdown_groups,
@@ -56,7 +56,8 @@ def analysis(slug: str):
     chosen = _chosen_breakdown(request.args, definition, groups)
     preselected = chosen or default_breakdown(counted, groups)
     breakdown = None
-    if chosen:
+    too_large = breakdown_too_large(*chosen) if chosen else None
+    if chosen and not too_large:
         question, by = chosen
         index = tables.breakdown(question, by)
         breakdown = (
@@ -74,6 +75,7 @@ def analysis(slug: str):
         chosen=chosen,
         preselected=preselected,
         breakdown=breakdown,
+        too_large=too_large,
         k=definition.suppression_k,
         min_report_n=definition.min_report_n,
         tx=lambda text: localize(text, language, language),

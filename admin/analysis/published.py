@@ -41,6 +41,22 @@ def disclosure_for(definition: SurveyDefinition, rounding: bool) -> sdc.Disclosu
     return sdc.Disclosure(k=definition.suppression_k, rounding=5 if rounding else None)
 
 
+def breakdown_too_large(question: Question, by: Question) -> str | None:
+    """Why `question` broken down by `by` can't be published, or None: its table
+    (a row per answer of `by`, a column per answer of `question`, each with "no
+    answer") has more cells than disclosure control checks (sdc.MAX_CELLS). A
+    multi-choice question is checked option by option, two columns each."""
+    rows = len(categories(by, "", "")) + 1
+    columns = 2 if question.type == "multi_choice" else len(categories(question, "", "")) + 1
+    if rows * columns <= sdc.MAX_CELLS:
+        return None
+    return (
+        f"broken down by {by.id!r}, {question.id!r} makes {rows} × {columns} cells, too large "
+        f"to check for disclosure (at most {sdc.MAX_CELLS}): choose a question or a group "
+        "with fewer answers."
+    )
+
+
 def default_text(value: Any, definition: SurveyDefinition) -> str:
     """A text of the survey in its default language (reports are written in it)."""
     language = definition.default_language

@@ -17,7 +17,12 @@ import nh3
 import pandas as pd
 
 from admin.analysis import sdc
-from admin.analysis.published import PublishedTables, default_text, disclosure_for
+from admin.analysis.published import (
+    PublishedTables,
+    breakdown_too_large,
+    default_text,
+    disclosure_for,
+)
 from admin.analysis.tables import (
     weekly_counts,
 )
@@ -246,6 +251,9 @@ def finding_entry(
     breakdowns = []
     if target:
         for group in finding.affected_by:
+            too_large = breakdown_too_large(tables.counted[target], tables.counted[group])
+            if too_large:  # a draft saved before the check (draft_problems) said so
+                raise ReportError(f"Finding {finding.id!r}: {too_large}")
             index = tables.breakdown(tables.counted[target], tables.counted[group])
             if index is not None:
                 breakdowns.append(index)

@@ -9,6 +9,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass, field
 
+from admin.analysis.published import breakdown_too_large
 from admin.analysis.tables import (
     breakdown_groups,
     counted_questions,
@@ -169,9 +170,14 @@ def draft_problems(
             for tid in finding.themes:
                 if tid not in theme_ids:
                     problems.append(f"{name}: there is no theme {tid!r} in the codebook.")
+        target = finding.severity_question or next(iter(finding.evidence_questions), None)
         for qid in finding.affected_by:
             if qid not in groups:
                 problems.append(f"{name}: {qid!r} can't be a breakdown (not a group_by question).")
+            elif target in counted:
+                too_large = breakdown_too_large(counted[target], counted[qid])
+                if too_large:
+                    problems.append(f"{name}: {too_large}")
     if draft.theme_breakdown_by and draft.theme_breakdown_by not in groups:
         problems.append(
             f"Themes can't be broken down by {draft.theme_breakdown_by!r} "

@@ -8,7 +8,15 @@ import json
 import pytest
 
 from admin.reports.build import Published, build_report, clean_markdown
-from admin.reports.draft import DraftReport, FindingDraft, ReportError, draft_for, save_draft
+from admin.reports.draft import (
+    DraftReport,
+    FindingDraft,
+    ReportError,
+    draft_for,
+    draft_problems,
+    save_draft,
+)
+from survey.surveys import definition_of
 
 K = 10
 
@@ -176,3 +184,57 @@ def test_the_analysis_page_names_weeks_by_their_monday(app, answered_survey):
     weeks = page[page.index("Responses per week") : page.index('id="breakdown"')]
     assert f'<th scope="row">{week_label(iso_week(), capitalised=True)}</th>' in weeks
     assert iso_week() not in weeks
+
+
+def wide_questions() -> list[dict]:
+    """Two single-choice questions of 100 answers each, one of them a breakdown group:
+    broken down by each other they make 101 × 101 cells, too many to check."""
+    return [
+        {
+            "id": name,
+            "type": "single_choice",
+            "group_by": name == "region",
+            "text": {"en": text, "es": text},
+            "options": [
+                {"value": f"{name}_{n}", "label": {"en": f"{text} {n}", "es": f"{text} {n}"}}
+                for n in range(100)
+            ],
+        }
+        for name, text in (("region", "Region"), ("town", "Town"))
+    ]
+
+
+def test_a_breakdown_too_large_to_check_is_refused_with_a_message(app):
+    from tests.factories import (
+        answered_small_survey,
+        page_text,
+        small_survey_document,
+        unlocked_analyst,
+    )
+
+    sections = small_survey_document()["sections"]
+    sections[0]["questions"].extend(wide_questions())
+    people = [
+        {"region": {"value": f"region_{n % 7}"}, "town": {"value": f"town_{n % 11}"}}
+        for n in range(40)
+    ]
+    survey, frame = answered_small_survey(people, sections=sections)
+    client = unlocked_analyst(app)
+    wide = client.get("/staff/surveys/small/analysis?q=town&by=region")
+    assert wide.status_code == 200
+    page = page_text(wide)
+    assert "too large to check" in page and "101 × 101" in page
+    # A report's draft says so before it is saved, and building refuses it the same way.
+    finding = FindingDraft(
+        id="towns", title="Towns", affected_by=["region"], evidence_questions=["town"]
+    )
+    draft = DraftReport(findings=[finding])
+    [problem] = draft_problems(definition_of(survey), draft)
+    assert problem.startswith("Finding 'towns': broken down by 'region'")
+    with pytest.raises(ReportError, match="101 × 101 cells, too large to check"):
+        build_report(survey, frame, draft, FIRST)
+    # A smaller breakdown in the same survey is still published.
+    fine = FindingDraft(
+        id="ages", title="Ages", affected_by=["age_band"], evidence_questions=["town"]
+    )
+    assert not draft_problems(definition_of(survey), DraftReport(findings=[fine]))
