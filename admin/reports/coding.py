@@ -431,12 +431,18 @@ def code_answers(
     texts: Sequence[FreeText],
     chosen: Mapping[str, Iterable[str]],
     turned_down: Mapping[str, Iterable[str]] | None = None,
+    was: Mapping[str, Iterable[str]] | None = None,
 ) -> Coding:
     """Give each answer of `chosen` (answer key -> theme ids) exactly those themes,
     then record the keyword suggestions the coder `turned_down` (which takes those
     themes off again), and commit. Refuses, before changing anything, an answer that
-    is no longer there and a theme that isn't in the codebook."""
+    is no longer there and a theme that isn't in the codebook.
+
+    With `was` (answer key -> the themes the coder's page showed), an answer changes
+    only as the coder changed it: the themes they ticked are added and those they
+    unticked taken off, so what someone else saved meanwhile stays."""
     turned_down = turned_down or {}
+    was = was or {}
     present = {t.key for t in texts}
     known = {t.id for t in codebook(survey)}
     for key, theme_ids in [*chosen.items(), *turned_down.items()]:
@@ -453,7 +459,11 @@ def code_answers(
 
     def code(coding: Coding) -> None:
         for key, theme_ids in chosen.items():
-            coding.set_themes(key, theme_ids)
+            ticked = set(theme_ids)
+            if key in was:
+                drawn = set(was[key])
+                ticked = (set(coding.themes_of(key)) - (drawn - ticked)) | (ticked - drawn)
+            coding.set_themes(key, ticked)
         for key, theme_ids in turned_down.items():
             for theme_id in theme_ids:
                 coding.reject(key, theme_id)

@@ -493,6 +493,7 @@ def _code_page(
     work: Work,
     view: CodingView,
     ticked: Mapping[str, set[str]] | None = None,
+    was: Mapping[str, set[str]] | None = None,
     error: str | None = None,
     status: int = 200,
 ):
@@ -529,6 +530,8 @@ def _code_page(
         pages=pages,
         page_size=CODING_PAGE,
         chosen={t.key: (ticked or {}).get(t.key, current.themes_of(t.key)) for t in shown},
+        # Shown again with the reader's ticks kept, it still says what they started from.
+        was={t.key: (was or {}).get(t.key, current.themes_of(t.key)) for t in shown},
         suggestions=suggestions,
         open_counts=coding.suggestion_counts(suggestions),
         progress=coding.coding_progress(current, work.texts),
@@ -548,14 +551,18 @@ def code(slug: str):
     return _code_page(work, _coding_view(request.args, work))
 
 
-def _posted_answers(form: MultiDict[str, str]) -> list[tuple[int, str, set[str]]]:
-    """(row, answer key, ticked themes) of each answer the form showed."""
+def _posted_answers(form: MultiDict[str, str]) -> list[tuple[int, str, set[str], set[str] | None]]:
+    """(row, answer key, ticked themes, themes the page was drawn with) of each answer
+    the form showed; the last is None from a form that didn't say (older pages)."""
     found = []
     for row in range(CODING_PAGE):
         key = form.get(f"answer-{row}")
         if key is None:
             continue
-        found.append((row, key[:300], {t[:64] for t in form.getlist(f"theme-{row}")[:100]}))
+        ticked = {t[:64] for t in form.getlist(f"theme-{row}")[:100]}
+        drawn = form.getlist(f"was-{row}")[:101]
+        was = {t[:64] for t in drawn if t} if drawn else None
+        found.append((row, key[:300], ticked, was))
     return found
 
 
@@ -584,9 +591,10 @@ def save_codes(slug: str):
     if not posted:
         return redirect(url_for("themes.code", slug=slug, **view.query()))
     kind, action_row, action_theme = _action(request.form.get("action", ""))
-    chosen = {key: ticked for _, key, ticked in posted}
+    chosen = {key: ticked for _, key, ticked, _ in posted}
+    was = {key: drawn for _, key, _, drawn in posted if drawn is not None}
     turned_down: dict[str, set[str]] = {}
-    for row, key, ticked in posted:
+    for row, key, ticked, _ in posted:
         if row == action_row and action_theme:
             if kind == "accept":
                 ticked.add(action_theme)
@@ -594,10 +602,10 @@ def save_codes(slug: str):
                 turned_down[key] = {action_theme}
     before = [t.key for t in _selected(work, view, coding.load_coding(work.survey, work.key, name))]
     try:
-        coding.code_answers(work.survey, work.key, name, work.texts, chosen, turned_down)
+        coding.code_answers(work.survey, work.key, name, work.texts, chosen, turned_down, was)
     except (CodingError, ConcurrentChange) as exc:
         status = 409 if isinstance(exc, ConcurrentChange) else 422
-        return _code_page(work, view, ticked=chosen, error=str(exc), status=status)
+        return _code_page(work, view, ticked=chosen, was=was, error=str(exc), status=status)
     kind_of_coding = "independent" if view.coding == "mine" else "report"
     announce("themes.code", _me(), slug, coding=kind_of_coding)
     if view.view == "list":

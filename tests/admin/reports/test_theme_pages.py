@@ -3,6 +3,7 @@ test client against the real database, errors included."""
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import logging
@@ -447,6 +448,39 @@ def test_a_page_of_answers_is_coded_at_once(told):
     assert sum(1 for k in keys if current.themes_of(k)) == 2
     last = page_text(client.get(f"{BASE}/themes/code?view=list&page=3"))
     assert "Answers 41 to 60 of 60" in last and "Page 3 of 3" in last
+
+
+def hidden_fields(page) -> dict[str, list[str]]:
+    """The hidden inputs of a page, as its form would send them."""
+    fields: dict[str, list[str]] = {}
+    for name, value in HIDDEN_RE.findall(page.get_data(as_text=True)):
+        fields.setdefault(html.unescape(name), []).append(html.unescape(value))
+    return fields
+
+
+HIDDEN_RE = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+def test_saving_a_page_of_answers_keeps_what_someone_else_coded_meanwhile(told):
+    """One analyst has a page of answers open while another codes one of them: saving
+    the page changes only what its reader changed, and nobody's work is lost."""
+    client, survey = told
+    first = client.get(f"{BASE}/themes/code?view=list")
+    keys = answers_on(first)
+    save(client, {"answer-0": keys[5], "theme-0": "evidence", "view": "list"})
+    opened = client.get(f"{BASE}/themes/code?view=list")  # keys[5] drawn with evidence
+    assert answers_on(opened) == keys
+    # Meanwhile, in another browser: answer 4 gets "ignored", answer 6 "ignored" too.
+    save(client, {"answer-0": keys[3], "theme-0": "ignored", "at": "4"})
+    save(client, {"answer-0": keys[5], "theme-0": ["evidence", "ignored"], "at": "6"})
+    # The page opened before is saved: answer 1 ticked, answer 6's evidence unticked.
+    data = hidden_fields(opened) | {"theme-0": ["evidence"]}
+    data.pop("csrf_token", None)
+    assert save(client, data).status_code == 302
+    current = report_coding(survey)
+    assert current.themes_of(keys[0]) == {"evidence"}  # this reader's tick
+    assert current.themes_of(keys[3]) == {"ignored"}  # the other's, kept
+    assert current.themes_of(keys[5]) == {"ignored"}  # the other's kept, this untick applied
 
 
 def test_an_analyst_codes_in_their_own_independent_coding(told):
