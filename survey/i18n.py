@@ -47,6 +47,9 @@ def speaking(language: str) -> Iterator[None]:
     if locale is None:
         yield
         return
+    if not has_app_context():  # force_locale does nothing there, and gettext is English
+        yield
+        return
     with force_locale(locale):
         previous = g.pop(_CATALOGUE_KEY, None)
         try:

@@ -59,3 +59,21 @@ def test_pages_speak_english_unless_a_respondent_page_chooses_the_survey_languag
         assert str(get_locale()) == "es"
     with app.app_context(), app.test_request_context("/"):
         assert str(get_locale()) == "en"
+
+
+def test_speaking_a_language_for_a_while_then_the_requests_own_again(app):
+    """A report in its survey's language inside an English staff page: gettext, and a
+    template's _(), follow `speaking` and come back after it (the catalogue is kept
+    per request: this checks it is dropped and restored)."""
+    from flask import render_template_string
+
+    from survey.i18n import gettext, speaking, use_language
+
+    with app.app_context(), app.test_request_context("/"):
+        use_language("en")
+        assert gettext("Back") == "Back"
+        with speaking("es"):
+            assert gettext("Back") == render_template_string("{{ _('Back') }}") == "Atrás"
+        assert render_template_string("{{ _('Back') }}") == gettext("Back") == "Back"
+        use_language("es")
+        assert gettext("Back") == "Atrás"
