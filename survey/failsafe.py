@@ -146,6 +146,13 @@ def error_page(heading: str, body: str, status: int) -> tuple[str, int]:
         return plain_error_page(heading, body), status
 
 
+def outage_page(heading: str, body: str) -> tuple[str, int, dict[str, str]]:
+    """A service the app needs is away (an outage, not a bug): the calm page, 503, and
+    Retry-After for load balancers and browsers."""
+    page, status = error_page(heading, body, 503)
+    return page, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
 def register_error_pages(app: Flask) -> None:
     """Every error is a calm page in the site's style; none shows internals."""
 
@@ -164,16 +171,14 @@ def register_error_pages(app: Flask) -> None:
         if not exc.connection_invalidated and database_answers():
             raise exc
         logger.warning("A request found the database unreachable (%s)", type(exc).__name__)
-        page, status = error_page(
+        return outage_page(
             N_("This service is briefly unavailable"),
             N_(
                 "If you had just sent answers, they were not saved this time; answers "
                 "you saved before are safe. Please wait a minute, then go back and try "
                 "again."
             ),
-            503,
         )
-        return page, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> tuple[str, int]:

@@ -23,7 +23,7 @@ from flask import (
 )
 
 from survey import crypto
-from survey.failsafe import RETRY_AFTER_SECONDS, error_page
+from survey.failsafe import outage_page
 from survey.models import Survey, User
 from survey.surveys import (
     custodian_wrap,
@@ -252,10 +252,8 @@ def init_app(app: Flask) -> None:
 def unlock_store_away(_error: UnlockStoreAway) -> tuple[str, int, dict[str, str]]:
     """Redis away is an outage, not a bug: a calm 503 that says the answers stay locked."""
     logger.warning("A request found the unlock store (Redis) unreachable")
-    page, status = error_page(
+    return outage_page(
         "Unlocking is briefly unavailable",
         "The service that holds unlocked surveys isn't answering. The answers stay "
         "locked (encrypted) and nothing is lost. Please wait a minute and try again.",
-        503,
     )
-    return page, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
