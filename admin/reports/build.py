@@ -238,7 +238,7 @@ def finding_entry(
 ) -> dict[str, Any]:
     """A finding as the report publishes it, its numbers from the protected tables."""
     severity = None
-    target = finding.severity_question or next(iter(finding.evidence_questions), None)
+    target = finding.broken_down
     if finding.severity_question:
         entry = tables.question_entry(tables.counted[finding.severity_question])
         severity = {

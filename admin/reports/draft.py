@@ -48,6 +48,12 @@ class FindingDraft:
     evidence_questions: list[str] = field(default_factory=list)
     themes: list[str] = field(default_factory=list)  # codebook ids; quotes come with them
 
+    @property
+    def broken_down(self) -> str | None:
+        """The question its `affected_by` groups break down: the severity question,
+        else the first evidence question."""
+        return self.severity_question or next(iter(self.evidence_questions), None)
+
 
 @dataclass
 class DraftReport:
@@ -170,7 +176,7 @@ def draft_problems(
             for tid in finding.themes:
                 if tid not in theme_ids:
                     problems.append(f"{name}: there is no theme {tid!r} in the codebook.")
-        target = finding.severity_question or next(iter(finding.evidence_questions), None)
+        target = finding.broken_down
         for qid in finding.affected_by:
             if qid not in groups:
                 problems.append(f"{name}: {qid!r} can't be a breakdown (not a group_by question).")
