@@ -55,23 +55,20 @@ from respondents import (
     build_chorus,
     databases_to_run,
     expect,
+    floor_table,
     form_token,
     fresh_database,
     note,
     path_of,
     postgres_server_url,
+    sealed_sizes,
     section_form,
     table,
     timed,
 )
 from sqlalchemy import (
-    Column,
     Engine,
-    LargeBinary,
-    MetaData,
-    String,
     Table,
-    create_engine,
     func,
     insert,
     select,
@@ -80,8 +77,7 @@ from sqlalchemy import (
 
 from survey import crypto
 from survey.config import app_subkey
-from survey.inbox import sealed_responses
-from survey.models import Survey, autocommit_statements, db
+from survey.models import autocommit_statements, db
 from survey.respondent.views import render_section
 from survey.responses import start_draft, survey_and_draft, visible_sections
 from survey.session_cookie import SessionCipher
@@ -160,15 +156,7 @@ def walk(client: FlaskClient, target: Target, rng: random.Random, clock: Clock) 
 
 
 def build_floor(url: str, draft_size: int, answers_size: int) -> tuple[Flask, Engine, Table]:
-    engine = create_engine(url)
-    blobs = Table(
-        "blobs",
-        MetaData(),
-        Column("id", String(32), primary_key=True),
-        Column("body", LargeBinary, nullable=False),
-    )
-    blobs.drop(engine, checkfirst=True)
-    blobs.create(engine)
+    engine, blobs = floor_table(url)
     page_row = "page"
     with engine.begin() as conn:
         conn.execute(insert(blobs).values(id=page_row, body=os.urandom(1024)))
@@ -281,12 +269,6 @@ def part_costs(app: Flask, target: Target, rng: random.Random, n: int) -> dict[s
     return costs
 
 
-def stored_sizes(app: Flask, survey_id: int) -> list[int]:
-    with app.app_context():
-        survey = db.session.get(Survey, survey_id)
-        return [len(response.sealed) for response in sealed_responses(survey)]
-
-
 def run_database(kind: str, n: int, server_url: str, seed: int) -> dict[str, Any]:
     with fresh_database(kind, server_url) as url:
         app, (target, rehearsal) = build_chorus(url)
@@ -299,7 +281,7 @@ def run_database(kind: str, n: int, server_url: str, seed: int) -> dict[str, Any
             walk(app.test_client(), rehearsal, random.Random(f"{seed}/{i}"), untimed)
             for i in range(n)
         ]
-        answers_size = int(statistics.median(stored_sizes(app, rehearsal.survey_id)))
+        answers_size = int(statistics.median(sealed_sizes(app, rehearsal.survey_id)))
         draft_bytes = draft_size(app, target, random.Random(seed), 101)
         floor, engine, blobs = build_floor(url, draft_bytes, answers_size)
         floor_client = floor.test_client()
@@ -355,7 +337,7 @@ def run_database(kind: str, n: int, server_url: str, seed: int) -> dict[str, Any
         bad = [(step, code) for step, code in floor_statuses if code != FLOOR_OK[FLOOR_KIND[step]]]
         if bad:
             raise RuntimeError(f"floor requests failed: {bad[:5]}")
-        stored = len(stored_sizes(app, target.survey_id))
+        stored = len(sealed_sizes(app, target.survey_id))
         if stored != n:
             raise RuntimeError(f"{stored} responses stored, expected {n}")
         with engine.connect() as conn:

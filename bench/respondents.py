@@ -27,6 +27,7 @@ import flask_migrate
 import psycopg
 from flask import Flask
 from psycopg import sql
+from sqlalchemy import Column, Engine, LargeBinary, MetaData, String, Table, create_engine
 from sqlalchemy.engine import make_url
 
 from admin.accounts.sign_in import create_user
@@ -34,7 +35,8 @@ from survey import create_app
 from survey.answers import OTHER_VALUE, PNTS_VALUE, other_field, pnts_field
 from survey.config import PROJECT_ROOT
 from survey.definition import Question, Section, SurveyDefinition, load_definition_text
-from survey.models import Role
+from survey.inbox import sealed_responses
+from survey.models import Role, Survey, db
 from survey.surveys import import_definition, open_survey, prepare_keys
 from survey.synthetic import FREE_TEXT, SHORT_TEXT
 
@@ -165,6 +167,13 @@ def build_chorus(url: str, copies: int = 2) -> tuple[Flask, list[Target]]:
     return app, targets
 
 
+def sealed_sizes(app: Flask, survey_id: int) -> list[int]:
+    """Sizes of the survey's sealed answers, stored or still in the inbox."""
+    with app.app_context():
+        survey = db.session.get(Survey, survey_id)
+        return [len(response.sealed) for response in sealed_responses(survey)]
+
+
 def _weights(count: int, ratio: float) -> list[float]:
     return [ratio**i for i in range(count)]
 
@@ -251,6 +260,24 @@ def form_token(response: Any, where: str) -> str:
     if match is None:
         raise RuntimeError(f"no form token on {where}")
     return match.group(1)
+
+
+# --- the floor's side ----------------------------------------------------------------
+
+
+def floor_table(url: str) -> tuple[Engine, Table]:
+    """The floor's own engine on the same database, and its one table, made afresh:
+    `blobs(id varchar(32) primary key, body blob/bytea)`."""
+    engine = create_engine(url)
+    blobs = Table(
+        "blobs",
+        MetaData(),
+        Column("id", String(32), primary_key=True),
+        Column("body", LargeBinary, nullable=False),
+    )
+    blobs.drop(engine, checkfirst=True)
+    blobs.create(engine)
+    return engine, blobs
 
 
 # --- measuring ------------------------------------------------------------------------------

@@ -54,30 +54,27 @@ from respondents import (
     build_chorus,
     databases_to_run,
     expect,
+    floor_table,
     form_token,
     fresh_database,
     note,
     path_of,
     postgres_server_url,
+    sealed_sizes,
     section_form,
     table,
     timed,
 )
 from sqlalchemy import (
-    Column,
     Engine,
-    LargeBinary,
-    MetaData,
-    String,
     Table,
-    create_engine,
     func,
     insert,
     select,
 )
 
 from survey import crypto
-from survey.inbox import BOX_MIN_BYTES, sealed_responses
+from survey.inbox import BOX_MIN_BYTES
 from survey.models import Survey, db, random_id
 from survey.responses import final_answers
 from survey.sealed_answers import seal_answers
@@ -136,15 +133,7 @@ def prepare_respondent(app: Flask, target: Target, rng: random.Random) -> Respon
 
 
 def build_floor(url: str, size: int) -> tuple[Flask, Engine, Table]:
-    engine = create_engine(url)
-    blobs = Table(
-        "blobs",
-        MetaData(),
-        Column("id", String(32), primary_key=True),
-        Column("body", LargeBinary, nullable=False),
-    )
-    blobs.drop(engine, checkfirst=True)
-    blobs.create(engine)
+    engine, blobs = floor_table(url)
     app = Flask("floor")
 
     @app.post("/blob")
@@ -157,13 +146,6 @@ def build_floor(url: str, size: int) -> tuple[Flask, Engine, Table]:
 
 
 # --- measuring ------------------------------------------------------------------------------
-
-
-def sealed_sizes(app: Flask, survey_id: int) -> list[int]:
-    """Sizes of the survey's sealed answers, stored or still in the inbox."""
-    with app.app_context():
-        survey = db.session.get(Survey, survey_id)
-        return [len(response.sealed) for response in sealed_responses(survey)]
 
 
 def sealing_costs(app: Flask, target: Target, rng: random.Random, n: int) -> dict[str, float]:
