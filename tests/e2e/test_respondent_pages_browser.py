@@ -30,6 +30,7 @@ REPORTING = "Reporting and blocking tools"
 
 def to_friend_suggestions(p: Person) -> None:
     """From the landing page to the section with a follow-up, past its warning."""
+    p.goto("/s/demo", "Product-risk consultation")
     p.press(START, FIRST_SECTION)
     p.press("Save and continue", REPORTING)
     p.press("Save and continue", "Friend and contact suggestions")
@@ -151,7 +152,6 @@ def test_with_javascript_a_follow_up_appears_at_once_under_its_answer(
 ):
     open_survey_live(demo_document())
     p = person
-    p.goto("/s/demo", "Product-risk consultation")
     to_friend_suggestions(p)
     follow_up = p.question(REVEAL)
     expect(follow_up).to_be_hidden()
@@ -190,7 +190,6 @@ def test_without_javascript_the_page_comes_back_with_the_follow_up(
 ):
     open_survey_live(demo_document())
     p = nojs_person
-    p.goto("/s/demo", "Product-risk consultation")
     to_friend_suggestions(p)
     follow_up = p.question(REVEAL)
     p.choose(TRIGGER, YES)
