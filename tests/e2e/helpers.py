@@ -120,6 +120,14 @@ def _axe_on_copy(page: Page):
     return _axe.run(copier.show(page))
 
 
+# What Playwright says when a page goes away under a call: the navigation a key press
+# started arrived after `check` began (see `Person.check`).
+NAVIGATING = (
+    "context was destroyed",
+    "Unable to retrieve content because the page is navigating",
+)
+
+
 @dataclass
 class Person:
     """A respondent in one browser tab: clicks, types, and every page is checked."""
@@ -148,7 +156,9 @@ class Person:
                 self.seen.append((self.page.url, self.page.content()))
                 return
             except PlaywrightError as error:
-                if "context was destroyed" not in str(error) or attempt == 2:
+                # axe's evaluation or page.content() caught mid-navigation.
+                navigating = any(sign in str(error) for sign in NAVIGATING)
+                if not navigating or attempt == 2:
                     raise
 
     @property
