@@ -9,8 +9,6 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from importlib import resources
 
@@ -24,6 +22,7 @@ from survey.definition import (
     localize,
     parse_definition,
 )
+from survey.lru import LruCache
 from survey.models import (
     InviteCode,
     Role,
@@ -54,36 +53,12 @@ def lookup_secret() -> bytes:
     return app_subkey("chorus-code-lookup/1")
 
 
-class DefinitionCache:
-    """Parsed definitions, per survey version: (survey id, SHA-256 of its JSON).
-
-    The digest is read with the survey's row (`Survey.definition_sha256`), so a
-    definition that changed, here or in another process, has another key and
-    is never answered from here; an entry is stored under the digest of the very
-    JSON it was parsed from. The most recently used `size` versions are kept.
-    """
-
-    def __init__(self, size: int = 64):
-        self.size = size
-        self._parsed: OrderedDict[tuple[int, str], SurveyDefinition] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[int, str]) -> SurveyDefinition | None:
-        with self._lock:
-            found = self._parsed.get(key)
-            if found is not None:
-                self._parsed.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[int, str], definition: SurveyDefinition) -> None:
-        with self._lock:
-            self._parsed[key] = definition
-            self._parsed.move_to_end(key)
-            while len(self._parsed) > self.size:
-                self._parsed.popitem(last=False)
-
-
-parsed_definitions = DefinitionCache()
+# Parsed definitions, per survey version: (survey id, SHA-256 of its JSON). The
+# digest is read with the survey's row (`Survey.definition_sha256`), so a
+# definition that changed, here or in another process, has another key and is
+# never answered from here; an entry is stored under the digest of the very JSON
+# it was parsed from. The most recently used 64 versions are kept.
+parsed_definitions: LruCache[tuple[int, str], SurveyDefinition] = LruCache(64)
 
 
 def definition_of(survey: Survey) -> SurveyDefinition:

@@ -3,6 +3,7 @@ in it, where to go next, and the calm pages for what isn't a normal step."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, redirect, render_template, request, session, url_for
@@ -20,6 +21,7 @@ from survey.definition import (
 )
 from survey.i18n import gettext, language_name, use_language
 from survey.models import Survey, SurveyStatus
+from survey.respondent import fragments
 from survey.respondent.session import find_survey_here
 from survey.responses import DraftState, visible_sections
 from survey.surveys import definition_of
@@ -85,15 +87,10 @@ def chosen_language(definition: SurveyDefinition) -> str:
 def render(
     template: str, survey: Survey | None, status: int = 200, **context: Any
 ) -> tuple[str, int]:
-    definition = definition_of(survey) if survey else None
-    language = language_of(definition) if definition else fallback_language()
-    use_language(language)
-
-    def tx(text: Any) -> str:
-        if definition is None:
-            return text if isinstance(text, str) else ""
-        return localize(text, language, definition.default_language)
-
+    definition, language, tx = page_language(survey)
+    support = None
+    if survey is not None and definition is not None and definition.support:
+        support = fragments.support_list(survey, definition, language, tx)
     html = render_template(
         template,
         survey=survey,
@@ -103,9 +100,27 @@ def render(
             (tag, language_name(tag)) for tag in (definition.languages if definition else ())
         ],
         tx=tx,
+        support=support,
         **context,
     )
     return html, status
+
+
+def page_language(
+    survey: Survey | None,
+) -> tuple[SurveyDefinition | None, str, Callable[[Any], str]]:
+    """The survey's definition, the language this page speaks (now in use), and
+    `tx`, which gives a text of the definition in it."""
+    definition = definition_of(survey) if survey else None
+    language = language_of(definition) if definition else fallback_language()
+    use_language(language)
+
+    def tx(text: Any) -> str:
+        if definition is None:
+            return text if isinstance(text, str) else ""
+        return localize(text, language, definition.default_language)
+
+    return definition, language, tx
 
 
 def fallback_language() -> str:

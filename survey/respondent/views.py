@@ -20,6 +20,7 @@ from survey.answers import AnswerError, form_values, parse_answer, raw_form_valu
 from survey.definition import Question, Section, SurveyDefinition
 from survey.i18n import N_
 from survey.models import Survey, SurveyStatus
+from survey.respondent.fragments import question_blocks
 from survey.respondent.pages import (
     CrossSite,
     Unavailable,
@@ -27,6 +28,7 @@ from survey.respondent.pages import (
     describe_answer,
     expired_page,
     language_of,
+    page_language,
     redirect_after,
     redirect_to_continue,
     refuse_cross_site,
@@ -185,16 +187,19 @@ def render_section(
     if values is None:
         values = {q.id: form_values(q, state.answers.get(q.id)) for q, _ in on_page}
     step = [s.id for s in sections].index(section.id) + 1
+    _, language, tx = page_language(survey)
+    errors = errors or {}
+    revealed_here = follow_ups(on_page)
+    blocks = question_blocks(survey, language, tx, on_page, values, errors, revealed_here)
     return render(
         "respond/section.html",
         survey,
         status,
         section=section,
-        on_page=on_page,
-        follow_ups=follow_ups(on_page),
+        question_blocks=blocks,
+        follow_ups=revealed_here,
         questions=[q for q, shown in on_page if shown],
-        values=values,
-        errors=errors or {},
+        errors=errors,
         step=step,
         total=len(sections),
         is_last=step == len(sections),
