@@ -201,7 +201,11 @@ def change_password():
 
 
 def init_app(app: Flask) -> None:
-    login_manager.init_app(app)
+    # Templates get Flask-Login's `current_user` proxy rather than its context
+    # processor's user, loaded for every page: a staff member is looked for only
+    # where a page or check asks, so a respondent's page never runs Flask-Login.
+    login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(lambda: {"current_user": current_user})
     login_manager.login_view = "staff.login"
     app.register_blueprint(bp)
     app.before_request(guard)

@@ -150,3 +150,27 @@ def test_a_lapsed_receipt_is_not_shown_in_spanish_either(respondent: Respondent,
     r.get("/s/small/receipt")
     assert code not in r.last_html
     assert "Esta página ha caducado" in r.last_html
+
+
+def test_a_respondent_page_never_asks_who_is_signed_in(respondent: Respondent, monkeypatch):
+    """Flask-Login has nothing to do on a respondent's page: it neither looks for a
+    staff member (which hashes the client's address and browser to compare with
+    a signed-in session) nor writes its own keys into the respondent's cookie."""
+    from admin.accounts.sign_in import login_manager
+
+    asked = []
+    load_user = login_manager._load_user
+    monkeypatch.setattr(login_manager, "_load_user", lambda: asked.append(1) or load_user())
+    r = respondent
+    r.start()
+    r.answer("you", {"age_band": "adult", "apps": "3"})
+    r.pass_warning("e2ee")
+    r.answer("e2ee", {"harm_scale": "2"})
+    r.get("/s/small/review")
+    with r.client.session_transaction() as session:
+        assert set(session) == {"csrf_token", "r"}
+    r.submit()
+    r.receipt_code()
+    with r.client.session_transaction() as session:
+        assert set(session) == {"csrf_token", "done"}
+    assert asked == []
