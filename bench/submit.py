@@ -21,8 +21,15 @@ inserts a random blob as large as Chorus's sealed payloads (the median stored
 size) under a random id and commits. It is called N times through its test
 client, timed the same way.
 
-Both are warmed up first, then measured in alternating blocks (ABBA order) so
-that machine noise falls on both alike. Beside them, in the same run, two parts
+Guarded floor: the same insert behind the protections every Chorus request has
+and no submit can shed: Flask-WTF's form-token check, Chorus's encrypted session
+cookie (a respondent's, read and written back as a submit does) and its security
+headers. Its ratio to the floor is what those alone cost, before Chorus reads,
+checks or seals anything.
+
+All three are warmed up first, then measured in blocks whose order turns (each
+side goes first, second and third equally often) so that machine noise falls on
+all alike. Beside them, in the same run, two parts
 of the submit on their own: sealing one response's answers to the survey's key
 (X25519 + HKDF-SHA256 + AES-256-GCM) and encrypting the inbox's 16 KiB box
 (AES-256-GCM), which the floor doesn't do. This is a report, not a test: nothing
@@ -43,14 +50,15 @@ import secrets
 import statistics
 import sys
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from flask import Flask
+from flask import Flask, session
 from flask.testing import FlaskClient
+from flask_wtf.csrf import CSRFProtect, generate_csrf
 from respondents import (
     Series,
     Target,
-    abba,
     build_chorus,
     databases_to_run,
     expect,
@@ -76,8 +84,10 @@ from sqlalchemy import (
 from survey import crypto
 from survey.inbox import BOX_MIN_BYTES
 from survey.models import Survey, db, random_id
+from survey.privacy import set_security_headers
 from survey.responses import final_answers
 from survey.sealed_answers import seal_answers
+from survey.session_cookie import EncryptedCookieSessionInterface
 from survey.synthetic import synthetic_state
 
 WARMUP = 10
@@ -145,6 +155,45 @@ def build_floor(url: str, size: int) -> tuple[Flask, Engine, Table]:
     return app, engine, blobs
 
 
+def build_guarded_floor(engine: Engine, blobs: Table, size: int, secret_key: str) -> Flask:
+    """The floor's insert behind Chorus's own request protections. GET /begin (not
+    timed) gives a session like a respondent's at the review page, and its token."""
+    app = Flask("guarded-floor")
+    app.config["SECRET_KEY"] = secret_key
+    CSRFProtect(app)
+    app.session_interface = EncryptedCookieSessionInterface()
+    app.after_request(set_security_headers)
+
+    @app.get("/begin")
+    def begin():
+        session["r"] = {
+            "slug": "product-risk",
+            "draft": random_id(),
+            "key": crypto.b64(crypto.new_key()),
+            "receipt": crypto.generate_code(),
+            "lang": "en",
+            "seen": 0,
+        }
+        return generate_csrf()
+
+    @app.post("/blob")
+    def put_blob():
+        with engine.begin() as conn:
+            conn.execute(insert(blobs).values(id=secrets.token_hex(16), body=os.urandom(size)))
+        respondent = session.pop("r")
+        session["done"] = {"slug": "product-risk", "receipt": respondent["receipt"], "at": 0}
+        return "", 204
+
+    return app
+
+
+def guarded_session(app: Flask) -> tuple[FlaskClient, str]:
+    client = app.test_client()
+    answer = client.get("/begin")
+    expect(answer, 200, "guarded floor's session")
+    return client, answer.get_data(as_text=True)
+
+
 # --- measuring ------------------------------------------------------------------------------
 
 
@@ -185,11 +234,17 @@ def run_database(kind: str, n: int, server_url: str, seed: int) -> dict[str, Any
         payload = int(statistics.median(sealed_sizes(app, warm_target.survey_id)))
         floor, engine, blobs = build_floor(url, payload)
         floor_client = floor.test_client()
+        guarded = build_guarded_floor(engine, blobs, payload, app.config["SECRET_KEY"])
+        guarded_ready = [guarded_session(guarded) for _ in range(n + WARMUP)]
         for _ in range(WARMUP):
             expect(floor_client.post("/blob"), 204, "warm-up insert")
+        for client, token in guarded_ready[:WARMUP]:
+            expect(client.post("/blob", data={"csrf_token": token}), 204, "warm-up guarded")
+        guarded_ready = guarded_ready[WARMUP:]
 
         chorus_s: list[float] = []
         floor_s: list[float] = []
+        guarded_s: list[float] = []
         chorus_answers: list[Any] = []
         floor_answers: list[Any] = []
 
@@ -205,14 +260,22 @@ def run_database(kind: str, n: int, server_url: str, seed: int) -> dict[str, Any
                 floor_s.append(seconds)
                 floor_answers.append(answer)
 
-        for index, chorus_first in abba(-(-n // BLOCK)):
-            block = ready[index * BLOCK : (index + 1) * BLOCK]
-            if chorus_first:
-                chorus_block(block)
-                floor_block(len(block))
-            else:
-                floor_block(len(block))
-                chorus_block(block)
+        def guarded_block(sessions: list[tuple[FlaskClient, str]]) -> None:
+            for client, token in sessions:
+                post = partial(client.post, "/blob", data={"csrf_token": token})
+                answer, seconds = timed(post)
+                guarded_s.append(seconds)
+                floor_answers.append(answer)
+
+        for index in range(-(-n // BLOCK)):
+            part = slice(index * BLOCK, (index + 1) * BLOCK)
+            sides = [
+                partial(chorus_block, ready[part]),
+                partial(floor_block, len(ready[part])),
+                partial(guarded_block, guarded_ready[part]),
+            ]
+            for side in sides[index % 3 :] + sides[: index % 3]:
+                side()
         parts = sealing_costs(app, warm_target, rng, n)
 
         # Checked after timing, so the checks cost nothing inside it.
@@ -228,14 +291,14 @@ def run_database(kind: str, n: int, server_url: str, seed: int) -> dict[str, Any
             note(f"[{kind}] note: warm-up payload {payload} B, measured rows' median {measured} B")
         with engine.connect() as conn:
             floor_rows = conn.execute(select(func.count()).select_from(blobs)).scalar_one()
-        if floor_rows != n + WARMUP:
-            raise RuntimeError(f"{floor_rows} blobs stored, expected {n + WARMUP}")
+        if floor_rows != 2 * (n + WARMUP):
+            raise RuntimeError(f"{floor_rows} blobs stored, expected {2 * (n + WARMUP)}")
 
         engine.dispose()
         with app.app_context():
             db.engine.dispose()
 
-    chorus, bare = Series(chorus_s), Series(floor_s)
+    chorus, bare, guard = Series(chorus_s), Series(floor_s), Series(guarded_s)
     return {
         "database": kind,
         "n": n,
@@ -248,6 +311,8 @@ def run_database(kind: str, n: int, server_url: str, seed: int) -> dict[str, Any
         "chorus_p95_ms": round(chorus.ms(95), 2),
         "floor_p50_ms": round(bare.ms(50), 2),
         "floor_p95_ms": round(bare.ms(95), 2),
+        "guarded_p50_ms": round(guard.ms(50), 2),
+        "guarded_ratio": round(bare.rate / guard.rate, 2),
         **parts,
     }
 
@@ -266,6 +331,8 @@ COLUMNS = [
     ("chorus p95 ms", "chorus_p95_ms", "{:.2f}"),
     ("floor p50 ms", "floor_p50_ms", "{:.2f}"),
     ("floor p95 ms", "floor_p95_ms", "{:.2f}"),
+    ("guarded p50 ms", "guarded_p50_ms", "{:.2f}"),
+    ("guarded ratio", "guarded_ratio", "{:.2f}x"),
     ("seal ms", "seal_p50_ms", "{:.3f}"),
     ("16K box ms", "box_p50_ms", "{:.3f}"),
 ]
@@ -289,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Chorus POST /s/<slug>/submit vs a bare Flask + SQLAlchemy insert of the same "
         f"payload size (ratio = floor rate / chorus rate; warm-up {WARMUP}, blocks of {BLOCK}; "
+        "guarded: the floor behind Chorus's form-token check, encrypted session cookie and "
+        "security headers, its ratio to the floor; "
         "seal and 16K box: parts of the submit on their own, p50)"
     )
     for line in notes:
