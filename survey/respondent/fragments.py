@@ -61,11 +61,12 @@ def question_blocks(
     module = None
     blocks = []
     for q, shown in on_page:
-        value = values.get(q.id) or form_values(q, None)
+        unanswered = form_values(q, None)
+        value = values.get(q.id) or unanswered
         error = errors.get(q.id)
         follow_up = q.id in follow_ups
         key = None
-        if error is None and value == form_values(q, None):
+        if error is None and value == unanswered:
             key = (survey.id, survey.definition_sha256, language, q.id, follow_up, shown)
             found = kept.get(key)
             if found is not None:

@@ -4,7 +4,7 @@ in it, where to go next, and the calm pages for what isn't a normal step."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
@@ -85,9 +85,16 @@ def chosen_language(definition: SurveyDefinition) -> str:
 
 
 def render(
-    template: str, survey: Survey | None, status: int = 200, **context: Any
+    template: str,
+    survey: Survey | None,
+    status: int = 200,
+    *,
+    spoken: PageLanguage | None = None,
+    **context: Any,
 ) -> tuple[str, int]:
-    definition, language, tx = page_language(survey)
+    """The page, in the survey's language; `spoken` is `page_language(survey)` when
+    the caller has it already."""
+    definition, language, tx = spoken or page_language(survey)
     support = None
     if survey is not None and definition is not None and definition.support:
         support = fragments.support_list(survey, definition, language, tx)
@@ -106,11 +113,17 @@ def render(
     return html, status
 
 
-def page_language(
-    survey: Survey | None,
-) -> tuple[SurveyDefinition | None, str, Callable[[Any], str]]:
-    """The survey's definition, the language this page speaks (now in use), and
-    `tx`, which gives a text of the definition in it."""
+class PageLanguage(NamedTuple):
+    """The survey's definition, the language a page speaks (now in use), and `tx`,
+    which gives a text of the definition in it."""
+
+    definition: SurveyDefinition | None
+    language: str
+    tx: Callable[[Any], str]
+
+
+def page_language(survey: Survey | None) -> PageLanguage:
+    """What `render` speaks for a page about `survey` (or about none)."""
     definition = definition_of(survey) if survey else None
     language = language_of(definition) if definition else fallback_language()
     use_language(language)
@@ -120,7 +133,7 @@ def page_language(
             return text if isinstance(text, str) else ""
         return localize(text, language, definition.default_language)
 
-    return definition, language, tx
+    return PageLanguage(definition, language, tx)
 
 
 def fallback_language() -> str:

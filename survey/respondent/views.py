@@ -187,14 +187,17 @@ def render_section(
     if values is None:
         values = {q.id: form_values(q, state.answers.get(q.id)) for q, _ in on_page}
     step = [s.id for s in sections].index(section.id) + 1
-    _, language, tx = page_language(survey)
+    spoken = page_language(survey)
     errors = errors or {}
     revealed_here = follow_ups(on_page)
-    blocks = question_blocks(survey, language, tx, on_page, values, errors, revealed_here)
+    blocks = question_blocks(
+        survey, spoken.language, spoken.tx, on_page, values, errors, revealed_here
+    )
     return render(
         "respond/section.html",
         survey,
         status,
+        spoken=spoken,
         section=section,
         question_blocks=blocks,
         follow_ups=revealed_here,
