@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from admin.analysis import sdc
+from admin.analysis.differencing import THEMES_TABLE, EarlierVersions
 from admin.analysis.frame import STATES
 from admin.analysis.tables import (
     categories,
@@ -32,8 +33,8 @@ from survey.i18n import translate_to
 from survey.report_format import NO_ANSWER, NO_ANSWER_LABEL, SUPPRESSED
 from survey.sealed_answers import columns_of
 
-# The id of the table of themes: never a question's (question ids start with a letter).
-THEMES_TABLE = "_themes"
+# THEMES_TABLE (admin/analysis/differencing.py), "_themes": the id of the table of themes,
+# never a question's (question ids start with a letter).
 
 
 def disclosure_for(definition: SurveyDefinition, rounding: bool) -> sdc.Disclosure:
@@ -72,8 +73,13 @@ class PublishedTables:
         frame: pd.DataFrame,
         disclosure: sdc.Disclosure,
         language: str,
+        earlier: EarlierVersions | None = None,
     ):
+        """`earlier`: the report's published versions, which every table is protected
+        against too (admin/analysis/differencing.py); None on the analysis page, which
+        shows each table as it would be published alone."""
         self.definition = definition
+        self.earlier = earlier
         self.frame = frame
         self.disclosure = disclosure
         self.language = language
@@ -107,12 +113,21 @@ class PublishedTables:
             # A person may choose several, so each option is its own two-cell table:
             # chose it, or answered without choosing it.
             per_option = [
-                sdc.protect_counts([n, counts.answered - n], self.disclosure) for n in counts.counts
+                sdc.protect_counts(
+                    [n, counts.answered - n],
+                    self.disclosure,
+                    self._earlier_option(question, value, n, counts.answered),
+                )
+                for value, n in zip(counts.categories, counts.counts, strict=True)
             ]
             shown = [p.counts[0] for p in per_option]
             percent = [p.percent[0] for p in per_option]
         else:
-            protected = sdc.protect_counts(list(counts.counts), self.disclosure)
+            protected = sdc.protect_counts(
+                list(counts.counts),
+                self.disclosure,
+                self._earlier_counts(question, counts.categories, counts.counts),
+            )
             shown = protected.counts
             percent = protected.percent
         entry = {
@@ -132,6 +147,26 @@ class PublishedTables:
         }
         self._entries[question.id] = entry
         return entry
+
+    # what earlier versions published (sdc.NOTHING_EARLIER when there are none)
+
+    def _earlier_counts(
+        self, question: Question, categories: Sequence[str], values: Sequence[int]
+    ) -> sdc.Earlier:
+        if self.earlier is None:
+            return sdc.NOTHING_EARLIER
+        return self.earlier.counts(
+            question.id, categories, values, monotone=question.id != THEMES_TABLE
+        )
+
+    def _earlier_option(
+        self, question: Question, value: str, chose: int, answered: int
+    ) -> sdc.Earlier:
+        if self.earlier is None:
+            return sdc.NOTHING_EARLIER
+        return self.earlier.option(
+            question.id, value, chose, answered, monotone=question.id != THEMES_TABLE
+        )
 
     # breakdowns
 
@@ -179,22 +214,41 @@ class PublishedTables:
         pairs = categories(question, self.language, self.language)
         columns = self._membership_columns(question)
         if question.type == "multi_choice":
-            counts, display, percent, withheld = self._multi_breakdown(
-                rows, row_totals, columns[:-1], self.question_entry(question)["counts"]
-            )
             column_values = [v for v, _ in pairs]
+            counts, display, percent, withheld = self._multi_breakdown(
+                question,
+                by,
+                (rows, row_values, row_totals),
+                list(zip(column_values, columns[:-1], strict=True)),
+                self.question_entry(question)["counts"],
+            )
             column_labels = [label for _, label in pairs]
         else:
+            column_values = [v for v, _ in pairs] + [NO_ANSWER]
             table = [[int((r & c).sum()) for c in columns] for r in rows]
             column_totals = self._margins(question)
             if self.disclosure.rounding:
                 column_totals = [None] * len(column_totals)
+            earlier = sdc.NOTHING_EARLIER
+            if self.earlier is not None:
+                earlier = self.earlier.breakdown(
+                    question.id,
+                    by.id,
+                    row_values,
+                    column_values,
+                    table,
+                    monotone=question.id != THEMES_TABLE,
+                )
             protected = sdc.protect_table(
-                table, self.disclosure, row_totals, column_totals, self.respondents
+                table,
+                self.disclosure,
+                row_totals,
+                column_totals,
+                self.respondents,
+                earlier=earlier,
             )
             counts, display = protected.counts, protected.display
             percent, withheld = protected.percent, protected.withheld
-            column_values = [v for v, _ in pairs] + [NO_ANSWER]
             column_labels = [label for _, label in pairs] + [
                 translate_to(self.language, NO_ANSWER_LABEL)
             ]
@@ -211,21 +265,38 @@ class PublishedTables:
             "withheld": withheld,
         }
 
-    def _multi_breakdown(self, rows, row_totals, options, published):
+    def _multi_breakdown(self, question, by, groups, options, published):
         """A multi-choice question by a group: for each option, the table of (group ×
         chose it / didn't) over every respondent, protected with its margins; only
-        the "chose it" column is published.
+        the "chose it" column is published. `groups` are the rows (membership, values,
+        totals), `options` each answer's value and membership.
 
         The column totals are what the question's own entry publishes (`published`):
         an option count it hides is an unpublished total here, which the protection
         keeps hidden, so the column's cells can't add up to it."""
+        rows, row_values, row_totals = groups
         entry_counts = []
-        for option, shown in zip(options, published, strict=True):
+        for (value, option), shown in zip(options, published, strict=True):
             table = [[int((r & option).sum()), int((r & ~option).sum())] for r in rows]
             exact = shown is not None and not self.disclosure.rounding
             column_totals = [shown, self.respondents - shown] if exact else [None, None]
+            earlier = sdc.NOTHING_EARLIER
+            if self.earlier is not None:
+                earlier = self.earlier.option_breakdown(
+                    question.id,
+                    by.id,
+                    row_values,
+                    value,
+                    table,
+                    monotone=question.id != THEMES_TABLE,
+                )
             protected = sdc.protect_table(
-                table, self.disclosure, row_totals, column_totals, self.respondents
+                table,
+                self.disclosure,
+                row_totals,
+                column_totals,
+                self.respondents,
+                earlier=earlier,
             )
             entry_counts.append(protected)
         counts = [[p.counts[i][0] for p in entry_counts] for i in range(len(rows))]

@@ -21,8 +21,9 @@ What the module can't see, and how callers cover it:
   them) and `answered` as `grand_total`: the breakdown's LP then contains everything
   the one-way table publishes, and an unpublished total is protected like a hidden
   cell, so the breakdown can't undo the one-way table's suppression.
-- Earlier versions. Each version is protected on its own; `differencing_problem`
-  refuses versions whose respondent totals are close enough to subtract.
+- Earlier versions. A table is protected against what earlier versions published of
+  it through `Earlier` (cells to hide, and what each count is known to be at least);
+  admin/analysis/differencing.py works those out and audits the whole history.
 - Rounded figures are treated as exact by the check (a stronger attacker than the
   real one), so rounding only ever adds protection.
 - An attacker who knows this algorithm (e.g. that complements are the smallest
@@ -154,6 +155,11 @@ class _Problem:
     lines: list[tuple[tuple[int, ...], int | None]]
     need: int
     protected_lines: list[int] = field(default_factory=list)
+    floors: list[int] | None = None
+    """The least each hidden cell can be, as the attacker knows it: 1 (zeros are
+    shown), or more where an earlier version published the cell (answers are only
+    ever added once a report is out, so a count never falls below its last
+    published value). None: 1 for every cell."""
     budget: int = _LP_BUDGET
     seen: list[np.ndarray] = field(default_factory=list)
     """Whole tables the attacker can't rule out, found by earlier LPs. One found for
@@ -162,6 +168,8 @@ class _Problem:
 
     def __post_init__(self) -> None:
         self.truth = np.array(self.values, dtype=float)
+        if self.floors is None:
+            self.floors = [1] * len(self.values)
 
 
 # A target is a hidden quantity whose interval must stay wide: ("cell", i) or ("line", j).
@@ -179,6 +187,7 @@ class _Attacker:
 
     def __init__(self, problem: _Problem, suppressed: frozenset[int]) -> None:
         self.problem = problem
+        self.floors = problem.floors or [1] * len(problem.values)
         self.cells = sorted(suppressed)
         self.position = {cell: i for i, cell in enumerate(self.cells)}
         rows: list[np.ndarray] = []
@@ -230,7 +239,7 @@ class _Attacker:
             sense * c,
             A_eq=self.a_eq,
             b_eq=self.b_eq,
-            bounds=[(1, None)] * len(self.cells),
+            bounds=[(self.floors[cell], None) for cell in self.cells],
             method="highs",
         )
         if result.status == 3:
@@ -417,10 +426,50 @@ def _check_counts(values: Sequence[int]) -> list[int]:
 # --- Public API -------------------------------------------------------------------
 
 
-def protect_counts(counts: Sequence[int], disclosure: Disclosure) -> ProtectedCounts:
+@dataclass(frozen=True)
+class Earlier:
+    """What earlier versions of a report published about a table's cells, flattened as
+    the table is (row by row): `hide` marks cells whose change since an earlier
+    version is 1 to k−1 people (they must be hidden as if they were small), `floors`
+    is the least the attacker knows each cell to be (see `_Problem.floors`), and
+    `withhold` hides every non-zero cell when nothing less survives the check across
+    versions (admin/analysis/differencing.py)."""
+
+    hide: Sequence[bool] = ()
+    floors: Sequence[int] = ()
+    withhold: bool = False
+
+
+NOTHING_EARLIER = Earlier()
+
+
+def _with_earlier(
+    values: list[int], primary: frozenset[int], earlier: Earlier
+) -> tuple[frozenset[int], list[int] | None]:
+    """The primary cells and floors once earlier versions are taken into account.
+    A floor above the true count (possible only if a count fell since, which the
+    attacker would then see) is left at 1 rather than make the program infeasible."""
+    nonzero = frozenset(i for i, v in enumerate(values) if v > 0)
+    if earlier.withhold:
+        primary = nonzero
+    if earlier.hide:
+        primary |= frozenset(i for i, hide in enumerate(earlier.hide) if hide) & nonzero
+    floors = None
+    if earlier.floors:
+        floors = [
+            floor if 1 <= floor <= value else 1
+            for floor, value in zip(earlier.floors, values, strict=True)
+        ]
+    return primary, floors
+
+
+def protect_counts(
+    counts: Sequence[int], disclosure: Disclosure, earlier: Earlier = NOTHING_EARLIER
+) -> ProtectedCounts:
     """Protect a question's answer counts; their sum is published as `answered`.
 
-    Primary suppression hides 0 < count < k. Since `answered` is published, a single
+    Primary suppression hides 0 < count < k, and each count that changed by 1 to
+    k−1 since an earlier version (`earlier`). Since `answered` is published, a single
     hidden cell could be recovered by subtraction, so further cells are hidden until
     the attacker's interval for every hidden cell is at least ⌊k/2⌋ wide. Zeros are
     shown. If even hiding every non-zero count can't meet the rule (say, 3 people
@@ -428,12 +477,14 @@ def protect_counts(counts: Sequence[int], disclosure: Disclosure) -> ProtectedCo
     """
     values = _check_counts(counts)
     answered = sum(values)
+    primary = frozenset(i for i, v in enumerate(values) if 0 < v < disclosure.k)
+    primary, floors = _with_earlier(values, primary, earlier)
     problem = _Problem(
         values=values,
         lines=[(tuple(range(len(values))), answered)],
         need=disclosure.required_width,
+        floors=floors,
     )
-    primary = frozenset(i for i, v in enumerate(values) if 0 < v < disclosure.k)
     suppressed, withheld = _protect(problem, primary)
     published_answered = rounded(answered, disclosure)
     shown = [None if i in suppressed else rounded(v, disclosure) for i, v in enumerate(values)]
@@ -444,7 +495,7 @@ def protect_counts(counts: Sequence[int], disclosure: Disclosure) -> ProtectedCo
         suppressed=[i in suppressed for i in range(len(values))],
         primary=[i in primary for i in range(len(values))],
         answered=published_answered,
-        withheld=withheld,
+        withheld=withheld or earlier.withhold,
     )
 
 
@@ -488,6 +539,7 @@ def protect_table(
     grand_total: int | None,
     *,
     protect_unpublished_totals: bool = True,
+    earlier: Earlier = NOTHING_EARLIER,
 ) -> ProtectedTable:
     """Protect a breakdown (rows: categories of a group_by question; columns: the
     other question's categories).
@@ -505,7 +557,9 @@ def protect_table(
     """
     need = disclosure.required_width
     values, n_rows, n_cols, lines = _table_problem(table, row_totals, column_totals, grand_total)
-    problem = _Problem(values=values, lines=lines, need=need)
+    primary = frozenset(i for i, v in enumerate(values) if 0 < v < disclosure.k)
+    primary, floors = _with_earlier(values, primary, earlier)
+    problem = _Problem(values=values, lines=lines, need=need, floors=floors)
     if protect_unpublished_totals:
         problem.protected_lines = [
             j
@@ -514,7 +568,6 @@ def protect_table(
             and sum(values[c] for c in cells) > 0
             and not _pinned_anyway(problem, j)
         ]
-    primary = frozenset(i for i, v in enumerate(values) if 0 < v < disclosure.k)
     suppressed, withheld = _protect(problem, primary)
 
     def cell(i: int, j: int) -> int:
@@ -537,7 +590,7 @@ def protect_table(
         percent=percent,
         suppressed=[[cell(i, j) in suppressed for j in range(n_cols)] for i in range(n_rows)],
         primary=[[cell(i, j) in primary for j in range(n_cols)] for i in range(n_rows)],
-        withheld=withheld,
+        withheld=withheld or earlier.withhold,
     )
 
 
@@ -598,14 +651,12 @@ def differencing_problem(
 
     If version 2 had 400 respondents and version 3 has 403, subtracting the two
     reports describes the 3 people who answered in between, whatever suppression
-    each one got on its own. So a respondent total differing from any earlier
-    published version's (`previous_respondents[0]` is version 1) by 1 to k−1 is
-    refused, unless the report is rounded: rounding hides most small changes.
-    (Rounding blunts differencing rather than ruling it out; that is the design's
-    choice, see docs/report-format.md "Disclosure control".)
+    each one got on its own. So a published respondent total (rounded when the report
+    rounds) differing from any earlier published version's (`previous_respondents[0]`
+    is version 1) by 1 to k−1 is refused: the quick check the report page makes before
+    building; admin/analysis/differencing.py holds every other published number to
+    the same rule.
     """
-    if disclosure.rounding:
-        return None
     k = disclosure.k
 
     def clashes_at(total: int) -> list[tuple[int, int]]:
@@ -627,7 +678,7 @@ def differencing_problem(
     return (
         f"This version's {respondents} respondents differ from {differences}; comparing "
         f"the two could single out the people who answered in between. Publish when at "
-        f"least {more} more {'has' if more == 1 else 'have'} answered, or publish it rounded."
+        f"least {more} more {'has' if more == 1 else 'have'} answered."
     )
 
 

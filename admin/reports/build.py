@@ -16,7 +16,8 @@ from typing import Any
 import nh3
 import pandas as pd
 
-from admin.analysis import sdc
+from admin.analysis import differencing, sdc
+from admin.analysis.differencing import EarlierVersions
 from admin.analysis.published import (
     PublishedTables,
     breakdown_too_large,
@@ -69,16 +70,23 @@ class Published:
     published_week: str
     addressed_to: Sequence[str]
     previous_version: int | None = None
-    previous_respondents: Sequence[int] = ()
+    earlier: Sequence[Mapping[str, Any]] = ()
+    """Every earlier version's document, oldest first, whoever it was addressed to: a
+    reader holds all those addressed to them, and the public will hold the public ones,
+    so the new version is protected against each of them."""
     previous_id: int | None = None  # the row of the version before, if any
 
 
 def report_problem(
     definition: SurveyDefinition, draft: DraftReport, respondents: int, published: Published
 ) -> str | None:
-    """Why this report can't be published now, or None."""
+    """Why this report can't be published now, as far as the number of respondents
+    tells, or None (building it checks every other published number too)."""
+    disclosure = disclosure_for(definition, draft.rounding)
     return sdc.report_too_small(respondents, definition.min_report_n) or sdc.differencing_problem(
-        published.previous_respondents, respondents, disclosure_for(definition, draft.rounding)
+        [document["respondents"] for document in published.earlier],
+        sdc.rounded(respondents, disclosure),
+        disclosure,
     )
 
 
@@ -112,19 +120,49 @@ def build_report(
     evidence: ThemeEvidence | None = None,
 ) -> dict[str, Any]:
     """The `chorus-report/1` document for these answers and this draft, with themes
-    when `evidence` brings a codebook.
+    when `evidence` brings a codebook, protected against every earlier version
+    (admin/analysis/differencing.py): a count that moved by 1 to k−1 is hidden, and a
+    table the attacker could still narrow across versions is hidden whole.
 
-    Raises ReportError when the survey has too few respondents or the version
-    would differ from an earlier one by fewer than k respondents.
+    Raises ReportError when the survey has too few respondents, when a published base
+    (respondents, a question's answered, skipped, …) moved by 1 to k−1 since an
+    earlier version, or when hiding whole tables isn't enough.
     """
     definition = definition_of(survey)
-    language = definition.default_language
     disclosure = disclosure_for(definition, draft.rounding)
-    respondents = len(frame)
-    problem = report_problem(definition, draft, respondents, published)
+    problem = report_problem(definition, draft, len(frame), published)
     if problem:
         raise ReportError(problem)
-    tables = PublishedTables(definition, frame, disclosure, language)
+    earlier = EarlierVersions(published.earlier, disclosure)
+    while True:
+        document = _document(survey, frame, draft, published, evidence, earlier)
+        if not published.earlier:
+            return document
+        changes = differencing.margin_changes(published.earlier, document, disclosure.k)
+        if changes:
+            raise ReportError(differencing.margin_message(changes, disclosure.k))
+        failing = set(differencing.shown_changes(published.earlier, document, disclosure.k))
+        failing |= set(differencing.pinned_tables(published.earlier, document, disclosure))
+        if not failing:
+            return document
+        if failing <= earlier.withhold:
+            raise ReportError(differencing.pinned_message(sorted(failing)))
+        earlier.withhold |= failing
+
+
+def _document(
+    survey: Survey,
+    frame: pd.DataFrame,
+    draft: DraftReport,
+    published: Published,
+    evidence: ThemeEvidence | None,
+    earlier: EarlierVersions,
+) -> dict[str, Any]:
+    definition = definition_of(survey)
+    language = definition.default_language
+    disclosure = earlier.disclosure
+    respondents = len(frame)
+    tables = PublishedTables(definition, frame, disclosure, language, earlier)
     themes = theme_entries(tables, evidence, draft) if evidence else []
     findings = [finding_entry(tables, f, themes) for f in draft.findings]
     weeks = [week for week, _ in weekly_counts(frame)]

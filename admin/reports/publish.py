@@ -44,7 +44,7 @@ def next_version(survey: Survey, addressed_to: Sequence[str]) -> Published:
         published_week=iso_week(),
         addressed_to=list(addressed_to),
         previous_version=earlier[-1].version if earlier else None,
-        previous_respondents=[v.respondents for v in earlier],
+        earlier=[json.loads(v.snapshot_json) for v in earlier],
         previous_id=earlier[-1].id if earlier else None,
     )
 

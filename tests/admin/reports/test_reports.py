@@ -4,6 +4,7 @@ between 1 and k-1 anywhere in the document."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -95,16 +96,23 @@ def test_too_few_respondents_and_differencing_are_refused(answered_survey):
     survey, frame = answered_survey
     with pytest.raises(ReportError, match="need at least 20"):
         build_report(survey, frame.iloc[:15], DraftReport(), FIRST)
+    first = build_report(survey, frame.iloc[:57], DraftReport(), FIRST)
     later = Published(
         version=2,
         published_week="2026-W49",
         addressed_to=[],
         previous_version=1,
-        previous_respondents=[57],
+        earlier=[first],
     )
     with pytest.raises(ReportError, match="differ from version 1 by 3"):
         build_report(survey, frame, DraftReport(), later)
-    rounded = build_report(survey, frame, DraftReport(rounding=True), later)
+    # Rounding is no way round it: 57 and 60 are published as 55 and 60.
+    rounded_first = build_report(survey, frame.iloc[:57], DraftReport(rounding=True), FIRST)
+    with pytest.raises(ReportError, match="differ from version 1 by 5"):
+        build_report(
+            survey, frame, DraftReport(rounding=True), replace(later, earlier=[rounded_first])
+        )
+    rounded = build_report(survey, frame, DraftReport(rounding=True), FIRST)
     assert all(c is None or c % 5 == 0 for c in _every_count(rounded))
 
 
