@@ -225,3 +225,36 @@ def test_every_pair_of_versions_passes_and_earlier_hidden_counts_stay_hidden(app
     disclosure = Disclosure(k=K)
     assert pinned_tables(versions[:-1], versions[-1], disclosure) == []
     assert json.dumps(versions[-1])  # a document like any other
+
+
+def test_a_count_hidden_before_is_not_pinned_by_what_the_next_version_shows(app):
+    """Version 1 hides harm 1 (8 people) and, to protect it, harm 2 (12): the attacker
+    knows only that they add up to 20. Then 2 more rate harm 1 and 10 rate harm 3.
+    Shown in version 2, 10 and 12 would bound version 1's pair from above (counts only
+    grow), pinning its 8 to [8, 10]; so version 2 hides the table instead."""
+    people = (
+        [person(harm=1) for _ in range(8)]
+        + [person(harm=2) for _ in range(12)]
+        + [person(harm=3) for _ in range(30)]
+    )
+    survey, frame = answered_small_survey(people)
+    first = build_report(survey, frame, DraftReport(), FIRST)
+    old = next(q for q in first["questions"] if q["id"] == "harm_scale")
+    assert old["counts"] == [None, None, 30, 0, 0]
+    whole = add_people(
+        survey, [person(harm=1) for _ in range(2)] + [person(harm=3) for _ in range(10)]
+    )
+    second = build_report(survey, whole, DraftReport(), after(first))
+    new = next(q for q in second["questions"] if q["id"] == "harm_scale")
+    assert new["counts"] == [None, None, None, 0, 0]
+    # The attacker's bound on version 1's hidden "1": x1 + x2 = 20 (v1), y1 + y2 + y3 =
+    # 62 (v2), y3 ≥ 30, each y at least its x, everything hidden at least 1.
+    # Variables x1, x2, y1, y2, y3.
+    a_eq = [[1, 1, 0, 0, 0], [0, 0, 1, 1, 1]]
+    b_eq = [20, new["answered"]]
+    a_ub = [[1, 0, -1, 0, 0], [0, 1, 0, -1, 0]]
+    b_ub = [0, 0]
+    bounds = [(1, None)] * 4 + [(30, None)]
+    low = linprog([1, 0, 0, 0, 0], A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds)
+    high = linprog([-1, 0, 0, 0, 0], A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds)
+    assert -high.fun - low.fun >= K // 2
