@@ -1,6 +1,7 @@
 """Building a report over many sealed responses, beside a floor measured in the same run.
 
     .venv/bin/python bench/report.py [--n 100000] [--workers 0] [--rounds 2] [--db FILE]
+                                     [--versions 1]
 
 Makes (or, with --db pointing at an existing file, reuses) an SQLite database
 holding the bundled "Product-risk consultation" survey (32 questions) and N
@@ -10,7 +11,9 @@ Chorus: decrypt every response into the analysis frame (admin/analysis/frame.py,
 of `--workers` processes, 0 meaning one per core) and build the chorus-report/1
 document: every question's counts through disclosure control, and three findings
 each broken down by the three group_by questions (nine linked tables protected
-by linear programs).
+by linear programs). With `--versions V`, the document is the V-th version: V − 1
+earlier versions are built first (untimed) on the first (i/V) of the responses, and
+the timed build protects against them all (admin/analysis/differencing.py).
 
 Floor: the least any report must do with the same data: open the same sealed
 boxes (X25519 + HKDF + AES-GCM, then JSON, by survey/sealed_answers.py) in a pool
@@ -131,10 +134,28 @@ def draft() -> DraftReport:
     )
 
 
-def chorus(survey, key: bytes, workers: int):
+def earlier_versions(survey, frame, versions: int) -> list[dict]:
+    """Versions 1 … V−1, each on a growing share of the responses."""
+    documents: list[dict] = []
+    for i in range(1, versions):
+        part = frame.iloc[: len(frame) * i // versions]
+        documents.append(build_report(survey, part, draft(), published_after(documents)))
+    return documents
+
+
+def published_after(documents: list[dict]) -> Published:
+    return Published(
+        version=len(documents) + 1,
+        published_week="2026-W48",
+        addressed_to=["Bench Ltd"],
+        previous_version=len(documents) or None,
+        earlier=documents,
+    )
+
+
+def chorus(survey, key: bytes, workers: int, earlier: list[dict]):
     frame = answers_frame(survey, key, workers=workers)
-    published = Published(version=1, published_week="2026-W48", addressed_to=["Bench Ltd"])
-    document = build_report(survey, frame, draft(), published)
+    document = build_report(survey, frame, draft(), published_after(earlier))
     return frame, document
 
 
@@ -160,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=0, help="processes (0: one per core)")
     parser.add_argument("--rounds", type=int, default=2, help="timed rounds of each")
     parser.add_argument("--db", type=Path, help="SQLite file to make or reuse")
+    parser.add_argument("--versions", type=int, default=1, help="build the V-th version")
     args = parser.parse_args(argv)
     workers = args.workers or os.cpu_count() or 1
     path = args.db or Path(tempfile.mkdtemp()) / "bench-report.db"
@@ -170,12 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     with app.app_context():
         survey = find_survey(SLUG)
         key = unwrap_with_recovery_code(survey, code)
-        frame, document = chorus(survey, key, workers)  # warm-up (imports, pools)
+        frame = answers_frame(survey, key, workers=workers)
+        earlier = earlier_versions(survey, frame, args.versions)
+        frame, document = chorus(survey, key, workers, earlier)  # warm-up (imports, pools)
         order = ["chorus", "floor", "floor", "chorus"] * args.rounds
         for name in order[: 2 * args.rounds]:
             started = time.perf_counter()
             if name == "chorus":
-                frame, document = chorus(survey, key, workers)
+                frame, document = chorus(survey, key, workers, earlier)
             else:
                 assert floor(survey, key, workers, frame) == len(frame)
             times[name].append(time.perf_counter() - started)
@@ -187,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         "responses": len(frame),
         "questions": len(document["questions"]),
         "breakdowns": len(document["breakdowns"]),
+        "version": args.versions,
         "workers": workers,
         "chorus_s": round(best["chorus"], 2),
         "floor_s": round(best["floor"], 2),

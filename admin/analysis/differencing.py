@@ -315,6 +315,10 @@ class _Program:
     eq_rhs: list[float] = field(default_factory=list)
     ub: list[dict[int, float]] = field(default_factory=list)
     ub_rhs: list[float] = field(default_factory=list)
+    widths: dict[int, float] = field(default_factory=dict)
+    """Each variable's width once worked out (the program is complete by then)."""
+    points: list[np.ndarray] = field(default_factory=list)
+    compiled: tuple[Any, Any, Any, Any] | None = None
 
     def variable(self, low: float, high: float | None = None) -> int:
         self.bounds.append((low, high))
@@ -384,11 +388,31 @@ class _Program:
                 matrix[i, var] = coefficient
         return matrix
 
-    def width(self, var: int, exclude: set[int] | None = None) -> float:
+    def wide_enough(self, var: int, need: float) -> bool:
+        """Whether `var`'s interval is at least `need` wide. Every solution found so
+        far is a table the attacker can't rule out, so a variable already seen to
+        vary that much needs no more programs solved."""
+        if var in self.widths:
+            return self.widths[var] >= need
+        if self.points and np.ptp([point[var] for point in self.points]) >= need:
+            return True
+        return self.width(var) >= need
+
+    def width(self, var: int) -> float:
         """How wide the attacker's interval for `var` is."""
-        a_eq, a_ub = self._matrix(self.eq), self._matrix(self.ub)
-        b_eq = np.array(self.eq_rhs) if self.eq else None
-        b_ub = np.array(self.ub_rhs) if self.ub else None
+        if var not in self.widths:
+            self.widths[var] = self._width(var)
+        return self.widths[var]
+
+    def _width(self, var: int) -> float:
+        if self.compiled is None:  # the program is complete once it is asked
+            self.compiled = (
+                self._matrix(self.ub),
+                np.array(self.ub_rhs) if self.ub else None,
+                self._matrix(self.eq),
+                np.array(self.eq_rhs) if self.eq else None,
+            )
+        a_ub, b_ub, a_eq, b_eq = self.compiled
         c = np.zeros(len(self.bounds))
         c[var] = 1.0
         ends = []
@@ -410,6 +434,7 @@ class _Program:
                 # rather than guess.
                 raise RuntimeError(f"differencing LP failed: {result.message}")
             assert result.x is not None  # status 0: the solver found a solution
+            self.points.append(result.x)
             ends.append(float(result.x[var]))
         return ends[1] - ends[0]
 
@@ -575,7 +600,7 @@ def _narrowed(
     """Whether a hidden count is narrower than `need` in `program` and narrower than
     in `alone`, the same counts' program without the other versions (built in the
     same order, so the hidden counts pair up by position)."""
-    narrow = [i for i, var in enumerate(hidden) if program.width(var) < need]
+    narrow = [i for i, var in enumerate(hidden) if not program.wide_enough(var, need)]
     if not narrow:
         return False
     if alone is None:
