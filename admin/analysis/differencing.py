@@ -94,6 +94,15 @@ def breakdown_table(document: Document, table_id: str, by: str) -> dict[str, Any
     )
 
 
+# The unpublished column of a multi-choice breakdown: those who didn't choose the answer.
+_DIDNT = "\0didn't"
+
+
+def _table_name(ref: TableRef) -> str:
+    what = "the themes" if ref[1] == THEMES_TABLE else f"“{ref[1]}”"
+    return what if ref[0] == "question" else f"{what} broken down by “{ref[2]}”"
+
+
 def _aligned(names: Sequence[str], old_names: Sequence[str], old: Sequence[Any]) -> list[Any]:
     """`old`'s values in the order of `names` (None where a name is new)."""
     where = dict(zip(old_names, old, strict=True))
@@ -111,6 +120,31 @@ class EarlierVersions:
     withhold: set[TableRef] = field(default_factory=set)
     """Tables to hide whole in the new version: a check across versions found that
     nothing less protects them."""
+    moved: dict[TableRef, int] = field(default_factory=dict)
+    """How many counts of each table were hidden for having moved by 1 to k−1, for the
+    analysts' preview (never for the document: it would say which counts are small)."""
+
+    def _noted(self, ref: TableRef, earlier: sdc.Earlier) -> sdc.Earlier:
+        if any(earlier.hide):
+            self.moved[ref] = self.moved.get(ref, 0) + sum(earlier.hide)
+        return earlier
+
+    def held_back(self) -> list[str]:
+        """What the new version hides because of earlier versions, in an analyst's
+        words."""
+        notes = [
+            f"{_table_name(ref)}: {n} count{'' if n == 1 else 's'} changed by fewer than "
+            f"{self.disclosure.k} people since an earlier version, so "
+            f"{'it is' if n == 1 else 'they are'} hidden (with what would reveal them)."
+            for ref, n in self.moved.items()
+            if ref not in self.withhold
+        ]
+        notes += [
+            f"{_table_name(ref)}: hidden whole, since with the earlier versions beside it "
+            "even its hidden counts could be narrowed down."
+            for ref in sorted(self.withhold)
+        ]
+        return notes
 
     def _earlier(
         self,
@@ -148,7 +182,10 @@ class EarlierVersions:
             if entry is not None:
                 old.append(_aligned(categories, entry["categories"], entry["counts"]))
                 slacks.append(_rounding_slack(document))
-        return self._earlier(("question", table_id), values, old, monotone, slacks)
+        return self._noted(
+            ("question", table_id),
+            self._earlier(("question", table_id), values, old, monotone, slacks),
+        )
 
     def option(
         self, table_id: str, category: str, chose: int, answered: int, *, monotone: bool = True
@@ -170,8 +207,11 @@ class EarlierVersions:
         values = [chose, answered - chose]
         earlier = self._earlier(("question", table_id), values, old, monotone, slacks)
         # The second cell is never published: only the first can need hiding for itself.
-        return sdc.Earlier(
-            hide=[earlier.hide[0], False], floors=earlier.floors, withhold=earlier.withhold
+        return self._noted(
+            ("question", table_id),
+            sdc.Earlier(
+                hide=[earlier.hide[0], False], floors=earlier.floors, withhold=earlier.withhold
+            ),
         )
 
     def breakdown(
@@ -202,7 +242,10 @@ class EarlierVersions:
             old.append(cells)
             slacks.append(_rounding_slack(document))
         values = [v for row in table for v in row]
-        return self._earlier(("breakdown", table_id, by), values, old, monotone, slacks)
+        earlier = self._earlier(("breakdown", table_id, by), values, old, monotone, slacks)
+        if columns and columns[-1] == _DIDNT:
+            return earlier  # option_breakdown notes what it hides
+        return self._noted(("breakdown", table_id, by), earlier)
 
     def option_breakdown(
         self,
@@ -216,11 +259,12 @@ class EarlierVersions:
     ) -> sdc.Earlier:
         """For one answer's column of a multi-choice breakdown: rows × (chose it,
         didn't), of which only the first column is published."""
-        earlier = self.breakdown(
-            table_id, by, rows, [category, "\0didn't"], table, monotone=monotone
-        )
+        earlier = self.breakdown(table_id, by, rows, [category, _DIDNT], table, monotone=monotone)
         hide = [h and i % 2 == 0 for i, h in enumerate(earlier.hide)]
-        return sdc.Earlier(hide=hide, floors=earlier.floors, withhold=earlier.withhold)
+        return self._noted(
+            ("breakdown", table_id, by),
+            sdc.Earlier(hide=hide, floors=earlier.floors, withhold=earlier.withhold),
+        )
 
 
 # --- Margins -----------------------------------------------------------------------------
@@ -293,7 +337,7 @@ def margin_message(changes: Sequence[MarginChange], k: int) -> str:
         f"the two versions would describe the few people in between, so each of them must "
         f"stay the same or change by at least {k}. Publish when at least {more} more "
         f"{'person has' if more == 1 else 'people have'} answered and these numbers have "
-        f"moved on by {k} or more (the report page says what still stands in the way)."
+        f"moved on by {k} or more (the preview says what still stands in the way)."
     )
 
 
@@ -674,10 +718,7 @@ def _shown_change(before: Document, document: Document, ref: TableRef, k: int) -
 def pinned_message(tables: Sequence[TableRef]) -> str:
     """The refusal when even hiding whole tables leaves a count of a few people
     recoverable across versions."""
-    names = []
-    for ref in tables:
-        what = "the themes" if ref[1] == THEMES_TABLE else f"“{ref[1]}”"
-        names.append(what if ref[0] == "question" else f"{what} broken down by “{ref[2]}”")
+    names = [_table_name(ref) for ref in tables]
     return (
         "This version can't be published yet: with the earlier versions beside it, a reader "
         f"could still work out a count of fewer than the survey's threshold in {', '.join(names)}, "

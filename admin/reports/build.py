@@ -118,6 +118,7 @@ def build_report(
     draft: DraftReport,
     published: Published,
     evidence: ThemeEvidence | None = None,
+    held_back: list[str] | None = None,
 ) -> dict[str, Any]:
     """The `chorus-report/1` document for these answers and this draft, with themes
     when `evidence` brings a codebook, protected against every earlier version
@@ -126,7 +127,9 @@ def build_report(
 
     Raises ReportError when the survey has too few respondents, when a published base
     (respondents, a question's answered, skipped, …) moved by 1 to k−1 since an
-    earlier version, or when hiding whole tables isn't enough.
+    earlier version, or when hiding whole tables isn't enough. `held_back`, when
+    given, receives what was hidden because of earlier versions, for the analysts'
+    preview (never for the document).
     """
     definition = definition_of(survey)
     disclosure = disclosure_for(definition, draft.rounding)
@@ -135,7 +138,10 @@ def build_report(
         raise ReportError(problem)
     earlier = EarlierVersions(published.earlier, disclosure)
     while True:
+        earlier.moved.clear()
         document = _document(survey, frame, draft, published, evidence, earlier)
+        if held_back is not None:
+            held_back[:] = earlier.held_back()
         if not published.earlier:
             return document
         changes = differencing.margin_changes(published.earlier, document, disclosure.k)

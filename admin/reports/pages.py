@@ -219,24 +219,28 @@ def _unlocked_evidence(survey: Survey) -> tuple[pd.DataFrame | None, ThemeEviden
     return frame, theme_evidence(survey, frame, key)
 
 
-def _preview_document(survey: Survey) -> tuple[dict[str, Any] | None, str | None, bool]:
+def _preview_document(
+    survey: Survey,
+) -> tuple[dict[str, Any] | None, str | None, bool, list[str]]:
     """The next version's document as the preview shows it, or the problem that stops
-    it being built; and whether the survey is unlocked at all. Kept in the unlock's
+    it being built; whether the survey is unlocked at all; and what the version hides
+    because of earlier ones (for the analysts' eyes). Kept in the unlock's
     scratch memory, so that the preview's charts, fetched just after the page, are
     drawn from the very document the page shows (and a lock drops it)."""
     me = staff_member()
     held = unlocked(survey, me)
     frame, evidence = _unlocked_evidence(survey)
     if held is None or frame is None:
-        return None, None, False
+        return None, None, False, []
     problem, document = None, None
+    held_back: list[str] = []
     try:
         draft = draft_for(survey)
-        document = build_report(survey, frame, draft, next_version(survey, []), evidence)
+        document = build_report(survey, frame, draft, next_version(survey, []), evidence, held_back)
     except ReportError as exc:
         problem = str(exc)
     held.scratch["preview"] = document
-    return document, problem, True
+    return document, problem, True, held_back
 
 
 @bp.get("/<slug>/report/preview")
@@ -244,7 +248,7 @@ def _preview_document(survey: Survey) -> tuple[dict[str, Any] | None, str | None
 def preview(slug: str):
     """The next version as companies would read it, disclosure control applied."""
     survey = custodians_survey(slug)
-    document, problem, is_unlocked = _preview_document(survey)
+    document, problem, is_unlocked, held_back = _preview_document(survey)
     if not is_unlocked:
         return redirect(url_for("keys.custody", slug=slug))
     return render_template(
@@ -252,6 +256,7 @@ def preview(slug: str):
         survey=survey,
         report=document,
         problem=problem,
+        held_back=held_back,
         chart_url=chart_urls("reports.preview_chart", document or {}, slug=slug),
     )
 
@@ -268,7 +273,7 @@ def preview_chart(slug: str, key: str):
     document = held.scratch.get("preview")
     if document is None:
         # Another process drew the page, or the scratch was dropped: build it here.
-        document, _, _ = _preview_document(survey)
+        document, _, _, _ = _preview_document(survey)
     if document is None:
         abort(404)
     return chart_response(document, key, PREVIEW_CACHE)

@@ -258,3 +258,28 @@ def test_a_count_hidden_before_is_not_pinned_by_what_the_next_version_shows(app)
     low = linprog([1, 0, 0, 0, 0], A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds)
     high = linprog([-1, 0, 0, 0, 0], A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds)
     assert -high.fun - low.fun >= K // 2
+
+
+def test_the_preview_tells_analysts_what_earlier_versions_hide_and_why_it_cant_publish(
+    app, answered_survey
+):
+    from tests.factories import page_text, unlocked_analyst
+
+    survey, frame = answered_survey
+    organisation = Organisation(name=ORG)
+    db.session.add(organisation)
+    db.session.commit()
+    publish(survey, frame, DraftReport(), [organisation], "ana@example.org")
+    add_people(
+        survey,
+        [person("adult", 2, ["detect"]) for _ in range(9)] + [person("adult", 5, ["detect"])],
+    )
+    client = unlocked_analyst(app)
+    preview = page_text(client.get("/staff/surveys/small/report/preview"))
+    assert "Hidden because of earlier versions" in preview
+    assert "“harm_scale”: 2 counts changed by fewer than 10 people" in preview
+
+    add_people(survey, [person() for _ in range(9)] + [EVERYTHING])
+    refused = page_text(client.get("/staff/surveys/small/report/preview"))
+    assert "This report can't be published yet" in refused
+    assert "“harm_scale” skipped by 9" in refused
