@@ -353,7 +353,11 @@ def demo_command(slug: str, target: int, custodian: str) -> None:
 @click.option(
     "--today",
     metavar="YYYY-MM-DD",
-    help="Purge as if it were this day (default: today in UTC).",
+    help=(
+        "Purge as if it were this day (default: today in UTC): the inbox's weeks, "
+        "retention dates and draft lifetimes are judged by it; lapsed staff "
+        "sessions by the real clock."
+    ),
 )
 @with_appcontext
 def purge_command(today: str | None) -> None:
@@ -372,7 +376,8 @@ def purge_command(today: str | None) -> None:
             raise click.BadParameter(
                 f"{today!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-25.", param_hint="--today"
             ) from None
-    flush_inboxes()
+    flush_inboxes(day)
+    # Staff sessions lapse in minutes and hours: always judged by the real clock.
     lapsed = delete_lapsed_sign_ins(datetime.now(UTC))
     if lapsed:
         click.echo(f"Deleted {lapsed} lapsed staff sessions.")

@@ -175,9 +175,29 @@ def proxy_hops_check(config: Mapping[str, Any], env: Mapping[str, str]) -> Check
     )
 
 
+def has_port(host: str) -> bool:
+    """Whether a host entry carries a port ("b.example:8443", "[::1]:8443")."""
+    if host.startswith("["):
+        return "]:" in host
+    return host.count(":") == 1
+
+
 def trusted_hosts_check(config: Mapping[str, Any]) -> Check:
-    """CHORUS_TRUSTED_HOSTS: the public names the app answers to."""
+    """CHORUS_TRUSTED_HOSTS: the public names the app answers to.
+
+    Names only: Werkzeug ignores the port, of the request's Host and of an entry
+    alike, so an entry written with one is a warning (its port is not checked).
+    """
     hosts = config.get("TRUSTED_HOSTS")
+    with_port = [host for host in hosts or () if has_port(host)]
+    if with_port:
+        return Check(
+            "trusted hosts",
+            Status.WARN,
+            f"CHORUS_TRUSTED_HOSTS has {', '.join(with_port)}: ports are not checked, "
+            "only names (behind deploy/nginx the app never sees a port). Write the "
+            "names alone.",
+        )
     if hosts:
         return Check("trusted hosts", Status.OK, f"the app answers only to {', '.join(hosts)}.")
     if config.get("CHORUS_DEMO"):

@@ -30,6 +30,7 @@ import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import cast
 
 from flask import current_app
@@ -276,21 +277,22 @@ def delete_all(survey_id: int) -> int:
 # --- the weekly flush ----------------------------------------------------------------------
 
 
-def _due(survey: Survey, everything: bool) -> Select[InboxEntry]:
+def _due(survey: Survey, everything: bool, today: date | None = None) -> Select[InboxEntry]:
     query = select(InboxEntry).where(InboxEntry.survey_id == survey.id)
     if not everything:
         # ISO week strings of the same width sort like the weeks they name.
-        query = query.where(InboxEntry.week < iso_week())
+        query = query.where(InboxEntry.week < iso_week(today))
     return query
 
 
-def flush_inbox(survey: Survey, *, everything: bool = False) -> int:
-    """Move the inbox entries of weeks before this one (all of them with
-    `everything`, when the survey closes) into `responses`, in ONE transaction
-    and a random order, and mark their invites used. Commits what is pending
-    with it. Returns how many responses were written.
+def flush_inbox(survey: Survey, *, everything: bool = False, today: date | None = None) -> int:
+    """Move the inbox entries of weeks before this one (before `today`'s week when
+    given, `chorus purge --today`; all of them with `everything`, when the survey
+    closes) into `responses`, in ONE transaction and a random order, and mark
+    their invites used. Commits what is pending with it. Returns how many
+    responses were written.
     """
-    entries = list(db.session.scalars(_due(survey, everything).with_for_update()))
+    entries = list(db.session.scalars(_due(survey, everything, today).with_for_update()))
     if not entries:
         db.session.commit()
         return 0
@@ -354,13 +356,13 @@ def flush_if_due(survey: Survey) -> int:
     return flushed
 
 
-def flush_every_survey() -> int:
-    """The daily job: flush every survey's past weeks, and everything of a
-    survey that no longer takes answers."""
+def flush_every_survey(today: date | None = None) -> int:
+    """The daily job: flush every survey's weeks before `today`'s (default: this
+    week), and everything of a survey that no longer takes answers."""
     survey_ids = db.session.scalars(select(InboxEntry.survey_id).distinct()).all()
     flushed = 0
     for survey_id in survey_ids:
         survey = db.session.get(Survey, survey_id)
         if survey is not None:
-            flushed += flush_inbox(survey, everything=not survey.is_open)
+            flushed += flush_inbox(survey, everything=not survey.is_open, today=today)
     return flushed

@@ -110,6 +110,14 @@ _READ_DRAFT = select(_drafts.c.sealed).where(_THIS_DRAFT)
 _INSERT_DRAFT = _drafts.insert()
 # Sets the columns its parameters name, beside draft_key and of_survey.
 _SAVE_DRAFT = _drafts.update().where(_THIS_DRAFT)
+# Quick exit: a draft without a resume code deleted, one with a code moved to a new
+# id (`release_draft`).
+_FORGET_UNCODED_DRAFT = _drafts.delete().where(_THIS_DRAFT, _drafts.c.resume_lookup.is_(None))
+_MOVE_DRAFT_AS_READ = (
+    _drafts.update()
+    .where(_THIS_DRAFT, _drafts.c.sealed == bindparam("draft_sealed"))
+    .values(id=bindparam("new_id"), sealed=bindparam("new_sealed"))
+)
 # Submitting: the draft as it was read, deleted (SQLite) ...
 _TAKE_DRAFT_AS_READ = _drafts.delete().where(
     _THIS_DRAFT, _drafts.c.sealed == bindparam("draft_sealed")
@@ -260,6 +268,45 @@ def resume_draft(survey: Survey, typed: str) -> tuple[DraftHandle, DraftState]:
         return handle, open_draft(survey, handle, draft.sealed)
     except DraftGone:
         raise CodeNotFound from None
+
+
+def release_draft(survey: Survey, handle: DraftHandle, sealed: bytes | None) -> None:
+    """End the binding between a session and its draft (the quick exit), so that a
+    copy of the session cookie taken before leaving opens nothing.
+
+    A draft without a resume code is deleted: its key lived only in the cookie, so
+    nothing else could ever reach it. A draft with one is moved to a new id, sealed
+    again under the same key (the bytes inside, padding and all, unchanged):
+    the resume code still finds it (by its lookup) and opens it (the key is the
+    code's), while the cookie's id finds nothing. `sealed` is the draft as this
+    request read it; if another tab saved it meanwhile, it is read again. A
+    session whose key no longer opens the draft holds no binding to end. Commits.
+    """
+    draft = {"draft_key": handle.draft_id, "of_survey": survey.id}
+    if rows_changed(db.session.execute(_FORGET_UNCODED_DRAFT, draft)) == 1:
+        db.session.commit()
+        return
+    for _ in range(3):
+        if sealed is None:
+            break
+        try:
+            plain = crypto.decrypt(handle.key, sealed, _draft_aad(survey, handle.draft_id))
+        except crypto.CryptoError:
+            break
+        new_id = random_id()
+        moved = db.session.execute(
+            _MOVE_DRAFT_AS_READ,
+            {
+                **draft,
+                "draft_sealed": sealed,
+                "new_id": new_id,
+                "new_sealed": crypto.encrypt(handle.key, plain, _draft_aad(survey, new_id)),
+            },
+        )
+        if rows_changed(moved) == 1:
+            break
+        sealed = read_draft(survey, handle.draft_id)
+    db.session.commit()
 
 
 def purge_stale_drafts(today: date | None = None) -> int:

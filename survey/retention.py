@@ -88,10 +88,10 @@ def purge_expired(today: date, actor: str) -> list[Purged]:
     return purged
 
 
-def flush_inboxes() -> int:
-    """The daily job's other half: store every survey's answers of past weeks
-    (all of them for a survey no longer open) in shuffled weekly batches."""
-    return inbox.flush_every_survey()
+def flush_inboxes(today: date | None = None) -> int:
+    """The daily job's other half: store every survey's answers of weeks before
+    `today`'s (all of them for a survey no longer open) in shuffled weekly batches."""
+    return inbox.flush_every_survey(today)
 
 
 def staff_session_limits() -> tuple[timedelta, timedelta]:

@@ -2,11 +2,17 @@
 
 Respondents, facilitators, analysts and companies all type text that ends up
 in CSV and XLSX files, and those are opened in Excel, LibreOffice or Google
-Sheets. A cell that starts with "=", "+", "-" or "@" (or a tab or carriage
-return, which some of them skip first) is read as a formula there: it can
-fetch a URL with the data beside it or run a command. Following OWASP's advice
-on CSV injection, such text gets a leading apostrophe, which every spreadsheet
-reads as "this is text" and which a person reading the file understands.
+Sheets. A cell that starts with "=", "+", "-", "@" or "|" is read as a formula
+there (or as a command, `|cmd`): it can fetch a URL with the data beside it or
+run a command. So can one that only looks different to a plain comparison: the
+full-width "＝" and "＋" and the other compatibility forms of those signs (which
+NFKC folds into them), or a sign after spaces, line breaks or invisible
+characters that a spreadsheet skips. Following OWASP's advice on CSV injection,
+such text gets a leading apostrophe, which every spreadsheet reads as "this is
+text" and which a person reading the file understands; the text after it is
+exactly what was typed. A cell that starts with any control character (a tab,
+carriage return, line feed, NUL) is guarded whatever follows, as OWASP and ASVS
+ask.
 
 Only text is touched: a real number (-3, 2.5) is written as the number it is.
 Every CSV and XLSX writer in Chorus puts its cells through `safe_cell`.
@@ -16,16 +22,31 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-# What a spreadsheet may read as the start of a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What a spreadsheet may read as the start of a formula (or of a command).
+FORMULA_SIGNS = frozenset("=+-@|")
+
+
+def first_visible(text: str) -> str:
+    """The first character of `text` a spreadsheet would read, in its NFKC form
+    ("＝" is "="): spaces, line breaks and invisible (format) characters before it
+    skipped. Empty when there is none. Only that one character is normalised, so a
+    combining mark after "=" (NFKC would make "=\u0338" into "≠") changes nothing."""
+    for character in text:
+        if not (character.isspace() or unicodedata.category(character) in ("Cc", "Cf")):
+            return unicodedata.normalize("NFKC", character)[:1]
+    return ""
 
 
 def looks_like_formula(value: Any) -> bool:
-    """Whether a spreadsheet could read `value` as a formula (text only)."""
-    return isinstance(value, str) and value.startswith(FORMULA_START)
+    """Whether a spreadsheet could read `value` as a formula (text only): it starts
+    with a control character, or its first visible character is a formula sign."""
+    if not isinstance(value, str) or not value:
+        return False
+    return unicodedata.category(value[0]) == "Cc" or first_visible(value) in FORMULA_SIGNS
 
 
 def safe_cell(value: Any) -> Any:

@@ -3,28 +3,35 @@
 The cookie (encrypted, see survey/session_cookie.py) holds `r`: the draft id and
 key, a pre-drawn receipt code, the language and the minute of last activity.
 Submitting replaces it with `done` (the receipt to show once, for a few minutes),
-and confirming the receipt or the quick exit forgets it. Only these two keys are
-the respondent's: a staff sign-in and the form token in the same browser are never
-cleared from here.
+and confirming the receipt or the quick exit forgets it; the quick exit also ends
+the draft's binding on the server (`leave`), so a copy of the cookie opens nothing.
+Only these two keys are the respondent's: a staff sign-in and the form token in the
+same browser are never cleared from here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
 from typing import Any
 
 from flask import current_app, g, session
+from sqlalchemy.exc import SQLAlchemyError
 
 from survey import crypto
-from survey.models import Survey, autocommit_statements
+from survey.models import Survey, autocommit_statements, db
 from survey.responses import (
     DraftGone,
     DraftHandle,
     DraftState,
     open_draft,
     read_draft,
+    release_draft,
     survey_and_draft,
 )
+
+logger = logging.getLogger(__name__)
 
 # The session's keys that belong to the respondent (nothing else is cleared here).
 RESPONDENT_KEYS = ("r", "done")
@@ -60,6 +67,30 @@ def forget_respondent() -> None:
         session.pop(key, None)
     if set(session) <= NOTHING_TO_KEEP:
         session.clear()
+
+
+def leave() -> None:
+    """The quick exit: end the server's binding to this session's draft
+    (responses.release_draft), then forget the respondent's part of the session.
+
+    Leaving comes first: if the database fails, the person still goes, and the
+    log says only what kind of failure it was (its text can carry a statement).
+    A copy of the cookie then reaches the draft until the session's idle limit.
+    """
+    state = session.get("r")
+    if state:
+        try:
+            survey = find_survey_here(state["slug"])
+            if survey is not None:
+                handle = DraftHandle(state["draft"], crypto.unb64(state["key"]))
+                release_draft(survey, handle, draft_as_read(survey, handle))
+        except SQLAlchemyError as error:
+            with contextlib.suppress(SQLAlchemyError):
+                db.session.rollback()
+            logger.warning(
+                "Quick exit could not end the draft's binding (%s)", type(error).__name__
+            )
+    forget_respondent()
 
 
 def begin_session(survey: Survey, handle: DraftHandle, language: str) -> None:

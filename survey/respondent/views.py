@@ -47,6 +47,7 @@ from survey.respondent.session import (
     draft_handle,
     finish_session,
     forget_respondent,
+    leave,
     receipt_lapsed,
     receipt_to_show,
     rekey_session,
@@ -528,12 +529,18 @@ def withdraw_answers(slug: str) -> ResponseReturnValue:
 
 @bp.get("/exit")
 def quick_exit() -> ResponseReturnValue:
-    """Leave at once: forget this browser's answers and receipt, then go to the
-    neutral site. A plain link works without JavaScript; the page's script goes
-    here with location.replace. Pages are no-store, so Back fetches them again and
-    finds the session ended. A staff sign-in in the same browser stays."""
+    """Leave at once: end the draft's binding on the server (a copy of the cookie
+    opens nothing after), forget this browser's answers and receipt, then go to
+    the neutral site. A plain link works without JavaScript; the page's script
+    goes here with location.replace. Pages are no-store, so Back fetches them again
+    and finds the session ended. A staff sign-in in the same browser stays.
+
+    A GET that changes what the server holds, on purpose: leaving must be one
+    click that needs no form. Another site can't make a browser do it (the cookie
+    is SameSite=Strict, and a cross-site request is refused), and if one could, all
+    it would do is end that person's session as their own click would."""
     refuse_cross_site()
-    forget_respondent()
+    leave()
     return redirect(current_app.config["CHORUS_QUICK_EXIT_URL"], 303)
 
 

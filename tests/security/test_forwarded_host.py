@@ -10,6 +10,7 @@ token.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,6 +112,28 @@ def test_with_trusted_hosts_set_a_forged_host_gets_the_calm_400_and_no_links(
         assert forged.headers["Cache-Control"].startswith("no-store")
         real = host_checked.test_client().get("/s/small", base_url=f"http://{REAL_HOST}")
         assert real.status_code == 200
+
+
+def test_trusted_hosts_check_the_name_and_not_the_port(host_checked, make_open_survey):
+    """Intended (issue 20): CHORUS_TRUSTED_HOSTS names hosts; Werkzeug compares the
+    Host's name alone. Behind deploy/nginx the app never sees a port (next test), and
+    a port only a client chose changes nothing but that client's own reply."""
+    make_open_survey()
+    with host_checked.app_context():
+        client = host_checked.test_client()
+        for port in ("9999", "443", "8000"):
+            assert client.get("/s/small", base_url=f"http://{REAL_HOST}:{port}").status_code == 200
+            forged = client.get("/s/small", base_url=f"http://{FORGED_HOST}:{port}")
+            assert forged.status_code == 400
+
+
+def test_the_proxy_hands_the_app_the_host_name_without_a_port():
+    """nginx's $host is the name alone ($http_host would keep the client's port)."""
+    site = (Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "chorus.conf").read_text(
+        "utf-8"
+    )
+    passed = [line.split()[2] for line in site.splitlines() if "proxy_set_header Host " in line]
+    assert passed and set(passed) == {"$host;"}
 
 
 @pytest.mark.parametrize(

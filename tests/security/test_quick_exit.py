@@ -1,13 +1,18 @@
 """Quick exit goes through the server: it forgets the respondent's session first,
-so Back after leaving finds "your session has ended", never the answers."""
+so Back after leaving finds "your session has ended", never the answers, and it
+ends the draft's binding on the server, so a copy of the cookie taken before
+leaving opens nothing either (issue 20)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from survey.i18n import shipped_languages, translate_to
+from survey.models import Draft, db
 from tests.factories import Respondent, make_user, page_text, sign_in, small_survey_document
 
 SECRET_WORDS = "cobalt-lantern-5521 is private"
@@ -86,6 +91,87 @@ def test_exit_after_submitting_forgets_the_receipt(respondent: Respondent):
     r.client.get(EXIT)
     page = page_text(r.client.get("/s/small/receipt"))
     assert code not in page
+
+
+# --- a copy of the cookie, taken before leaving ----------------------------------------------
+
+
+def drafts() -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(Draft)) or 0
+
+
+def replay(r: Respondent, cookie: str) -> None:
+    """Put the copied cookie back, as whoever took it off the device would."""
+    r.client.set_cookie("chorus", cookie)
+
+
+def test_a_copied_cookie_opens_nothing_after_the_exit(respondent: Respondent):
+    r = respondent
+    answered(r)
+    copy = r.client.get_cookie("chorus").value
+    r.client.get(EXIT)
+    replay(r, copy)
+    page = r.section("you")
+    assert page.status_code == 200
+    assert "Your session has ended" in r.last_html
+    assert SECRET_WORDS not in r.last_html
+    r.get("/s/small/review")
+    assert SECRET_WORDS not in r.last_html
+    # Without a resume code nothing could ever reach the draft again: it is gone.
+    assert drafts() == 0
+
+
+def test_after_the_exit_saved_answers_come_back_with_the_resume_code_only(
+    app, respondent: Respondent
+):
+    r = respondent
+    r.start()
+    r.answer("you", {"age_band": "adult", "apps": "3"})
+    r.answer("you", {"age_band": "adult", "apps": "3", "adult_only": SECRET_WORDS}, "save")
+    r.get("/s/small/code")
+    code = r.shown_code()
+    r.post("/s/small/code", {"saved": "1"})
+    copy = r.client.get_cookie("chorus").value
+    r.client.get(EXIT)
+    assert drafts() == 1
+
+    # The copy opens nothing and changes nothing.
+    replay(r, copy)
+    r.section("you")
+    assert "Your session has ended" in r.last_html and SECRET_WORDS not in r.last_html
+    r.client.post("/s/small/section/you", data={"adult_only": "overwritten", "action": "next"})
+
+    # The resume code still brings the answers back, as they were.
+    again = Respondent(app.test_client(), "small")
+    again.get("/s/small/resume")
+    again.post("/s/small/resume", {"code": code})
+    again.section("you")
+    assert SECRET_WORDS in again.last_html and "overwritten" not in again.last_html
+    # The copy still opens nothing while the resumed session answers.
+    r.section("you")
+    assert SECRET_WORDS not in r.last_html
+
+
+def test_the_exit_leaves_even_when_the_database_is_away(app, respondent: Respondent, caplog):
+    """Leaving comes first: with the database away the person still goes (the binding
+    stays until the draft lapses), and the log says only what kind of failure it was."""
+    r = respondent
+    answered(r)
+    dbapi = db.engine.dialect.loaded_dbapi
+
+    def server_gone(cursor, statement, parameters, context=None):
+        raise dbapi.OperationalError("terminating connection due to administrator command")
+
+    caplog.set_level(logging.INFO)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(db.engine.dialect, "do_execute", server_gone)
+        left = r.client.get(EXIT)
+    assert left.status_code == 303
+    assert left.location == app.config["CHORUS_QUICK_EXIT_URL"]
+    assert r.client.get_cookie("chorus") is None
+    assert "administrator command" not in caplog.text
+    assert "Quick exit could not end the draft's binding (OperationalError)" in caplog.text
 
 
 QUICK_EXIT_NOTE = (

@@ -520,3 +520,13 @@ def test_trusted_hosts_are_wanted_outside_the_demo():
     named = trusted_hosts_check({"TRUSTED_HOSTS": ["chorus.example.org"], "CHORUS_DEMO": False})
     assert named.status is Status.OK
     assert "chorus.example.org" in named.message
+
+
+def test_a_trusted_host_written_with_a_port_is_warned_about():
+    """The port of an entry is ignored, as the port of a request's Host is (issue 20):
+    an operator who wrote one must not believe it is checked."""
+    config = {"TRUSTED_HOSTS": ["chorus.example.org", "b.example:8443"], "CHORUS_DEMO": False}
+    check = trusted_hosts_check(config)
+    assert check.status is Status.WARN
+    assert "b.example:8443" in check.message and "ports are not checked" in check.message
+    assert "chorus.example.org" not in check.message

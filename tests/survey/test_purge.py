@@ -4,7 +4,7 @@ surveys stay, other surveys are untouched, and every purge is in the audit log."
 from __future__ import annotations
 
 import secrets
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -140,14 +140,19 @@ def test_purge_deletes_answers_still_in_the_inbox(app, surveys):
     assert waiting(surveys["expired"]) == 0 and count(Response, surveys["expired"]) == 0
 
 
-def test_the_daily_purge_stores_last_weeks_inbox(app, surveys, monkeypatch):
-    import survey.inbox
-
+def test_the_daily_purge_stores_last_weeks_inbox(app, surveys):
+    """--today is the day the inbox's weeks are judged by too (issue 20): answers of
+    the real current week wait on that day and before, and are stored once it is a
+    later week."""
     send_one(app, "forever")
-    app.test_cli_runner().invoke(args=["purge", "--today", "2026-11-01"])
-    assert waiting(surveys["forever"]) == 1  # this week's answers wait for the week's end
-    monkeypatch.setattr(survey.inbox, "iso_week", lambda day=None: "2999-W01")
-    app.test_cli_runner().invoke(args=["purge", "--today", "2026-11-01"])
+    today = datetime.now(UTC).date()
+    for day in (today, today - timedelta(weeks=1)):
+        result = app.test_cli_runner().invoke(args=["purge", "--today", day.isoformat()])
+        assert result.exit_code == 0, result.output
+        assert waiting(surveys["forever"]) == 1  # this week's answers wait for the week's end
+    next_week = today + timedelta(weeks=1)
+    result = app.test_cli_runner().invoke(args=["purge", "--today", next_week.isoformat()])
+    assert result.exit_code == 0, result.output
     assert waiting(surveys["forever"]) == 0 and count(Response, surveys["forever"]) == 4
 
 
