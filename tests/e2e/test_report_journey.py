@@ -99,7 +99,7 @@ def test_analyst_publishes_company_answers_other_company_sees_nothing(
     # Ten more people answer: the next version's preview says what it hides because
     # the company holds version 1 (axe checks that page too).
     people = [person("adult", 2, ["detect"], apps=3) for _ in range(9)]
-    store_people(survey, people + [person("adult", 5, ["detect"], apps=3)])
+    store_people(survey, [*people, person("adult", 5, ["detect"], apps=3)])
     me.person.goto("/staff/surveys/small/report/preview", "Messaging safety")
     expect(me.page.get_by_text("Hidden because of earlier versions.")).to_be_visible()
     screenshot(me.page, "report-preview-after-version-1")
