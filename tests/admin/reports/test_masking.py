@@ -427,7 +427,7 @@ KNOWN_MISSES = [
     # A lower-case first name that is also an ordinary word, with no cue before it.
     ("en", "then mark sent me a photo", "then [name] sent me a photo"),
     # A surname Faker doesn't list, alone and with no cue.
-    ("en", "and then Wojcikiewicz said it was fine", "and then [name] said it was fine"),
+    ("en", "and then Wojcikowskiewicz did it", "and then [name] did it"),
     # Towns under 5,000 people with no "in"/"from" before them.
     ("es", "Alfarnatejo es donde vivía", "[place] es donde vivía"),
     # A name spelt out with spaces or symbols.

@@ -128,7 +128,7 @@ def test_importing_a_codebook_warns_about_names_places_and_contact_details(app, 
     book = tmp_path / "codebook.csv"
     book.write_text(
         "id,label,description,feature,harm,keywords\n"
-        "blocked,\"Block, account, jamie\",,,,blocked; leeds\n",
+        'blocked,"Block, account, jamie",,,,blocked; leeds\n',
         "utf-8",
     )
     imported = chorus(app, "themes", "import", "small", str(book))
