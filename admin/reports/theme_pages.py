@@ -402,6 +402,18 @@ def import_codebook(slug: str):
                     f"Imported: {len(result.added)} theme{'s' if len(result.added) != 1 else ''}"
                     f" added, {len(result.updated)} updated."
                 )
+                changed = {*result.added, *result.updated}
+                warnings = [
+                    f"{theme.id}, {warning}"
+                    for theme in work.book
+                    if theme.id in changed
+                    for warning in themes.identifying_warnings(theme, masking.LANGUAGES)
+                ]
+                if warnings:
+                    flash(
+                        "Check these, the codebook is stored unencrypted and they look "
+                        "like they could identify someone: " + "; ".join(warnings) + "."
+                    )
                 return redirect(url_for("themes.codebook", slug=slug))
     page = render_template(
         "admin/themes/import.html",

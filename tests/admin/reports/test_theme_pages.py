@@ -797,3 +797,8 @@ def test_the_theme_form_warns_about_a_name_place_or_email_and_saves_once_confirm
 
     plain = post(client, f"{BASE}/themes/new", {"id": "alone", "label": "Left alone"})
     assert plain.status_code == 302
+
+    book = "id,label,description,feature,harm,keywords\ntowns,Towns,,,,moved away; leeds\n"
+    imported = post(client, f"{BASE}/themes/import", {"text": book})
+    assert imported.status_code == 302 and coding.find_theme(survey, "towns") is not None
+    assert "towns, keywords: “leeds” looks like a place" in page_text(client.get(imported.location))
