@@ -549,9 +549,10 @@ class Topic:
 
 @functools.cache
 def topic_stop_words() -> tuple[str, ...]:
-    """English and Spanish words too common to name a topic, folded like the texts.
+    """English, Spanish and Arabic words too common to name a topic, folded like the
+    texts.
 
-    English: scikit-learn's own list. Spanish: the `stop-words` package's list
+    English: scikit-learn's own list. Spanish and Arabic: the `stop-words` package's lists
     (github.com/Alir3z4/stop-words, BSD licence; 60 kB with its 30-odd languages),
     the small, maintained one on PyPI; NLTK's or spaCy's come with far more to install.
     Each word is folded and split as the texts are, so "pa'" is "pa" and
@@ -562,7 +563,8 @@ def topic_stop_words() -> tuple[str, ...]:
 
     token = re.compile(TOPIC_WORD_PATTERN)
     words = {w for phrase in ENGLISH_STOP_WORDS for w in token.findall(fold(phrase))}
-    words |= {w for phrase in get_stop_words("spanish") for w in token.findall(fold(phrase))}
+    for language in ("spanish", "arabic"):
+        words |= {w for phrase in get_stop_words(language) for w in token.findall(fold(phrase))}
     return tuple(sorted(words))
 
 
