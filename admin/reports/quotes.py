@@ -4,7 +4,11 @@ approval of the exact text.
 - Only a long-text answer whose respondent agreed to be quoted (`quote_consent`)
   is ever a candidate; any other answer never leaves the analyst's screen.
 - A candidate is masked (admin/reports/masking.py: names, emails, phones, handles,
-  URLs, places, identifying dates and ages) before an analyst sees it.
+  URLs, places, identifying dates and ages) before an analyst sees it, with the
+  rules of every language the survey speaks (an answer may be in any of them).
+- A survey in a language Chorus has no masker for offers no candidate at all, and
+  no decision can be taken on one (`masker_problem` says why): its answers would
+  go out with their names, places and ages unmasked.
 - The analyst approves the exact text that will be published (edited as needed)
   or rejects it. Decisions and approved texts are sealed to the survey's key
   (admin/reports/sealed_state.py) like the answers.
@@ -32,6 +36,7 @@ from admin.reports.sealed_state import change_state, load_state
 from survey.definition import SurveyDefinition, localize
 from survey.models import Survey
 from survey.spreadsheet import rows_csv
+from survey.surveys import definition_of
 
 QUOTES = "quotes"
 QUOTES_FORMAT = "chorus-quotes/1"
@@ -99,20 +104,30 @@ def candidates(
     texts: Sequence[FreeText],
     coding: Coding,
     decisions: dict[str, Decision],
-    language: str,
+    languages: Sequence[str],
     theme_id: str | None = None,
 ) -> list[Candidate]:
-    """Every consented answer (of one theme, or all), masked, in answer order."""
+    """Every consented answer (of one theme, or all), masked with the rules of each
+    of `languages` (the survey's), in answer order. Raises masking.NoMasker when one
+    of them has no masker: nothing is masked with another language's rules."""
+    languages = masking.masker_languages(languages)
     found = []
     for text in _consented(texts).values():
         carried = coding.themes_of(text.key)
         if theme_id is not None and theme_id not in carried:
             continue
-        masked = masking.mask_quote(text.text, language).text
+        masked = masking.mask_quote(text.text, languages).text
         found.append(
             Candidate(text.key, text.question_id, masked, carried, decisions.get(text.key))
         )
     return found
+
+
+def masker_problem(definition: SurveyDefinition) -> str | None:
+    """Why the survey's answers can't be offered as quotes (a language Chorus can't
+    mask), or None when every language it speaks has a masker."""
+    missing = masking.missing_maskers(definition.languages)
+    return str(masking.NoMasker(missing)) if missing else None
 
 
 def _check_text(text: str) -> str:
@@ -131,7 +146,11 @@ def decide(
     decided: dict[str, Decision | None],
 ) -> None:
     """Record decisions (answer key -> Decision, or None to undo one) and commit.
-    Refuses any answer that isn't a consented candidate."""
+    Refuses any answer that isn't a consented candidate, and every decision on a
+    survey whose answers can't be masked."""
+    problem = masker_problem(definition_of(survey))
+    if problem:
+        raise QuoteError(problem)
     allowed = _consented(texts)
     checked: dict[str, Decision | None] = {}
     for key, decision in decided.items():
@@ -215,6 +234,9 @@ def decisions_from_csv(
     """Take the decisions of a filled-in candidates file: `approved` yes (with the
     row's text, as edited) or no; rows left empty stay undecided. Every problem of
     the file is reported at once, and then nothing is recorded."""
+    problem = masker_problem(definition_of(survey))
+    if problem:
+        raise QuoteError(problem)
     by_id = {quote_id(private_key, key): key for key in _consented(texts)}
     reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
     missing = [c for c in ("id", "text", "approved") if c not in (reader.fieldnames or [])]

@@ -33,7 +33,7 @@ from werkzeug.datastructures import MultiDict
 from admin.access import allow, attachment, staff_member
 from admin.analysis.frame import analysis_frame
 from admin.custody.unlock import unlocked
-from admin.reports import coding, quotes, themes
+from admin.reports import coding, masking, quotes, themes
 from admin.reports.coding import REPORT_CODING, CodingError, FreeText
 from admin.reports.draft import (
     ReportError,
@@ -121,14 +121,42 @@ def _me() -> str:
 # --- the codebook ---------------------------------------------------------------------------
 
 
-def _topics(work: Work) -> list[themes.Topic]:
-    """Topic suggestions over the free texts, worked out once per unlock (a few
-    seconds on a large survey) and again when the answers change."""
-    cached = work.scratch.get("topics")
+def _masked_texts(work: Work) -> list[str] | None:
+    """The free texts masked as quotes are (names, places, contact details
+    replaced), worked out once per unlock; None when a language of the survey has no
+    masker. Topics are suggested from these: their words become keywords and labels
+    in the codebook, which is stored unencrypted."""
+    if quotes.masker_problem(work.definition):
+        return None
+    cached = work.scratch.get("masked_texts")
     if cached is None or cached[0] is not work.texts:
-        found = themes.topic_suggestions([t.text for t in work.texts])
-        cached = work.scratch["topics"] = (work.texts, found)
+        languages = work.definition.languages
+        masked = [masking.mask_quote(t.text, languages).text for t in work.texts]
+        cached = work.scratch["masked_texts"] = (work.texts, masked)
     return cached[1]
+
+
+def _topics(work: Work) -> list[themes.Topic]:
+    """Topic suggestions over the masked free texts, worked out once per unlock (a
+    few seconds on a large survey) and again when the answers change; none when the
+    texts can't be masked."""
+    masked = _masked_texts(work)
+    if masked is None:
+        return []
+    cached = work.scratch.get("topics")
+    if cached is None or cached[0] is not masked:
+        found = themes.topic_suggestions(masked)
+        cached = work.scratch["topics"] = (masked, found)
+    return cached[1]
+
+
+def _identifying(work: Work, theme: Theme) -> list[tuple[str, str]]:
+    """Warnings (field, message) for what in a theme looks like a name, a place or a
+    contact detail, unless the analyst saw them and chose to save it anyway."""
+    if request.form.get("identifying_confirmed") == "1":
+        return []
+    found = themes.identifying_warnings(theme, masking.LANGUAGES)
+    return _placed(found, THEME_FIELDS)
 
 
 def _theme_form(form: Mapping[str, str]) -> dict[str, str]:
@@ -196,6 +224,7 @@ def _codebook_page(
     merge: Mapping[str, Any] | None = None,
     merge_problem: str | None = None,
     finding_problem: str | None = None,
+    warnings: Sequence[tuple[str, str]] = (),
     status: int = 200,
 ):
     book = work.book
@@ -211,7 +240,8 @@ def _codebook_page(
         merge=merge or {"keep": "", "merged": []},
         merge_problem=merge_problem,
         finding_problem=finding_problem,
-        has_errors=bool(problems or merge_problem or finding_problem),
+        warnings=warnings,
+        has_errors=bool(problems or merge_problem or finding_problem or warnings),
         breakdown_by=draft_for(work.survey).theme_breakdown_by,
     )
     return page, status
@@ -235,11 +265,15 @@ def add_theme(slug: str):
     if work is None:
         return _locked(slug)
     values = _theme_form(request.form)
+    warnings = _identifying(work, _theme_of(values))
     try:
-        theme = coding.add_theme(work.survey, _theme_of(values), _me())
+        # Its problems first; then, if it could be added, what it may give away.
+        theme = coding.add_theme(work.survey, _theme_of(values), _me(), check_only=bool(warnings))
     except CodingError as exc:
         problems = _placed(exc.problems, THEME_FIELDS)
         return _codebook_page(work, new=values, problems=problems, status=422)
+    if warnings:
+        return _codebook_page(work, new=values, warnings=warnings, status=422)
     flash(f"The theme “{theme.label}” was added.")
     return redirect(url_for("themes.codebook", slug=slug))
 
@@ -258,25 +292,31 @@ def edit_theme(slug: str, theme_id: str):
     if work is None:
         return _locked(slug)
     theme = _theme_or_404(work, theme_id)
-    values, problems = _form_of(theme), []
+    values, problems, warnings = _form_of(theme), [], []
     if request.method == "POST":
         values = {**_theme_form(request.form), "id": theme.id}
+        changed = _theme_of(values, theme.id)
+        warnings = _identifying(work, changed)
         try:
-            edited = coding.edit_theme(work.survey, theme.id, _theme_of(values, theme.id), _me())
+            edited = coding.edit_theme(
+                work.survey, theme.id, changed, _me(), check_only=bool(warnings)
+            )
         except CodingError as exc:
-            problems = _placed(exc.problems, THEME_FIELDS[1:])
+            problems, warnings = _placed(exc.problems, THEME_FIELDS[1:]), []
         else:
-            flash(f"The theme “{edited.label}” was saved.")
-            return redirect(url_for("themes.codebook", slug=slug))
+            if not warnings:
+                flash(f"The theme “{edited.label}” was saved.")
+                return redirect(url_for("themes.codebook", slug=slug))
     page = render_template(
         "admin/themes/edit.html",
         survey=work.survey,
         theme=theme,
         values=values,
         problems=problems,
-        has_errors=bool(problems),
+        warnings=warnings,
+        has_errors=bool(problems or warnings),
     )
-    return page, 422 if problems else 200
+    return page, 422 if problems or warnings else 200
 
 
 @bp.route("/<slug>/themes/<theme_id>/delete", methods=["GET", "POST"])
@@ -362,6 +402,18 @@ def import_codebook(slug: str):
                     f"Imported: {len(result.added)} theme{'s' if len(result.added) != 1 else ''}"
                     f" added, {len(result.updated)} updated."
                 )
+                changed = {*result.added, *result.updated}
+                warnings = [
+                    f"{theme.id}, {warning}"
+                    for theme in work.book
+                    if theme.id in changed
+                    for warning in themes.identifying_warnings(theme, masking.LANGUAGES)
+                ]
+                if warnings:
+                    flash(
+                        "Check these, the codebook is stored unencrypted and they look "
+                        "like they could identify someone: " + "; ".join(warnings) + "."
+                    )
                 return redirect(url_for("themes.codebook", slug=slug))
     page = render_template(
         "admin/themes/import.html",
@@ -406,7 +458,8 @@ def topics(slug: str):
         "admin/themes/topics.html",
         survey=work.survey,
         topics=_topics(work),
-        texts=work.texts,
+        texts=_masked_texts(work) or [],
+        unmaskable=quotes.masker_problem(work.definition),
         examples=TOPIC_EXAMPLES,
     )
 
@@ -762,12 +815,18 @@ def _quotes_page(
     theme_id = values.get("theme") if values.get("theme") in {t.id for t in book} else None
     report = coding.load_coding(work.survey, work.key, REPORT_CODING)
     decisions = quotes.load_decisions(work.survey, work.key)
-    found = quotes.quotable(work.texts, report, theme_id)
+    # A language without a masker: no candidate at all, and the page says why.
+    unmaskable = quotes.masker_problem(work.definition)
+    found = [] if unmaskable else quotes.quotable(work.texts, report, theme_id)
     pages = _page_count(len(found), QUOTES_PAGE)
     page = min(_number(values.get("page")), pages)
     start = (page - 1) * QUOTES_PAGE
-    shown = quotes.candidates(
-        found[start : start + QUOTES_PAGE], report, decisions, work.definition.default_language
+    shown = (
+        []
+        if unmaskable
+        else quotes.candidates(
+            found[start : start + QUOTES_PAGE], report, decisions, work.definition.languages
+        )
     )
     questions = coding.codable_questions(work.definition)
     html = render_template(
@@ -787,6 +846,7 @@ def _quotes_page(
         approved=quotes.APPROVED,
         rejected=quotes.REJECTED,
         max_quote=quotes.MAX_QUOTE,
+        unmaskable=unmaskable,
         has_errors=problem is not None,
     )
     return html, 422 if problem else 200

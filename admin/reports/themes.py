@@ -69,6 +69,40 @@ class Theme:
     keywords: tuple[str, ...] = ()
 
 
+IDENTIFYING_WORDING = {
+    "name": "a person's name",
+    "place": "a place",
+    "email": "an email address",
+    "phone": "a phone number",
+    "handle": "a social media handle",
+    "url": "a web address",
+    "address": "an address",
+    "date": "a date",
+    "age": "an age",
+}
+
+
+def identifying_warnings(theme: Theme, languages: Sequence[str] = ()) -> list[str]:
+    """What in the theme's id, label or keywords looks like a name, a place or a contact
+    detail, one message per word ("keywords: “leeds” looks like a place"), each
+    starting with its field. The codebook is stored unencrypted, so these are worth a
+    second look; they are warnings, not errors: "Grace" may be the theme's own word."""
+    from admin.reports import masking
+
+    languages = tuple(languages) or masking.LANGUAGES
+    fields = [("id", [theme.id]), ("label", [theme.label]), ("keywords", list(theme.keywords))]
+    found: list[str] = []
+    for field, phrases in fields:
+        seen: set[str] = set()
+        for phrase in phrases:
+            for words, kind in masking.looks_identifying(phrase, languages):
+                if words.casefold() in seen:
+                    continue
+                seen.add(words.casefold())
+                found.append(f"{field}: “{words}” looks like {IDENTIFYING_WORDING[kind]}")
+    return found
+
+
 def normalise_keywords(keywords: Iterable[str]) -> tuple[str, ...]:
     """Keywords as a codebook keeps them: trimmed, empty ones dropped, and each listed
     once, the first spelling kept. Two spellings are the same keyword when they match
@@ -515,9 +549,10 @@ class Topic:
 
 @functools.cache
 def topic_stop_words() -> tuple[str, ...]:
-    """English and Spanish words too common to name a topic, folded like the texts.
+    """English, Spanish and Arabic words too common to name a topic, folded like the
+    texts.
 
-    English: scikit-learn's own list. Spanish: the `stop-words` package's list
+    English: scikit-learn's own list. Spanish and Arabic: the `stop-words` package's lists
     (github.com/Alir3z4/stop-words, BSD licence; 60 kB with its 30-odd languages),
     the small, maintained one on PyPI; NLTK's or spaCy's come with far more to install.
     Each word is folded and split as the texts are, so "pa'" is "pa" and
@@ -528,7 +563,8 @@ def topic_stop_words() -> tuple[str, ...]:
 
     token = re.compile(TOPIC_WORD_PATTERN)
     words = {w for phrase in ENGLISH_STOP_WORDS for w in token.findall(fold(phrase))}
-    words |= {w for phrase in get_stop_words("spanish") for w in token.findall(fold(phrase))}
+    for language in ("spanish", "arabic"):
+        words |= {w for phrase in get_stop_words(language) for w in token.findall(fold(phrase))}
     return tuple(sorted(words))
 
 
@@ -537,6 +573,11 @@ def topic_suggestions(
 ) -> list[Topic]:
     """Up to `n_topics` topics of the texts: TF-IDF of their folded words less English
     and Spanish stop words, factorised by NMF (scikit-learn), most common topic first.
+
+    Give it masked texts (admin/reports/masking.py): a topic's words become a theme's
+    keywords and label, which are stored unencrypted. The masker's placeholders are
+    no words here, and a word that still looks like a name or a place
+    (`masking.looks_identifying`) is never one of a topic's terms.
 
     The same texts and seed give the same topics. There are never more topics than
     texts with words left, and a topic that is no text's strongest is left out. When
@@ -553,7 +594,7 @@ def topic_suggestions(
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     vectorizer = TfidfVectorizer(
-        preprocessor=fold,
+        preprocessor=_without_placeholders,
         token_pattern=TOPIC_WORD_PATTERN,
         stop_words=list(topic_stop_words()),
         max_features=MAX_TOPIC_TERMS,
@@ -580,7 +621,12 @@ def topic_suggestions(
     found = []
     for component in range(n_components):
         term_weights = nmf.components_[component]
-        top_terms = [i for i in _strongest_first(term_weights)[:n_terms] if term_weights[i] > 0]
+        top_terms: list[int] = []
+        for i in _strongest_first(term_weights):
+            if len(top_terms) == n_terms or term_weights[i] <= 0:
+                break
+            if not _identifying(str(vocabulary[i])):
+                top_terms.append(i)
         if not top_terms:
             continue
         column = text_weights[:, component]
@@ -596,6 +642,23 @@ def topic_suggestions(
         Topic(index, terms, examples, count, count / len(texts))
         for index, (terms, examples, count) in enumerate(found)
     ]
+
+
+def _without_placeholders(text: str) -> str:
+    """The folded text without the masker's placeholders: "[name]" is where a name
+    was, not a word for a topic or a keyword."""
+    from admin.reports.masking import PLACEHOLDER
+
+    return PLACEHOLDER.sub(" ", fold(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def _identifying(term: str) -> bool:
+    """A term that looks like a name or a place even after masking (one the masker
+    missed): never offered as a topic's word, a keyword or a label."""
+    from admin.reports.masking import looks_identifying
+
+    return bool(looks_identifying(term))
 
 
 def _strongest_first(weights: Any) -> list[int]:

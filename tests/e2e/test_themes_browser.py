@@ -217,3 +217,29 @@ def test_the_coding_form_works_without_javascript_at_320_px(app, live_server, ne
     me.press("Save and next", "Coding")
     expect(me.page.get_by_role("heading", name="Answer 2 of 60")).to_be_visible()
     assert report_codes(survey).themes_of(first) == {"ignored"}
+
+
+def test_a_theme_whose_words_look_like_a_name_or_place_is_saved_only_after_a_warning(
+    app, live_server, new_context
+):
+    survey, _ = told_small_survey()
+    backup_codes = enrolled_analyst()
+    me = Hands(Person(new_context().new_page()))
+    unlocked(me, backup_codes[0])
+    me.person.goto("/staff/surveys/small/themes", "Themes")
+    me.person.type("Id", "blocked")
+    me.person.type("Label", "Block, account, jamie")
+    me.person.type("Keywords", "blocked; leeds")
+    me.person.press("Add the theme", "Themes")
+    warning = me.page.locator(".error-summary")
+    expect(warning).to_contain_text("Check before you save")
+    expect(warning).to_contain_text("label: “jamie” looks like a person's name")
+    expect(warning).to_contain_text("keywords: “leeds” looks like a place")
+    assert coding.find_theme(survey, "blocked") is None
+    expect(me.page.get_by_label("Keywords", exact=True)).to_have_value("blocked; leeds")
+    fits(me.person)
+    screenshot(me.page, "themes-identifying", widths=(320, 1280))
+    me.person.press("Add it anyway", "Themes")
+    expect(me.page.locator(".notice, [role=status]").first).to_contain_text("was added")
+    db.session.expire_all()
+    assert coding.find_theme(survey, "blocked").keywords == ("blocked", "leeds")

@@ -547,6 +547,7 @@ def test_accents_and_case_count_as_one_term():
 def test_stop_words_of_both_languages_are_left_out():
     stop = set(topic_stop_words())
     assert {"the", "and", "para", "tambien", "estan", "pa"} <= stop
+    assert {fold("التي"), fold("في"), fold("أن")} <= stop  # Arabic too (issue 20)
     assert all(word == fold(word) for word in stop)
     topics = topic_suggestions(CORPUS, n_topics=2, n_terms=50)
     assert not {t for topic in topics for t in topic.terms} & stop

@@ -104,3 +104,34 @@ def test_a_bad_codebook_file_is_refused_whole(app, tmp_path):
         input=PASSWORD_IN,
     )
     assert coded.exit_code == 1 and "has no themes yet" in coded.output
+
+
+def test_quotes_of_a_survey_in_a_language_without_a_masker_are_never_exported(app, tmp_path):
+    from tests.admin.reports.test_theme_pages import in_languages
+    from tests.factories import small_survey_document
+
+    document = in_languages(small_survey_document(), ("fr", "en"))
+    answered_small_survey(PEOPLE[:12], **document)
+    out = tmp_path / "quotes.csv"
+    result = app.test_cli_runner().invoke(
+        args=["quotes", "export", "small", "--out", str(out), "--custodian", CUSTODIAN_EMAIL],
+        input=PASSWORD_IN,
+    )
+    assert result.exit_code == 1
+    assert "Chorus can't mask answers written in French (fr)" in result.output
+    assert "no answer is offered as a quote" in result.output
+    assert not out.exists() and "Dave" not in result.output
+
+
+def test_importing_a_codebook_warns_about_names_places_and_contact_details(app, tmp_path):
+    answered_small_survey(PEOPLE[:3])
+    book = tmp_path / "codebook.csv"
+    book.write_text(
+        "id,label,description,feature,harm,keywords\n"
+        'blocked,"Block, account, jamie",,,,blocked; leeds\n',
+        "utf-8",
+    )
+    imported = chorus(app, "themes", "import", "small", str(book))
+    assert "Added 1 themes, updated 0." in imported
+    assert "blocked, label: “jamie” looks like a person's name" in imported
+    assert "blocked, keywords: “leeds” looks like a place" in imported
