@@ -56,9 +56,8 @@ TAG_KEY_PURPOSE = "chorus-inbox-tag/1"
 # Every box of a survey is padded to one size: the size its letter has with the
 # largest sealed answers the survey allows (`box_size`). Sealed answers come in
 # size buckets (crypto.PAD_BUCKETS), and a box as big as its answers would tell
-# which stored response an inbox entry became. Boxes written before were padded to
-# at least this (16 KiB, more for long answers); they open the same way.
-BOX_MIN_BYTES = 16384
+# which stored response an inbox entry became. (Boxes the release before wrote,
+# padded to 16 KiB or more, open the same way.)
 
 _shuffler = secrets.SystemRandom()
 # InboxEntry is mapped to a Table; SQLAlchemy types __table__ as any FromClause.
