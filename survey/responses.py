@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import LargeBinary, Table, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -157,8 +157,13 @@ _INSERT_DRAFT = _drafts.insert()
 # Sets the columns its parameters name, beside draft_key and of_survey.
 _SAVE_DRAFT = _drafts.update().where(_THIS_DRAFT)
 # Submitting: the draft as it was read, deleted (SQLite) ...
+# A draft as read is known by its first bytes, version and nonce (`_DRAFT_STAMP`):
+# every save encrypts it afresh under a new random 96-bit nonce. Comparing those
+# spares sending and comparing all of its padded bytes (bench/submit.py).
+_DRAFT_STAMP = 1 + crypto.NONCE_BYTES
 _TAKE_DRAFT_AS_READ = _drafts.delete().where(
-    _THIS_DRAFT, _drafts.c.sealed == bindparam("draft_sealed")
+    _THIS_DRAFT,
+    func.substr(_drafts.c.sealed, 1, _DRAFT_STAMP) == bindparam("draft_stamp", type_=LargeBinary),
 )
 # ... and then its response put in the inbox in the same transaction; on PostgreSQL
 # both in one statement: the entry is inserted only if that draft was deleted.
@@ -472,7 +477,8 @@ def _post_in_place_of_draft(
     can't put a DELETE in a WITH, so there the two statements share the session's
     transaction (for SQLite `autocommit_statements` changes nothing).
     """
-    draft = {"draft_key": handle.draft_id, "of_survey": survey.id, "draft_sealed": sealed}
+    stamp = sealed[:_DRAFT_STAMP] if sealed is not None else None
+    draft = {"draft_key": handle.draft_id, "of_survey": survey.id, "draft_stamp": stamp}
     if db.session.get_bind().dialect.name == "postgresql":
         posted = db.session.execute(_POST_ENTRY_IN_PLACE_OF_DRAFT, {**draft, **entry})
         return rows_changed(posted) == 1
