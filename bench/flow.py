@@ -75,9 +75,9 @@ from sqlalchemy import (
     update,
 )
 
-from survey import crypto
+from survey import crypto, responses
 from survey.config import app_subkey
-from survey.models import autocommit_statements, db
+from survey.models import Survey, autocommit_statements, db
 from survey.respondent.views import render_section
 from survey.responses import start_draft, survey_and_draft, visible_sections
 from survey.session_cookie import SessionCipher
@@ -220,14 +220,18 @@ FLOOR_OK = {"read": 200, "insert draft": 201, "update draft": 204, "insert answe
 
 
 def draft_size(app: Flask, target: Target, rng: random.Random, n: int) -> int:
-    """How large Chorus's draft is once a whole survey is answered (the median of
-    `n` people's answers, encrypted as a draft is)."""
-    sizes = []
-    for _ in range(n):
-        state = synthetic_state(target.definition, rng)
-        state.warnings_seen = [s.id for s in target.definition.sections if s.content_warning]
-        state.at = target.definition.sections[-1].id
-        sizes.append(len(crypto.encrypt(crypto.new_key(), state.to_json(), b"draft")))
+    """How large Chorus's draft is: every draft of a survey is padded to the size of
+    the largest its definition allows, whatever was answered (survey/responses.py),
+    so `n` people's answers, encrypted as a draft is, all come to that size."""
+    with app.app_context():
+        survey = db.session.get(Survey, target.survey_id)
+        sizes = []
+        for _ in range(n):
+            state = synthetic_state(target.definition, rng)
+            state.warnings_seen = [s.id for s in target.definition.sections if s.content_warning]
+            state.at = target.definition.sections[-1].id
+            plain = crypto.pad_json(state.to_json(), responses.draft_size(survey))
+            sizes.append(len(crypto.encrypt(crypto.new_key(), plain, b"draft")))
     return int(statistics.median(sizes))
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, overload
 
-from survey.definition import PREFER_NOT_TO_SAY, Question
+from survey.crypto import canonical_json
+from survey.definition import ANSWER_STATES, PREFER_NOT_TO_SAY, Question, SurveyDefinition
 from survey.i18n import N_
 
 # Field values the browser sends that can never be option values (those start
@@ -305,3 +306,45 @@ def form_values(question: Question, entry: Mapping[str, Any] | None) -> dict[str
             else:
                 values["chosen"].append(item)
     return values
+
+
+# --- the largest answers a survey allows ------------------------------------------------------
+# Everything that holds one person's answers before the weekly flush (a draft, an
+# inbox entry) is padded to one size per survey: the size of the largest answers
+# its definition allows, built here. A character takes at most 4 bytes in the
+# canonical JSON (UTF-8, not escaped: `clean_text` leaves no control character but
+# tab and newline, which take 2), so a text at its cap is written in 4-byte ones.
+WIDEST_CHARACTER = "\U00010000"
+
+
+def largest_entry(question: Question) -> dict[str, Any]:
+    """The answer entry of `question` whose canonical JSON is longest."""
+    box = WIDEST_CHARACTER * question.text_limit
+    candidates: list[dict[str, Any]] = [{"state": state} for state in ANSWER_STATES]
+    if question.type in ("short_text", "long_text"):
+        text: dict[str, Any] = {"value": box}
+        if question.quote_consent:
+            text["quote_consent"] = False
+        candidates.append(text)
+    elif question.type == "number":
+        # No number an answer can hold (below 10**15, from MAX_NUMBER_CHARS typed)
+        # is written longer than a string of MAX_NUMBER_CHARS.
+        candidates.append({"value": "9" * MAX_NUMBER_CHARS})
+    elif question.type == "scale" and question.scale is not None:
+        candidates += [{"value": question.scale.min}, {"value": question.scale.max}]
+    elif question.type == "single_choice":
+        candidates += [{"value": value} for value in question.option_values()]
+        if question.other:
+            candidates.append({"value": {"other": box}})
+    elif question.type == "multi_choice":
+        every: list[Any] = list(question.option_values())
+        if question.other:
+            every.append({"other": box})
+        candidates.append({"value": every})
+    return max(candidates, key=lambda entry: len(canonical_json(entry)))
+
+
+def largest_answers(definition: SurveyDefinition) -> dict[str, dict[str, Any]]:
+    """Every answerable question at its largest entry: no person's answers to this
+    survey (a draft's or final ones) are written longer, key for key."""
+    return {q.id: largest_entry(q) for q in definition.answerable_questions()}

@@ -35,6 +35,12 @@ SEAL_VERSION = 1
 WRAP_VERSION = 1
 NONCE_BYTES = 12
 KEY_BYTES = 32
+# What `seal` and `encrypt` add to what they are given: version, (ephemeral public
+# key,) nonce and the GCM tag.
+SEAL_OVERHEAD = 1 + 32 + NONCE_BYTES + 16
+ENCRYPT_OVERHEAD = 1 + NONCE_BYTES + 16
+# `pad`'s length prefix.
+LENGTH_PREFIX = 4
 
 # Sealed answers are padded to one of these sizes so that the length of a
 # ciphertext says little about how much somebody wrote. Beyond the last bucket
@@ -74,11 +80,19 @@ def response_aad(survey_id: int, response_id: str, format_version: int) -> bytes
     )
 
 
-def seal(public_key: bytes, plaintext: bytes, aad: bytes, *, padded: bool = True) -> bytes:
+def seal(
+    public_key: bytes,
+    plaintext: bytes,
+    aad: bytes,
+    *,
+    padded: bool = True,
+    ceiling: int | None = None,
+) -> bytes:
     """Encrypt `plaintext` to an X25519 public key (one ECDH per call).
 
     ephemeral X25519 → HKDF-SHA256 → AES-256-GCM. Answers are padded to a size
-    bucket first; keys (always 32 bytes) are sealed with `padded=False`.
+    bucket first (never beyond `ceiling`, see `pad`); keys (always 32 bytes) are
+    sealed with `padded=False`.
     Layout: version ‖ ephemeral public key ‖ nonce ‖ ciphertext.
     """
     recipient = X25519PublicKey.from_public_bytes(public_key)
@@ -86,7 +100,7 @@ def seal(public_key: bytes, plaintext: bytes, aad: bytes, *, padded: bool = True
     ephemeral_public = _raw_public(ephemeral.public_key())
     key = _seal_key(ephemeral.exchange(recipient), ephemeral_public, public_key)
     nonce = os.urandom(NONCE_BYTES)
-    ciphertext = AESGCM(key).encrypt(nonce, pad(plaintext) if padded else plaintext, aad)
+    ciphertext = AESGCM(key).encrypt(nonce, pad(plaintext, ceiling) if padded else plaintext, aad)
     return bytes([SEAL_VERSION]) + ephemeral_public + nonce + ciphertext
 
 
@@ -108,14 +122,37 @@ def open_sealed(private_key: bytes, box: bytes, aad: bytes, *, padded: bool = Tr
         raise CryptoError("the box could not be opened") from exc
 
 
-def pad(data: bytes) -> bytes:
-    """Length-prefix `data` and fill with zeros up to its size bucket."""
+def pad(data: bytes, ceiling: int | None = None) -> bytes:
+    """Length-prefix `data` and fill with zeros up to its size bucket.
+
+    A `ceiling` (what the largest data of its kind pads to) is the top bucket:
+    data that fits under it is never padded beyond it.
+    """
     needed = len(data) + 4
     size = next((b for b in PAD_BUCKETS if b >= needed), None)
     if size is None:
         step = PAD_BUCKETS[-1]
         size = -(-needed // step) * step
+    if ceiling is not None and needed <= ceiling < size:
+        size = ceiling
+    return pad_to(data, size)
+
+
+def pad_to(data: bytes, size: int) -> bytes:
+    """Length-prefix `data` and fill with zeros to exactly `size` bytes (to the
+    next multiple of `size` should it not fit). `unpad` undoes it."""
+    needed = len(data) + 4
+    if needed > size:
+        size = -(-needed // size) * size
     return struct.pack(">I", len(data)) + data + bytes(size - needed)
+
+
+def pad_json(document: bytes, size: int) -> bytes:
+    """A JSON document followed by spaces to exactly `size` bytes (to the next
+    multiple of `size` should it not fit): still the same JSON to any reader."""
+    if len(document) > size:
+        size = -(-len(document) // size) * size
+    return document.ljust(size, b" ")
 
 
 def unpad(padded: bytes) -> bytes:

@@ -10,10 +10,11 @@ becomes frozen dataclasses that the respondent pages and the CLI read, and
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
@@ -64,6 +65,13 @@ MAX_SECTIONS = 100
 MAX_QUESTIONS = 500
 MAX_OPTIONS = 100
 MAX_TEXT_ANSWER = 20_000
+# The most characters all of one person's text answers may hold together: every
+# text box of a survey (short and long texts, "Other" boxes) at its cap. A draft
+# and an inbox entry are padded to the largest answers the survey allows
+# (README.md "What is stored, and what is not"), so this keeps them bounded. A
+# survey whose caps add up to more gets one lower cap for its longest boxes
+# (`survey_text_cap`); MAX_QUESTIONS boxes of 100 characters always fit.
+MAX_TEXT_CHARS_PER_SURVEY = 50_000
 
 Text = str | dict[str, str]
 
@@ -168,6 +176,9 @@ class Question:
     group_by: bool = False
     quote_consent: bool = False
     theme_hint: str | None = None
+    # Derived, never in the document: the survey's cap on any one text box when
+    # its boxes' own caps add up to more than MAX_TEXT_CHARS_PER_SURVEY.
+    survey_text_cap: int | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_choice(self) -> bool:
@@ -178,11 +189,24 @@ class Question:
         return self.type != "info"
 
     @property
-    def text_limit(self) -> int:
-        """Most characters a text answer may have (also used for "other" text)."""
+    def has_text_box(self) -> bool:
+        """Whether a person can type into this question (its answer or "Other")."""
+        return self.type in TEXT_TYPES or (self.is_choice and self.other)
+
+    @property
+    def declared_text_limit(self) -> int:
+        """The cap the definition sets (or the default for the question's type)."""
         if self.type in TEXT_TYPES:
             return self.max_length or DEFAULT_MAX_LENGTH[self.type]
         return DEFAULT_MAX_LENGTH["short_text"]
+
+    @property
+    def text_limit(self) -> int:
+        """Most characters a text answer may have (also used for "other" text):
+        the declared cap, lowered to the survey's cap where it has one."""
+        if self.survey_text_cap is not None:
+            return min(self.declared_text_limit, self.survey_text_cap)
+        return self.declared_text_limit
 
     def option_values(self) -> tuple[str, ...]:
         return tuple(option.value for option in self.options)
@@ -867,6 +891,16 @@ def _build(data: dict[str, Any]) -> SurveyDefinition:
                 show_if=_condition(s.get("show_if")),
             )
         )
+    cap = survey_text_cap(
+        q.declared_text_limit for s in sections for q in s.questions if q.has_text_box
+    )
+    if cap is not None:
+        sections = [
+            dataclasses.replace(
+                s, questions=tuple(dataclasses.replace(q, survey_text_cap=cap) for q in s.questions)
+            )
+            for s in sections
+        ]
     support = tuple(
         SupportResource(
             name=r["name"], url=r.get("url"), phone=r.get("phone"), hours=r.get("hours")
@@ -888,6 +922,23 @@ def _build(data: dict[str, Any]) -> SurveyDefinition:
         min_report_n=data.get("min_report_n", 20),
         suppression_k=data.get("suppression_k", 10),
     )
+
+
+def survey_text_cap(declared: Iterable[int]) -> int | None:
+    """The highest cap that keeps the text boxes' caps (`declared`, one per box)
+    within MAX_TEXT_CHARS_PER_SURVEY once each is lowered to it; None when they
+    fit as declared. Short boxes keep their caps; only the longest are cut."""
+    caps = sorted(declared)
+    if sum(caps) <= MAX_TEXT_CHARS_PER_SURVEY:
+        return None
+    low, high = 1, caps[-1]
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sum(min(c, middle) for c in caps) <= MAX_TEXT_CHARS_PER_SURVEY:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def localize(text: Text | None, language: str, default_language: str) -> str:

@@ -24,6 +24,7 @@ any other.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -53,10 +54,11 @@ from survey.models import (
 BOX_KEY_PURPOSE = "chorus-inbox/1"
 TAG_KEY_PURPOSE = "chorus-inbox-tag/1"
 
-# Every box is padded to at least this size: sealed answers come in size buckets
-# (crypto.PAD_BUCKETS), and a box as big as its answers would tell which stored
-# response an inbox entry became. Nearly all answers fit well under this.
-BOX_MIN_BYTES = 16384
+# Every box of a survey is padded to one size: the size its letter has with the
+# largest sealed answers the survey allows (`box_size`). Sealed answers come in
+# size buckets (crypto.PAD_BUCKETS), and a box as big as its answers would tell
+# which stored response an inbox entry became. (Boxes the release before wrote,
+# padded to 16 KiB or more, open the same way.)
 
 _shuffler = secrets.SystemRandom()
 # InboxEntry is mapped to a Table; SQLAlchemy types __table__ as any FromClause.
@@ -92,7 +94,7 @@ def _aad(survey_id: int, entry_id: str) -> bytes:
     return crypto.wrap_aad(survey_id, f"inbox:{entry_id}")
 
 
-def _seal_letter(survey_id: int, entry_id: str, letter: _Letter) -> bytes:
+def _letter_json(letter: _Letter) -> bytes:
     response = letter.response
     document = {
         "response_id": response.id if response else None,
@@ -101,8 +103,22 @@ def _seal_letter(survey_id: int, entry_id: str, letter: _Letter) -> bytes:
         "receipt_lookup": letter.receipt_lookup,
         "invite_lookup": letter.invite_lookup,
     }
-    # Spaces after the JSON (still valid JSON), then the usual size buckets.
-    plain = crypto.pad(crypto.canonical_json(document).ljust(BOX_MIN_BYTES - 4, b" "))
+    return crypto.canonical_json(document)
+
+
+@functools.lru_cache(maxsize=64)
+def box_size(sealed_at_most: int) -> int:
+    """The plaintext size of every box of a survey whose sealed answers take at
+    most `sealed_at_most` bytes: its largest letter, length-prefixed."""
+    largest = SealedResponse("f" * 32, "", 99999, bytes(sealed_at_most))
+    letter = _Letter(largest, "f" * 64, "f" * 64)
+    return crypto.LENGTH_PREFIX + len(_letter_json(letter))
+
+
+def _seal_letter(survey_id: int, entry_id: str, letter: _Letter, size: int) -> bytes:
+    """The letter encrypted, padded to exactly `size` bytes first (length-prefixed and
+    zero-filled, which every release's `_open` reads)."""
+    plain = crypto.pad_to(_letter_json(letter), size)
     return crypto.encrypt(app_subkey(BOX_KEY_PURPOSE), plain, _aad(survey_id, entry_id))
 
 
@@ -124,13 +140,20 @@ def _open(entry: InboxEntry) -> _Letter:
 
 
 def entry_values(
-    survey: Survey, response: SealedResponse, receipt_lookup: str, invite_lookup: str | None
+    survey: Survey,
+    response: SealedResponse,
+    receipt_lookup: str,
+    invite_lookup: str | None,
+    *,
+    sealed_at_most: int,
 ) -> dict[str, object]:
     """The columns of a submitted response's inbox entry, for `ENTRY_COLUMNS`'s INSERT
     (survey/responses.py `submit` runs it where the draft is taken).
 
-    The unique tags refuse a second entry for the same invite or receipt with an
-    IntegrityError when it is inserted.
+    `sealed_at_most` is the most bytes the survey's sealed answers take
+    (`sealed_answers.sealed_size_at_most`): every box of the survey is as big as
+    one holding those. The unique tags refuse a second entry for the same invite
+    or receipt with an IntegrityError when it is inserted.
     """
     entry_id = random_id()
     letter = _Letter(response, receipt_lookup, invite_lookup)
@@ -140,7 +163,7 @@ def entry_values(
         "week": response.week,
         "invite_tag": tag(invite_lookup) if invite_lookup else None,
         "receipt_tag": tag(receipt_lookup),
-        "box": _seal_letter(survey.id, entry_id, letter),
+        "box": _seal_letter(survey.id, entry_id, letter, box_size(sealed_at_most)),
     }
 
 
@@ -259,7 +282,10 @@ def delete_by_receipt(survey: Survey, receipt_lookup: str) -> int:
         db.session.delete(entry)
     else:
         entry.receipt_tag = None
-        entry.box = _seal_letter(survey.id, entry.id, _Letter(None, None, letter.invite_lookup))
+        # As big as it was: a withdrawn entry is the size of every other.
+        size = len(entry.box) - crypto.ENCRYPT_OVERHEAD
+        remains = _Letter(None, None, letter.invite_lookup)
+        entry.box = _seal_letter(survey.id, entry.id, remains, size)
     return (deleted or 0) + 1
 
 

@@ -18,11 +18,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Table, bindparam, delete, select
+from sqlalchemy import LargeBinary, Table, bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
 from survey import crypto, inbox
+from survey.answers import largest_answers
 from survey.config import scrypt_cost
 from survey.definition import (
     NOT_SHOWN,
@@ -34,6 +35,7 @@ from survey.definition import (
     shown_questions,
     visible_sections_and_answers,
 )
+from survey.lru import LruCache
 from survey.models import (
     Draft,
     InboxEntry,
@@ -45,7 +47,7 @@ from survey.models import (
     random_id,
     rows_changed,
 )
-from survey.sealed_answers import FORMAT_VERSION, seal_answers
+from survey.sealed_answers import FORMAT_VERSION, padded_answers_size, seal_answers
 from survey.surveys import definition_of, lookup_secret
 
 
@@ -59,6 +61,9 @@ class DraftGone(Exception):
 
 class InviteUsed(Exception):
     """The invite that let this person in has already been used to send answers."""
+
+
+_JSON = json.JSONDecoder()
 
 
 @dataclass
@@ -78,7 +83,9 @@ class DraftState:
 
     @classmethod
     def from_json(cls, data: bytes) -> DraftState:
-        raw = json.loads(data)
+        # The JSON, and not the spaces after it (`_seal_draft`): scanning those would
+        # cost more than reading the draft.
+        raw, _ = _JSON.raw_decode(data.decode())
         return cls(**{k: raw[k] for k in cls.__dataclass_fields__ if k in raw})
 
 
@@ -92,6 +99,45 @@ class DraftHandle:
 
 def _draft_aad(survey: Survey, draft_id: str) -> bytes:
     return crypto.wrap_aad(survey.id, f"draft:{draft_id}")
+
+
+# The size every draft of a survey version is padded to, under (survey id, digest of
+# its definition's JSON) like `surveys.parsed_definitions`.
+_draft_sizes: LruCache[tuple[int, str], int] = LruCache(64)
+
+
+def largest_draft_size(definition: SurveyDefinition) -> int:
+    """The length of the largest draft `definition` allows: every question at its
+    largest answer (`answers.largest_answers`), every section skipped and its
+    warning seen, an invite, the longest section id to resume at."""
+    section_ids = [s.id for s in definition.sections]
+    largest = DraftState(
+        answers=largest_answers(definition),
+        skipped_sections=section_ids,
+        warnings_seen=section_ids,
+        invite_lookup="f" * 64,
+        has_resume_code=False,
+        at=max(section_ids, key=len),
+    )
+    return len(largest.to_json())
+
+
+def draft_size(survey: Survey) -> int:
+    """`largest_draft_size` of the survey's definition, worked out once per version."""
+    key = (survey.id, survey.definition_sha256)
+    found = _draft_sizes.get(key)
+    if found is None:
+        found = largest_draft_size(definition_of(survey))
+        if survey.id is not None:
+            _draft_sizes.put(key, found)
+    return found
+
+
+def _seal_draft(survey: Survey, key: bytes, draft_id: str, state: DraftState) -> bytes:
+    """The draft encrypted, as big as any draft of the survey: what was typed is
+    followed by spaces (the same JSON to every release's reader) to `draft_size`."""
+    plain = crypto.pad_json(state.to_json(), draft_size(survey))
+    return crypto.encrypt(key, plain, _draft_aad(survey, draft_id))
 
 
 # The statements every respondent's request runs, built once with bound
@@ -119,8 +165,13 @@ _MOVE_DRAFT_AS_READ = (
     .values(id=bindparam("new_id"), sealed=bindparam("new_sealed"))
 )
 # Submitting: the draft as it was read, deleted (SQLite) ...
+# A draft as read is known by its first bytes, version and nonce (`_DRAFT_STAMP`):
+# every save encrypts it afresh under a new random 96-bit nonce. Comparing those
+# spares sending and comparing all of its padded bytes (bench/submit.py).
+_DRAFT_STAMP = 1 + crypto.NONCE_BYTES
 _TAKE_DRAFT_AS_READ = _drafts.delete().where(
-    _THIS_DRAFT, _drafts.c.sealed == bindparam("draft_sealed")
+    _THIS_DRAFT,
+    func.substr(_drafts.c.sealed, 1, _DRAFT_STAMP) == bindparam("draft_stamp", type_=LargeBinary),
 )
 # ... and then its response put in the inbox in the same transaction; on PostgreSQL
 # both in one statement: the entry is inserted only if that draft was deleted.
@@ -165,7 +216,7 @@ def start_draft(survey: Survey, invite_lookup: str | None = None) -> DraftHandle
     """A new, empty draft under a fresh random key."""
     handle = DraftHandle(random_id(), crypto.new_key())
     state = DraftState(invite_lookup=invite_lookup)
-    sealed = crypto.encrypt(handle.key, state.to_json(), _draft_aad(survey, handle.draft_id))
+    sealed = _seal_draft(survey, handle.key, handle.draft_id, state)
     db.session.execute(
         _INSERT_DRAFT,
         {"id": handle.draft_id, "survey_id": survey.id, "sealed": sealed, "saved_week": iso_week()},
@@ -227,7 +278,7 @@ def _rewrite_draft(survey: Survey, handle: DraftHandle, **values: Any) -> None:
 
 def save_draft(survey: Survey, handle: DraftHandle, state: DraftState) -> None:
     """Replace the draft with `state`: one UPDATE and a commit (nothing is read)."""
-    sealed = crypto.encrypt(handle.key, state.to_json(), _draft_aad(survey, handle.draft_id))
+    sealed = _seal_draft(survey, handle.key, handle.draft_id, state)
     _rewrite_draft(survey, handle, sealed=sealed)
     db.session.commit()
 
@@ -248,7 +299,7 @@ def issue_resume_code(
         handle,
         resume_lookup=crypto.code_lookup(lookup_secret(), "resume", code),
         kdf_salt=salt,
-        sealed=crypto.encrypt(key, state.to_json(), _draft_aad(survey, handle.draft_id)),
+        sealed=_seal_draft(survey, key, handle.draft_id, state),
     )
     db.session.commit()
     return code, DraftHandle(handle.draft_id, key)
@@ -417,6 +468,9 @@ def submit(survey: Survey, handle: DraftHandle, receipt_code: str, sealed: bytes
     # Last week's inbox is stored first, in its own transaction (survey/inbox.py).
     inbox.flush_if_due(survey)
     receipt_lookup = crypto.code_lookup(lookup_secret(), "receipt", receipt_code)
+    # The survey's largest answers: the top size bucket of its sealed answers, and
+    # what every inbox box of the survey makes room for.
+    ceiling = padded_answers_size(survey)
     try:
         for _ in range(3):
             state = open_draft(survey, handle, sealed)
@@ -428,9 +482,15 @@ def submit(survey: Survey, handle: DraftHandle, receipt_code: str, sealed: bytes
                 id=response_id,
                 week=iso_week(),
                 format_version=FORMAT_VERSION,
-                sealed=seal_answers(survey, response_id, answers),
+                sealed=seal_answers(survey, response_id, answers, ceiling=ceiling),
             )
-            entry = inbox.entry_values(survey, response, receipt_lookup, state.invite_lookup)
+            entry = inbox.entry_values(
+                survey,
+                response,
+                receipt_lookup,
+                state.invite_lookup,
+                sealed_at_most=crypto.SEAL_OVERHEAD + ceiling,
+            )
             if _post_in_place_of_draft(survey, handle, sealed, entry):
                 db.session.commit()
                 return
@@ -464,7 +524,8 @@ def _post_in_place_of_draft(
     can't put a DELETE in a WITH, so there the two statements share the session's
     transaction (for SQLite `autocommit_statements` changes nothing).
     """
-    draft = {"draft_key": handle.draft_id, "of_survey": survey.id, "draft_sealed": sealed}
+    stamp = sealed[:_DRAFT_STAMP] if sealed is not None else None
+    draft = {"draft_key": handle.draft_id, "of_survey": survey.id, "draft_stamp": stamp}
     if db.session.get_bind().dialect.name == "postgresql":
         posted = db.session.execute(_POST_ENTRY_IN_PLACE_OF_DRAFT, {**draft, **entry})
         return rows_changed(posted) == 1

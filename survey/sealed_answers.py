@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from survey import crypto, inbox
-from survey.definition import ANSWER_STATES, Question
+from survey.answers import largest_answers
+from survey.definition import ANSWER_STATES, Question, SurveyDefinition
+from survey.lru import LruCache
 from survey.models import Survey
 from survey.spreadsheet import rows_csv
 from survey.surveys import SurveyError, definition_of
@@ -55,13 +57,40 @@ def _aad(survey_id: int, response_id: str, format_version: int) -> bytes:
     return crypto.response_aad(survey_id, response_id, format_version)
 
 
-def seal_answers(survey: Survey, response_id: str, answers: dict[str, Any]) -> bytes:
-    """The sealed box for one response's answers, to the survey's public key."""
+def seal_answers(
+    survey: Survey, response_id: str, answers: dict[str, Any], *, ceiling: int | None = None
+) -> bytes:
+    """The sealed box for one response's answers, to the survey's public key,
+    padded to a size bucket. `ceiling` (`padded_answers_size`) is the top bucket:
+    a submission passes it, so that an inbox box makes room for no more."""
     if survey.public_key is None:
         raise SurveyError(f'"{survey.slug}" has no key: open it first.')
     document = {"format": FORMAT, "answers": answers}
     aad = _aad(survey.id, response_id, FORMAT_VERSION)
-    return crypto.seal(survey.public_key, crypto.canonical_json(document), aad)
+    return crypto.seal(survey.public_key, crypto.canonical_json(document), aad, ceiling=ceiling)
+
+
+# The padded size of each survey version's largest answers, under (survey id, digest
+# of its definition's JSON) like `surveys.parsed_definitions`.
+_largest_padded: LruCache[tuple[int, str], int] = LruCache(64)
+
+
+def largest_padded_size(definition: SurveyDefinition) -> int:
+    """The size of the largest answers `definition` allows, padded (length prefix
+    and document): the top size bucket of this survey's sealed answers."""
+    document = {"format": FORMAT, "answers": largest_answers(definition)}
+    return crypto.LENGTH_PREFIX + len(crypto.canonical_json(document))
+
+
+def padded_answers_size(survey: Survey) -> int:
+    """`largest_padded_size` of the survey's definition, worked out once per version."""
+    key = (survey.id, survey.definition_sha256)
+    found = _largest_padded.get(key)
+    if found is None:
+        found = largest_padded_size(definition_of(survey))
+        if survey.id is not None:
+            _largest_padded.put(key, found)
+    return found
 
 
 def open_answers(private_key: bytes, survey_id: int, response: SealedBox) -> dict[str, Any]:

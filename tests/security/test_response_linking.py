@@ -226,7 +226,9 @@ def test_an_inbox_entry_is_as_big_as_any_other(app, invited):
     survey, _, _ = invited
     for n, size in enumerate((1024, 2048, 8192)):
         waiting = inbox.SealedResponse(f"{n:032x}", "2026-W01", 1, os.urandom(size))
-        entry = inbox.entry_values(survey, waiting, lookup("receipt", f"receipt {n}"), None)
+        entry = inbox.entry_values(
+            survey, waiting, lookup("receipt", f"receipt {n}"), None, sealed_at_most=8192
+        )
         db.session.execute(insert(InboxEntry), entry)
     db.session.commit()
     box_sizes = {len(bytes(b)) for (b,) in rows("SELECT box FROM response_inbox")}

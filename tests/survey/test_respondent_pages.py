@@ -172,7 +172,8 @@ def test_the_app_adds_no_sentence_a_question_already_says(client, make_open_surv
     for language in ("en", "es"):
         html = page_text(r.get(f"/s/hinted/section/e2ee?lang={language}"))
         wanted_hints, story_hints = hints_of(html, "wanted"), hints_of(html, "story")
-        assert wanted_hints == [wanted["help"][language]]
+        other_cap = {"en": "Up to 500 characters.", "es": "Hasta 500 caracteres."}[language]
+        assert wanted_hints == [wanted["help"][language], other_cap]  # the "Other" box's cap
         assert story_hints[0] == story["help"][language]
         assert (
             story_hints[1]
@@ -201,7 +202,7 @@ def test_without_help_the_app_says_its_hints(client, make_open_survey):
     r.answer("you", {})
     r.pass_warning("e2ee")
     html = page_text(r.section("e2ee"))
-    assert hints_of(html, "wanted") == ["Choose as many as you like."]
+    assert hints_of(html, "wanted") == ["Choose as many as you like.", "Up to 500 characters."]
     # (the story's other hint is the quote question's own)
     assert hints_of(html, "story")[0] == "Up to 200 characters. Please leave out names and places."
 
