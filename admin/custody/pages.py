@@ -23,6 +23,7 @@ from admin.custody.keys import (
     check_may_decide,
     eligible_custodians,
     grant,
+    grantees,
     pending_restores,
     refuse_restore,
     request_restore,
@@ -149,12 +150,6 @@ def _custody_page(survey: Survey, error: str | None = None, error_field: str = "
     me = staff_member()
     holds = custodian_wrap(survey, me) is not None
     holders = custodians_of(survey)
-    waiting = {w.user_id for w in survey.key_wraps if w.pending}
-    grantees = [
-        u
-        for u in eligible_custodians()
-        if u not in holders and u.id not in waiting and can_be_custodian(u) is None
-    ]
     page = render_template(
         "admin/keys/custody.html",
         survey=survey,
@@ -166,7 +161,7 @@ def _custody_page(survey: Survey, error: str | None = None, error_field: str = "
         opener=is_opener(survey, me),
         restores=[w for w in survey.key_wraps if w.pending],
         history=restore_history(survey) if holds or me.has_role(Role.ADMIN) else [],
-        grantees=grantees,
+        grantees=grantees(survey),
         idle_minutes=current_app.config["CHORUS_UNLOCK_IDLE_MINUTES"],
         error=error,
         error_field=error_field,
