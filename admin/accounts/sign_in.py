@@ -311,6 +311,35 @@ def check_password(email: str, password: str) -> User | None:
     return user
 
 
+CURRENT_REFUSED = (
+    "Your current password wasn't accepted. After several wrong tries, here or when "
+    "signing in, the account is locked for 15 minutes."
+)
+
+
+def check_current_password(user: User, password: str) -> bool:
+    """Whether a signed-in person typed their account's password (on the password page).
+
+    A wrong one counts with the sign-in's wrong passwords for the account's email,
+    so guesses here and at sign-in share one count and one lock; while the account
+    is locked even the right password is refused, as at sign-in. A right one
+    clears the count (the caller commits), as signing in does.
+    """
+    hasher = password_hasher()
+    throttle = db.session.get(SignInThrottle, _throttle_lookup(user.email))
+    now = datetime.now(UTC)
+    try:
+        correct = hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        correct = False
+    if not correct or is_locked(user, now):
+        _count_wrong_password(user.email, throttle, user, now)
+        return False
+    if throttle is not None:
+        db.session.delete(throttle)
+    return True
+
+
 def _aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; they were stored in UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyotp
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (
     Blueprint,
     Flask,
@@ -21,9 +20,11 @@ from flask_login import current_user, login_user, logout_user
 
 from admin.access import allow, guard, staff_member
 from admin.accounts.sign_in import (
+    CURRENT_REFUSED,
     PENDING_2FA_SECONDS,
     SIGN_IN_REFUSED,
     STAFF_SESSION_KEY,
+    check_current_password,
     check_password,
     check_sign_in_code,
     confirm_totp,
@@ -31,7 +32,6 @@ from admin.accounts.sign_in import (
     end_staff_session,
     hash_password,
     login_manager,
-    password_hasher,
     password_problem,
     pending_sign_in_spent,
     qr_svg,
@@ -175,10 +175,8 @@ def change_password():
     if request.method == "POST":
         current = request.form.get("current", "")[:1000]
         new = request.form.get("new", "")[:1001]
-        try:
-            password_hasher().verify(user.password_hash, current)
-        except (VerificationError, InvalidHashError):
-            error = "Your current password isn't right."
+        if not check_current_password(user, current):
+            error = CURRENT_REFUSED
         else:
             error = password_problem(new)
             if not error and new != request.form.get("confirm", ""):
