@@ -24,8 +24,9 @@ from flask import (
 )
 from flask_login import LoginManager
 from markupsafe import Markup
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from admin.custody.keys import give_custodian_key, refresh_custodian_key
 from admin.custody.unlock import lock_everything
@@ -409,37 +410,83 @@ def check_second_factor(user: User, typed: str) -> bool:
     return False
 
 
+def wrong_codes(user: User, now: datetime | None = None) -> int:
+    """Wrong second-factor codes counted on the account now: none once a lock has
+    ended (the next attempt starts the count again, see `_count_code_attempt`)."""
+    if user.locked_until is not None and not is_locked(user, now or datetime.now(UTC)):
+        return 0
+    return user.failed_second_factors
+
+
+def _count_code_attempt(user: User, now: datetime) -> tuple[int, bool] | None:
+    """Count one second-factor attempt, and lock at the fifth, in ONE statement;
+    commits. Returns (which attempt this is, whether it locked the account), or
+    None when the account is locked and the code must not be checked.
+
+    Counting and locking are one UPDATE ... RETURNING on the account's row, so
+    attempts sent at once queue on that row (PostgreSQL re-checks the WHERE on
+    the row as the previous attempt left it; SQLite runs one writer at a time):
+    once the fifth has set the lock, every attempt behind it finds the account
+    locked and is refused unchecked. Nothing resets the count while others are in
+    flight; a lock that has ended starts it again at one.
+    """
+    counted = case((User.locked_until.is_not(None), 1), else_=User.failed_second_factors + 1)
+    until = now + LOCKOUT
+    row = db.session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(
+            failed_second_factors=counted,
+            locked_until=case((counted >= MAX_FAILED_SECOND_FACTORS, until), else_=None),
+        )
+        .returning(User.failed_second_factors, User.locked_until),
+        execution_options={"synchronize_session": False},
+    ).first()
+    db.session.commit()
+    if row is None:
+        db.session.refresh(user, ["failed_second_factors", "locked_until"])
+        return None
+    attempt, locked_until = row
+    # What the row holds now, without marking the account changed (a later flush
+    # must not write a stale count back over attempts made meanwhile).
+    set_committed_value(user, "failed_second_factors", attempt)
+    set_committed_value(user, "locked_until", locked_until)
+    return attempt, locked_until is not None
+
+
 def check_sign_in_code(user: User, typed: str) -> bool:
     """The second factor at sign-in, counted against the account.
 
     Five wrong codes (TOTP or backup) lock the account as wrong passwords do,
     wherever they come from; only a right code resets the count. A locked
-    account's code is refused, right or not.
+    account's code is refused, right or not, and never checked: the attempt is
+    counted (and the lock set) before its code is looked at, in one step, so at
+    most five codes are checked per lock however many arrive at once.
     """
     now = datetime.now(UTC)
-    if is_locked(user, now):
+    counted = _count_code_attempt(user, now)
+    if counted is None:
         return False
-    # The attempt counts before its code is checked, in the database itself, so
-    # guesses sent at once can't all be checked before any of them is counted.
-    db.session.execute(
-        update(User)
-        .where(User.id == user.id)
-        .values(failed_second_factors=User.failed_second_factors + 1),
-        execution_options={"synchronize_session": False},
-    )
-    attempt = db.session.execute(
-        select(User.failed_second_factors).where(User.id == user.id)
-    ).scalar_one()
-    user.failed_second_factors = attempt
+    attempt, locked_now = counted
     if attempt <= MAX_FAILED_SECOND_FACTORS and check_second_factor(user, typed):
-        user.failed_second_factors = 0
+        # A right code: the count starts again, and a lock this attempt set is lifted.
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(
+                failed_second_factors=0,
+                locked_until=case(
+                    (User.locked_until == now + LOCKOUT, None), else_=User.locked_until
+                ),
+            ),
+            execution_options={"synchronize_session": False},
+        )
         db.session.commit()
+        db.session.refresh(user, ["failed_second_factors", "locked_until"])
         return True
-    if attempt >= MAX_FAILED_SECOND_FACTORS:
-        user.failed_second_factors = 0
-        if not is_locked(user, now):
-            _lock(user, now)
-    db.session.commit()
+    if locked_now:
+        # Whoever typed the wrong codes may not be the account's owner.
+        announce("user.locked", "system:sign-in-throttle", user.email)
     return False
 
 
@@ -450,7 +497,7 @@ def pending_sign_in_spent(user: User, pending: dict[str, Any]) -> bool:
     three wrong codes since this password, a lock, or a reset count end it.
     """
     since = int(pending.get("f", 0))
-    wrong = user.failed_second_factors - since
+    wrong = wrong_codes(user) - since
     return wrong < 0 or wrong >= MAX_CODES_PER_PASSWORD or is_locked(user, datetime.now(UTC))
 
 

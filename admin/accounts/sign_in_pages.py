@@ -38,6 +38,7 @@ from admin.accounts.sign_in import (
     start_staff_session,
     start_totp_enrolment,
     totp_secret,
+    wrong_codes,
 )
 from admin.custody.keys import rewrap_custodian_key
 from admin.custody.unlock import lock_everything
@@ -95,7 +96,7 @@ def login():
                 "v": user.session_version,
                 "until": int(datetime.now(UTC).timestamp()) + PENDING_2FA_SECONDS,
                 # Wrong codes so far: the ones typed after this password count.
-                "f": user.failed_second_factors,
+                "f": wrong_codes(user),
             }
             return redirect(url_for("staff.second_factor"))
         else:
