@@ -330,7 +330,7 @@ def check_current_password(user: User, password: str) -> bool:
     throttle = db.session.get(SignInThrottle, _throttle_lookup(user.email))
     now = datetime.now(UTC)
     try:
-        correct = hasher.verify(user.password_hash, password)
+        correct: bool = hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         correct = False
     if not correct or is_locked(user, now):
