@@ -432,7 +432,12 @@ def _checked(survey: Survey, private_key: bytes) -> bytes:
 
 
 def response_count(survey: Survey) -> int:
-    """Responses stored and waiting in the inbox: every answer sent counts."""
+    """Responses stored and waiting in the inbox: every answer sent counts.
+
+    For deciding (whether a definition may still change), never for showing: a
+    staff page shows `survey.stored.stored_count`, which moves only at the weekly
+    flush, so that nobody can watch a single person respond.
+    """
     return inbox.response_count(survey)
 
 

@@ -39,6 +39,7 @@ from tests.factories import (
     sign_in,
     sign_in_enrolled,
     small_survey_document,
+    store_the_week,
     unlock,
 )
 
@@ -52,6 +53,7 @@ def answer_once(app, slug="small", apps="5"):
     r.start()
     r.answer("you", {"apps": apps})
     r.submit()
+    store_the_week(slug)
 
 
 def post(client, path, data=None, token_page=None):
