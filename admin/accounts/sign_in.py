@@ -1,5 +1,6 @@
-"""Staff accounts and signing in: argon2id passwords, TOTP second factors and backup codes,
-server-side staff sessions, and the throttles that make guessing pointless.
+"""Staff accounts and signing in: TOTP second factors and backup codes, server-side
+staff sessions, and the throttles that make guessing pointless (passwords, and the
+count of wrong ones, are admin/accounts/passwords.py's).
 
 Who may use which page is declared with admin/access.py's `allow`; the guard there
 turns everyone else away."""
@@ -25,9 +26,19 @@ from flask import (
 from flask_login import LoginManager
 from markupsafe import Markup
 from sqlalchemy import case, delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from admin.accounts.passwords import (
+    LOCKOUT,
+    aware,
+    count_wrong_password,
+    hash_password,
+    is_locked,
+    normalise_email,
+    password_hasher,
+    password_problem,
+    throttle_lookup,
+)
 from admin.custody.keys import give_custodian_key, refresh_custodian_key
 from admin.custody.unlock import lock_everything
 from survey import crypto
@@ -39,54 +50,17 @@ from survey.surveys import lookup_secret
 
 login_manager = LoginManager()
 
-MAX_FAILED_LOGINS = 5
 MAX_FAILED_SECOND_FACTORS = 5
 # Wrong codes after one password before the password must be typed again.
 MAX_CODES_PER_PASSWORD = 3
-LOCKOUT = timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 12
 BACKUP_CODES = 10
 PENDING_2FA_SECONDS = 300
-
-# --- passwords ------------------------------------------------------------------------
-
-
-def password_hasher() -> PasswordHasher:
-    """argon2id; tests make it cheap through the config, not by changing code."""
-    config = current_app.config
-    return PasswordHasher(
-        time_cost=int(config["CHORUS_ARGON2_TIME_COST"]),
-        memory_cost=int(config["CHORUS_ARGON2_MEMORY_KIB"]),
-        parallelism=1,
-    )
-
-
-def hash_password(password: str) -> str:
-    return password_hasher().hash(password)
-
-
-def password_problem(password: str) -> str | None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
-    if len(password) > 1000:
-        return "Use at most 1000 characters."
-    return None
-
-
-def generate_password() -> str:
-    """A one-time password for a new account (about 100 bits)."""
-    return crypto.generate_code(20)
-
 
 # --- accounts ---------------------------------------------------------------------------
 
 
 class AccountError(ValueError):
     """An account operation that can't be done; the message says why."""
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def create_user(email: str, roles: list[Role], password: str, organisation: str | None) -> User:
@@ -176,8 +150,8 @@ def _staff_session_alive(user: User) -> bool:
         return False
     now = datetime.now(UTC)
     idle, absolute = staff_session_limits()
-    last_seen = _aware(row.last_seen_at)
-    if now - last_seen > idle or now - _aware(row.created_at) > absolute:
+    last_seen = aware(row.last_seen_at)
+    if now - last_seen > idle or now - aware(row.created_at) > absolute:
         db.session.delete(row)
         db.session.commit()
         return False
@@ -222,63 +196,6 @@ SIGN_IN_REFUSED = (
 )
 
 
-def _throttle_lookup(email: str) -> str:
-    """HMAC of the normalised email: an unknown email is never stored in the clear."""
-    key = app_subkey("chorus-sign-in-throttle/1")
-    return hmac.new(key, normalise_email(email).encode(), hashlib.sha256).hexdigest()
-
-
-def forget_wrong_passwords(email: str) -> None:
-    """Clear the wrong-password count for an email (the caller commits)."""
-    db.session.execute(
-        delete(SignInThrottle).where(SignInThrottle.lookup == _throttle_lookup(email))
-    )
-
-
-def is_locked(user: User, now: datetime) -> bool:
-    return user.locked_until is not None and _aware(user.locked_until) > now
-
-
-def _lock(user: User, now: datetime) -> None:
-    user.locked_until = now + LOCKOUT
-    # Whoever typed the wrong passwords or codes may not be the account's owner.
-    announce("user.locked", "system:sign-in-throttle", user.email)
-
-
-def _count_wrong_password(
-    email: str, throttle: SignInThrottle | None, user: User | None, now: datetime
-) -> None:
-    """One more wrong password for this email (commits); the fifth locks its account.
-
-    The count goes up in the database itself, so attempts sent at once all count.
-    """
-    lookup = _throttle_lookup(email)
-    if throttle is None:
-        db.session.add(SignInThrottle(lookup=lookup, failures=1, updated_at=now))
-        failures: int | None = 1
-    else:
-        db.session.execute(
-            update(SignInThrottle)
-            .where(SignInThrottle.lookup == lookup)
-            .values(failures=SignInThrottle.failures + 1, updated_at=now),
-            execution_options={"synchronize_session": False},
-        )
-        failures = db.session.scalar(
-            select(SignInThrottle.failures).where(SignInThrottle.lookup == lookup)
-        )
-    if failures is not None and failures >= MAX_FAILED_LOGINS:
-        db.session.execute(
-            update(SignInThrottle).where(SignInThrottle.lookup == lookup).values(failures=0),
-            execution_options={"synchronize_session": False},
-        )
-        if user is not None and not is_locked(user, now):
-            _lock(user, now)
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same new email's first failure, twice at once
-        db.session.rollback()
-
-
 def check_password(email: str, password: str) -> User | None:
     """The user if the password is right and the account isn't locked.
 
@@ -288,7 +205,7 @@ def check_password(email: str, password: str) -> User | None:
     """
     hasher = password_hasher()
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
-    throttle = db.session.get(SignInThrottle, _throttle_lookup(email))
+    throttle = db.session.get(SignInThrottle, throttle_lookup(email))
     now = datetime.now(UTC)
     stored = user.password_hash if user else _dummy_hash(hasher)
     try:
@@ -297,7 +214,7 @@ def check_password(email: str, password: str) -> User | None:
     except (VerificationError, InvalidHashError):
         correct = False
     if user is None or is_locked(user, now) or not correct or not user.active:
-        _count_wrong_password(email, throttle, user, now)
+        count_wrong_password(email, throttle, user, now)
         return None
     if throttle is not None:
         db.session.delete(throttle)
@@ -310,40 +227,6 @@ def check_password(email: str, password: str) -> User | None:
     refresh_custodian_key(user, password)
     db.session.commit()
     return user
-
-
-CURRENT_REFUSED = (
-    "Your current password wasn't accepted. After several wrong tries, here or when "
-    "signing in, the account is locked for 15 minutes."
-)
-
-
-def check_current_password(user: User, password: str) -> bool:
-    """Whether a signed-in person typed their account's password (on the password page).
-
-    A wrong one counts with the sign-in's wrong passwords for the account's email,
-    so guesses here and at sign-in share one count and one lock; while the account
-    is locked even the right password is refused, as at sign-in. A right one
-    clears the count (the caller commits), as signing in does.
-    """
-    hasher = password_hasher()
-    throttle = db.session.get(SignInThrottle, _throttle_lookup(user.email))
-    now = datetime.now(UTC)
-    try:
-        correct: bool = hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        correct = False
-    if not correct or is_locked(user, now):
-        _count_wrong_password(user.email, throttle, user, now)
-        return False
-    if throttle is not None:
-        db.session.delete(throttle)
-    return True
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _dummy_hash(hasher: PasswordHasher) -> str:

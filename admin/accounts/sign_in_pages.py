@@ -19,20 +19,22 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from admin.access import allow, guard, staff_member
-from admin.accounts.sign_in import (
+from admin.accounts.passwords import (
     CURRENT_REFUSED,
+    check_current_password,
+    hash_password,
+    password_problem,
+)
+from admin.accounts.sign_in import (
     PENDING_2FA_SECONDS,
     SIGN_IN_REFUSED,
     STAFF_SESSION_KEY,
-    check_current_password,
     check_password,
     check_sign_in_code,
     confirm_totp,
     end_all_staff_sessions,
     end_staff_session,
-    hash_password,
     login_manager,
-    password_problem,
     pending_sign_in_spent,
     qr_svg,
     start_staff_session,

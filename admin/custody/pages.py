@@ -18,6 +18,7 @@ from flask import (
 from flask_login import current_user
 
 from admin.access import allow, staff_member, survey_or_404
+from admin.accounts.passwords import check_current_password
 from admin.custody.keys import (
     approve_restore,
     check_may_decide,
@@ -187,11 +188,25 @@ def _act(slug: str, error_field: str, action: Callable[[Survey, User], None]):
     return redirect(url_for("keys.custody", slug=slug))
 
 
+UNLOCK_REFUSED = (
+    "That password does not open your key. After several wrong tries, here or when "
+    "signing in, the account is locked for 15 minutes."
+)
+
+
 @bp.post("/<slug>/keys/unlock")
 @allow(Role.ANALYST)
 def unlock_survey(slug: str):
     password = request.form.get("password", "")[:1000]
-    return _act(slug, "password", lambda survey, me: unlock(survey, me, password))
+
+    def unlock_with(survey: Survey, me: User) -> None:
+        # The key opens with the account's password, so this form could test guesses
+        # at it: a wrong one counts with the sign-in's, towards the same lock.
+        if not check_current_password(me, password):
+            raise SurveyError(UNLOCK_REFUSED)
+        unlock(survey, me, password)
+
+    return _act(slug, "password", unlock_with)
 
 
 @bp.post("/<slug>/keys/lock")

@@ -14,9 +14,20 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from admin.accounts.sign_in import CURRENT_REFUSED, LOCKOUT, SIGN_IN_REFUSED
+from admin.accounts.passwords import CURRENT_REFUSED, LOCKOUT
+from admin.accounts.sign_in import SIGN_IN_REFUSED
 from survey.models import AuditEntry, User, db
-from tests.factories import PASSWORD, csrf, make_user, page_text, sign_in
+from tests.factories import (
+    CUSTODIAN_EMAIL,
+    CUSTODIAN_PASSWORD,
+    PASSWORD,
+    analyst_client,
+    csrf,
+    make_user,
+    page_text,
+    sign_in,
+    unlock,
+)
 
 EMAIL = "ana@example.org"
 NEW = "a much better passphrase"
@@ -104,3 +115,18 @@ def test_twenty_five_guesses_are_not_twenty_five_checks(app):
     # A right password typed at the end is still refused: the lock holds.
     assert change(guesser, PASSWORD).status_code == 422
     assert still_the_old_password()
+
+
+def test_wrong_unlock_passwords_count_too(app, make_open_survey):
+    """The key page's unlock form checks the same password: the same count and lock."""
+    make_open_survey()
+    analyst = analyst_client(app)  # the survey's custodian, signed in with two factors
+    for n in range(5):
+        wrong = unlock(analyst, "small", f"not the password {n}")
+        assert wrong.status_code == 422 and "does not open your key" in page_text(wrong)
+    db.session.expire_all()
+    custodian = db.session.scalar(select(User).where(User.email == CUSTODIAN_EMAIL))
+    assert custodian.locked_until is not None
+    refused = unlock(analyst, "small", CUSTODIAN_PASSWORD)
+    assert refused.status_code == 422 and "locked for 15 minutes" in page_text(refused)
+    assert analyst.get("/staff/surveys/small/responses.csv").status_code == 302
