@@ -25,7 +25,7 @@ from flask import (
 )
 from flask_login import LoginManager
 from markupsafe import Markup
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from admin.accounts.passwords import (
@@ -44,7 +44,7 @@ from admin.custody.unlock import lock_everything
 from survey import crypto
 from survey.config import app_subkey
 from survey.events import announce
-from survey.models import Organisation, Role, SignInThrottle, StaffSession, User, db
+from survey.models import Organisation, Role, SignInThrottle, StaffSession, User, db, rows_changed
 from survey.retention import staff_session_limits
 from survey.surveys import lookup_secret
 
@@ -268,7 +268,12 @@ def _backup_lookup(code: str) -> str:
 
 
 def check_second_factor(user: User, typed: str) -> bool:
-    """A current TOTP code (each time step once only) or an unused backup code."""
+    """A current TOTP code (each time step once only) or an unused backup code.
+
+    A code is spent by one UPDATE that only the first request bringing it can
+    make (the step moves on, or the backup code's list is still the one read), so
+    the same code sent from several sign-ins at once lets one of them in.
+    """
     secret = totp_secret(user)
     digits = "".join(ch for ch in typed if ch.isdigit())
     if secret and len(digits) == 6 and len(typed.strip()) <= 8:
@@ -278,19 +283,36 @@ def check_second_factor(user: User, typed: str) -> bool:
             moment = now + timedelta(seconds=30 * offset)
             step = int(moment.timestamp()) // 30
             if step > user.totp_last_step and totp.verify(digits, for_time=moment):
-                user.totp_last_step = step
-                db.session.commit()
-                return True
+                spent = _spend(user, User.totp_last_step < step, totp_last_step=step)
+                if spent:
+                    set_committed_value(user, "totp_last_step", step)
+                return spent
         return False
-    lookups = json.loads(user.backup_code_lookups or "[]")
+    db.session.refresh(user, ["backup_code_lookups"])
+    read = user.backup_code_lookups or "[]"
+    lookups = json.loads(read)
     lookup = _backup_lookup(typed) if crypto.is_well_formed_code(typed) else None
     if lookup and lookup in lookups:
         lookups.remove(lookup)
-        user.backup_code_lookups = json.dumps(lookups)
-        db.session.commit()
+        left = json.dumps(lookups)
+        unchanged = User.backup_code_lookups == read
+        if not _spend(user, unchanged, backup_code_lookups=left):
+            return False
+        set_committed_value(user, "backup_code_lookups", left)
         announce("user.backup_code_used", user.email, user.email, left=len(lookups))
         return True
     return False
+
+
+def _spend(user: User, still_unspent: ColumnElement[bool], **values: Any) -> bool:
+    """Write `values` to the account only if `still_unspent` holds on its row (commits);
+    whether it did: False when another request spent the same code first."""
+    result = db.session.execute(
+        update(User).where(User.id == user.id, still_unspent).values(**values),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    return rows_changed(result) == 1
 
 
 def wrong_codes(user: User, now: datetime | None = None) -> int:

@@ -18,6 +18,7 @@ from admin.accounts import sign_in
 from admin.accounts.sign_in import (
     MAX_FAILED_SECOND_FACTORS,
     SIGN_IN_REFUSED,
+    confirm_totp,
     start_totp_enrolment,
 )
 from survey import create_app
@@ -229,3 +230,44 @@ def test_guesses_sent_at_once_check_at_most_five_codes(limited, secret, monkeypa
         type_code(late, pyotp.TOTP(secret).now())
         assert not signed_in(late)
         assert len(checked) == MAX_FAILED_SECOND_FACTORS
+
+
+@pytest.mark.parametrize("kind", ["authenticator", "backup"])
+def test_one_code_sent_at_once_from_many_sign_ins_signs_in_once(limited, secret, kind):
+    """Someone who saw the owner type a code (and knows the password) sends it from
+    several sign-ins at the same moment: a code works once, so one of them signs in."""
+    code = pyotp.TOTP(secret).now()
+    if kind == "backup":
+        code = confirm_totp(account(), code)[0]  # spends this step; gives backup codes
+    clients = [limited.test_client() for _ in range(6)]
+    for client in clients:
+        assert type_password(client).location.endswith("/staff/login/code")
+    tokens = [token(client, "/staff/login") for client in clients]
+    start = threading.Barrier(len(clients))
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def send(client, form_token) -> None:
+        try:
+            with limited.app_context():
+                start.wait()
+                answer = client.post(
+                    "/staff/login/code", data={"csrf_token": form_token, "code": code}
+                )
+                statuses.append(answer.location or answer.status_code)
+                db.session.remove()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=send, args=pair) for pair in zip(clients, tokens, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    # Signed in: sent on to the staff home page (the others go back to the code or
+    # password page: a spent code counts as a wrong one).
+    assert len([s for s in statuses if str(s).endswith("/staff/")]) == 1, statuses
+    assert sum(signed_in(client) for client in clients) == 1
