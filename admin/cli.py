@@ -19,8 +19,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from admin.accounts.passwords import generate_password
 from admin.accounts.people import all_accounts, find_account, is_locked, reset_password
-from admin.accounts.sign_in import AccountError, create_user, generate_password
+from admin.accounts.sign_in import AccountError, create_user
 from admin.analysis.frame import answers_frame
 from admin.audit.log import (
     REKEY_ACTION,

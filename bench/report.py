@@ -47,9 +47,9 @@ from admin.reports.build import Published, build_report
 from admin.reports.draft import DraftReport, FindingDraft
 from survey import create_app
 from survey.definition import load_definition_text
-from survey.inbox import sealed_batches
 from survey.models import Role, db
 from survey.sealed_answers import open_batch
+from survey.stored import stored_batches
 from survey.surveys import (
     TEMPLATE_NAME,
     bundled_template_text,
@@ -166,7 +166,7 @@ def _open_only(private_key: bytes, survey_id: int, batch) -> int:
 def floor(survey, key: bytes, workers: int, frame) -> int:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        batches = sealed_batches(survey, BATCH)
+        batches = stored_batches(survey, BATCH)
         opened = sum(
             f.result() for f in [pool.submit(_open_only, key, survey.id, b) for b in batches]
         )

@@ -38,6 +38,7 @@ from survey.models import Survey, SurveyStatus, User, db
 from survey.responses import purge_stale_drafts
 from survey.retention import delete_lapsed_sign_ins, flush_inboxes, purge_expired
 from survey.sealed_answers import responses_csv
+from survey.stored import counts_note, stored_count
 from survey.surveys import (
     TEMPLATE_NAME,
     SurveyError,
@@ -52,7 +53,6 @@ from survey.surveys import (
     key_sheet_groups,
     open_survey,
     prepare_keys,
-    response_count,
     unwrap_with_password,
     unwrap_with_recovery_code,
 )
@@ -195,8 +195,9 @@ def list_command() -> None:
     for survey in surveys:
         click.echo(
             f"{survey.slug:<32} {survey.status:<9} "
-            f"{response_count(survey):>7} responses  {survey.title}"
+            f"{stored_count(survey):>7} responses  {survey.title}"
         )
+    click.echo(counts_note(), err=True)
 
 
 @survey_group.command("open")
@@ -253,8 +254,10 @@ def responses_group() -> None:
 @click.argument("slug")
 @with_appcontext
 def count_command(slug: str) -> None:
-    """How many responses a survey has."""
-    click.echo(response_count(survey_or_fail(slug)))
+    """How many responses a survey has, as of its last weekly flush."""
+    survey = survey_or_fail(slug)
+    click.echo(stored_count(survey))
+    click.echo(counts_note(survey), err=True)
 
 
 @responses_group.command("export")
@@ -337,10 +340,10 @@ def demo_command(slug: str, target: int, custodian: str) -> None:
         click.echo(_recovery_notice(code))
     if survey.status != SurveyStatus.OPEN.value:
         open_survey(survey)
-    missing = target - response_count(survey)
+    missing = target - stored_count(survey)
     if missing > 0:
         add_synthetic_responses(survey, missing, seed=len(slug) + missing)
-    click.echo(f"Demo survey: http://127.0.0.1:5000/s/{slug}  ({response_count(survey)} responses)")
+    click.echo(f"Demo survey: http://127.0.0.1:5000/s/{slug}  ({stored_count(survey)} responses)")
     if code_file.exists():
         click.echo(f"Its recovery code (demo only) is kept in {code_file}; to export the answers:")
         click.echo(

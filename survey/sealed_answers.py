@@ -22,12 +22,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from survey import crypto, inbox
+from survey import crypto
 from survey.answers import largest_answers
 from survey.definition import ANSWER_STATES, Question, SurveyDefinition
 from survey.lru import LruCache
 from survey.models import Survey
 from survey.spreadsheet import rows_csv
+from survey.stored import stored_responses
 from survey.surveys import SurveyError, definition_of
 
 FORMAT = "chorus-answers/1"
@@ -109,8 +110,10 @@ def open_batch(
 
 
 def decrypted_responses(survey: Survey, private_key: bytes) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(week, answers) for every response, in a random-id order that says nothing."""
-    for response in inbox.sealed_responses(survey):
+    """(week, answers) for every response stored by the last weekly flush, in a
+    random-id order that says nothing (answers still in the inbox are left out:
+    survey/stored.py says why)."""
+    for response in stored_responses(survey):
         yield response.week, open_answers(private_key, survey.id, response)
 
 

@@ -164,13 +164,28 @@ def can_be_custodian(user: User) -> str | None:
     return None
 
 
+def opener_refused(survey: Survey, user: User) -> str | None:
+    """Why this person can't be given the survey's key because they opened it, or None.
+
+    Whoever opened the survey saw its recovery code on the key sheet; holding a
+    grant as well would let them read the answers on their own say-so.
+    """
+    if not is_opener(survey, user):
+        return None
+    return (
+        f"{user.email} opened this survey and saw its recovery code, so they can't "
+        "hold its key: choose another analyst."
+    )
+
+
 def grant_key(survey: Survey, private_key: bytes, user: User, *, pending: bool = False) -> None:
     """Seal the survey's private key to a custodian's own public key (no commit).
 
     A `pending` grant (a restore with the recovery code) opens nothing until an
-    admin approves it.
+    admin approves it. Nobody who opened the survey is ever given it, whichever
+    path asks (opening, a custodian's grant, a restore).
     """
-    problem = can_be_custodian(user)
+    problem = can_be_custodian(user) or opener_refused(survey, user)
     if problem:
         raise SurveyError(problem)
     if pending_restore(survey, user) is not None:
@@ -417,7 +432,12 @@ def _checked(survey: Survey, private_key: bytes) -> bytes:
 
 
 def response_count(survey: Survey) -> int:
-    """Responses stored and waiting in the inbox: every answer sent counts."""
+    """Responses stored and waiting in the inbox: every answer sent counts.
+
+    For deciding (whether a definition may still change), never for showing: a
+    staff page shows `survey.stored.stored_count`, which moves only at the weekly
+    flush, so that nobody can watch a single person respond.
+    """
     return inbox.response_count(survey)
 
 

@@ -72,6 +72,17 @@ def custodian_user(email: str = CUSTODIAN_EMAIL, password: str = CUSTODIAN_PASSW
     return user
 
 
+def store_the_week(slug: str) -> None:
+    """Store what waits in a survey's inbox, as the weekly flush will: staff count
+    and read only stored responses (survey/stored.py)."""
+    from survey.inbox import flush_inbox
+    from survey.surveys import find_survey
+
+    survey = find_survey(slug)
+    assert survey is not None
+    flush_inbox(survey, everything=True)
+
+
 def page_text(response: Any) -> str:
     """A response's HTML with entities decoded and line-break hints (<wbr>, which
     staff pages put in emails) dropped, so assertions read like the page."""

@@ -20,16 +20,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from admin.accounts.sign_in import (
-    AccountError,
-    create_user,
-    end_all_staff_sessions,
+from admin.accounts.passwords import (
     forget_wrong_passwords,
     generate_password,
     hash_password,
     normalise_email,
     password_problem,
 )
+from admin.accounts.sign_in import AccountError, create_user, end_all_staff_sessions
 from admin.custody.keys import forget_custodian_key, reset_custodian_key
 from survey.events import announce
 from survey.models import Organisation, Role, Survey, SurveyKeyWrap, User, db, utcnow

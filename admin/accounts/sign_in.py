@@ -1,5 +1,6 @@
-"""Staff accounts and signing in: argon2id passwords, TOTP second factors and backup codes,
-server-side staff sessions, and the throttles that make guessing pointless.
+"""Staff accounts and signing in: TOTP second factors and backup codes, server-side
+staff sessions, and the throttles that make guessing pointless (passwords, and the
+count of wrong ones, are admin/accounts/passwords.py's).
 
 Who may use which page is declared with admin/access.py's `allow`; the guard there
 turns everyone else away."""
@@ -24,68 +25,42 @@ from flask import (
 )
 from flask_login import LoginManager
 from markupsafe import Markup
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, case, delete, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
+from admin.accounts.passwords import (
+    LOCKOUT,
+    aware,
+    count_wrong_password,
+    hash_password,
+    is_locked,
+    normalise_email,
+    password_hasher,
+    password_problem,
+    throttle_lookup,
+)
 from admin.custody.keys import give_custodian_key, refresh_custodian_key
 from admin.custody.unlock import lock_everything
 from survey import crypto
 from survey.config import app_subkey
 from survey.events import announce
-from survey.models import Organisation, Role, SignInThrottle, StaffSession, User, db
+from survey.models import Organisation, Role, SignInThrottle, StaffSession, User, db, rows_changed
 from survey.retention import staff_session_limits
 from survey.surveys import lookup_secret
 
 login_manager = LoginManager()
 
-MAX_FAILED_LOGINS = 5
 MAX_FAILED_SECOND_FACTORS = 5
 # Wrong codes after one password before the password must be typed again.
 MAX_CODES_PER_PASSWORD = 3
-LOCKOUT = timedelta(minutes=15)
-MIN_PASSWORD_LENGTH = 12
 BACKUP_CODES = 10
 PENDING_2FA_SECONDS = 300
-
-# --- passwords ------------------------------------------------------------------------
-
-
-def password_hasher() -> PasswordHasher:
-    """argon2id; tests make it cheap through the config, not by changing code."""
-    config = current_app.config
-    return PasswordHasher(
-        time_cost=int(config["CHORUS_ARGON2_TIME_COST"]),
-        memory_cost=int(config["CHORUS_ARGON2_MEMORY_KIB"]),
-        parallelism=1,
-    )
-
-
-def hash_password(password: str) -> str:
-    return password_hasher().hash(password)
-
-
-def password_problem(password: str) -> str | None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
-    if len(password) > 1000:
-        return "Use at most 1000 characters."
-    return None
-
-
-def generate_password() -> str:
-    """A one-time password for a new account (about 100 bits)."""
-    return crypto.generate_code(20)
-
 
 # --- accounts ---------------------------------------------------------------------------
 
 
 class AccountError(ValueError):
     """An account operation that can't be done; the message says why."""
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def create_user(email: str, roles: list[Role], password: str, organisation: str | None) -> User:
@@ -175,8 +150,8 @@ def _staff_session_alive(user: User) -> bool:
         return False
     now = datetime.now(UTC)
     idle, absolute = staff_session_limits()
-    last_seen = _aware(row.last_seen_at)
-    if now - last_seen > idle or now - _aware(row.created_at) > absolute:
+    last_seen = aware(row.last_seen_at)
+    if now - last_seen > idle or now - aware(row.created_at) > absolute:
         db.session.delete(row)
         db.session.commit()
         return False
@@ -221,63 +196,6 @@ SIGN_IN_REFUSED = (
 )
 
 
-def _throttle_lookup(email: str) -> str:
-    """HMAC of the normalised email: an unknown email is never stored in the clear."""
-    key = app_subkey("chorus-sign-in-throttle/1")
-    return hmac.new(key, normalise_email(email).encode(), hashlib.sha256).hexdigest()
-
-
-def forget_wrong_passwords(email: str) -> None:
-    """Clear the wrong-password count for an email (the caller commits)."""
-    db.session.execute(
-        delete(SignInThrottle).where(SignInThrottle.lookup == _throttle_lookup(email))
-    )
-
-
-def is_locked(user: User, now: datetime) -> bool:
-    return user.locked_until is not None and _aware(user.locked_until) > now
-
-
-def _lock(user: User, now: datetime) -> None:
-    user.locked_until = now + LOCKOUT
-    # Whoever typed the wrong passwords or codes may not be the account's owner.
-    announce("user.locked", "system:sign-in-throttle", user.email)
-
-
-def _count_wrong_password(
-    email: str, throttle: SignInThrottle | None, user: User | None, now: datetime
-) -> None:
-    """One more wrong password for this email (commits); the fifth locks its account.
-
-    The count goes up in the database itself, so attempts sent at once all count.
-    """
-    lookup = _throttle_lookup(email)
-    if throttle is None:
-        db.session.add(SignInThrottle(lookup=lookup, failures=1, updated_at=now))
-        failures: int | None = 1
-    else:
-        db.session.execute(
-            update(SignInThrottle)
-            .where(SignInThrottle.lookup == lookup)
-            .values(failures=SignInThrottle.failures + 1, updated_at=now),
-            execution_options={"synchronize_session": False},
-        )
-        failures = db.session.scalar(
-            select(SignInThrottle.failures).where(SignInThrottle.lookup == lookup)
-        )
-    if failures is not None and failures >= MAX_FAILED_LOGINS:
-        db.session.execute(
-            update(SignInThrottle).where(SignInThrottle.lookup == lookup).values(failures=0),
-            execution_options={"synchronize_session": False},
-        )
-        if user is not None and not is_locked(user, now):
-            _lock(user, now)
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same new email's first failure, twice at once
-        db.session.rollback()
-
-
 def check_password(email: str, password: str) -> User | None:
     """The user if the password is right and the account isn't locked.
 
@@ -287,7 +205,7 @@ def check_password(email: str, password: str) -> User | None:
     """
     hasher = password_hasher()
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
-    throttle = db.session.get(SignInThrottle, _throttle_lookup(email))
+    throttle = db.session.get(SignInThrottle, throttle_lookup(email))
     now = datetime.now(UTC)
     stored = user.password_hash if user else _dummy_hash(hasher)
     try:
@@ -296,7 +214,7 @@ def check_password(email: str, password: str) -> User | None:
     except (VerificationError, InvalidHashError):
         correct = False
     if user is None or is_locked(user, now) or not correct or not user.active:
-        _count_wrong_password(email, throttle, user, now)
+        count_wrong_password(email, throttle, user, now)
         return None
     if throttle is not None:
         db.session.delete(throttle)
@@ -309,11 +227,6 @@ def check_password(email: str, password: str) -> User | None:
     refresh_custodian_key(user, password)
     db.session.commit()
     return user
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored in UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _dummy_hash(hasher: PasswordHasher) -> str:
@@ -355,7 +268,12 @@ def _backup_lookup(code: str) -> str:
 
 
 def check_second_factor(user: User, typed: str) -> bool:
-    """A current TOTP code (each time step once only) or an unused backup code."""
+    """A current TOTP code (each time step once only) or an unused backup code.
+
+    A code is spent by one UPDATE that only the first request bringing it can
+    make (the step moves on, or the backup code's list is still the one read), so
+    the same code sent from several sign-ins at once lets one of them in.
+    """
     secret = totp_secret(user)
     digits = "".join(ch for ch in typed if ch.isdigit())
     if secret and len(digits) == 6 and len(typed.strip()) <= 8:
@@ -365,19 +283,80 @@ def check_second_factor(user: User, typed: str) -> bool:
             moment = now + timedelta(seconds=30 * offset)
             step = int(moment.timestamp()) // 30
             if step > user.totp_last_step and totp.verify(digits, for_time=moment):
-                user.totp_last_step = step
-                db.session.commit()
-                return True
+                spent = _spend(user, User.totp_last_step < step, totp_last_step=step)
+                if spent:
+                    set_committed_value(user, "totp_last_step", step)
+                return spent
         return False
-    lookups = json.loads(user.backup_code_lookups or "[]")
+    db.session.refresh(user, ["backup_code_lookups"])
+    read = user.backup_code_lookups or "[]"
+    lookups = json.loads(read)
     lookup = _backup_lookup(typed) if crypto.is_well_formed_code(typed) else None
     if lookup and lookup in lookups:
         lookups.remove(lookup)
-        user.backup_code_lookups = json.dumps(lookups)
-        db.session.commit()
+        left = json.dumps(lookups)
+        unchanged = User.backup_code_lookups == read
+        if not _spend(user, unchanged, backup_code_lookups=left):
+            return False
+        set_committed_value(user, "backup_code_lookups", left)
         announce("user.backup_code_used", user.email, user.email, left=len(lookups))
         return True
     return False
+
+
+def _spend(user: User, still_unspent: ColumnElement[bool], **values: Any) -> bool:
+    """Write `values` to the account only if `still_unspent` holds on its row (commits);
+    whether it did: False when another request spent the same code first."""
+    result = db.session.execute(
+        update(User).where(User.id == user.id, still_unspent).values(**values),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+    return rows_changed(result) == 1
+
+
+def wrong_codes(user: User, now: datetime | None = None) -> int:
+    """Wrong second-factor codes counted on the account now: none once a lock has
+    ended (the next attempt starts the count again, see `_count_code_attempt`)."""
+    if user.locked_until is not None and not is_locked(user, now or datetime.now(UTC)):
+        return 0
+    return user.failed_second_factors
+
+
+def _count_code_attempt(user: User, now: datetime) -> tuple[int, bool] | None:
+    """Count one second-factor attempt, and lock at the fifth, in ONE statement;
+    commits. Returns (which attempt this is, whether it locked the account), or
+    None when the account is locked and the code must not be checked.
+
+    Counting and locking are one UPDATE ... RETURNING on the account's row, so
+    attempts sent at once queue on that row (PostgreSQL re-checks the WHERE on
+    the row as the previous attempt left it; SQLite runs one writer at a time):
+    once the fifth has set the lock, every attempt behind it finds the account
+    locked and is refused unchecked. Nothing resets the count while others are in
+    flight; a lock that has ended starts it again at one.
+    """
+    counted = case((User.locked_until.is_not(None), 1), else_=User.failed_second_factors + 1)
+    until = now + LOCKOUT
+    row = db.session.execute(
+        update(User)
+        .where(User.id == user.id, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(
+            failed_second_factors=counted,
+            locked_until=case((counted >= MAX_FAILED_SECOND_FACTORS, until), else_=None),
+        )
+        .returning(User.failed_second_factors, User.locked_until),
+        execution_options={"synchronize_session": False},
+    ).first()
+    db.session.commit()
+    if row is None:
+        db.session.refresh(user, ["failed_second_factors", "locked_until"])
+        return None
+    attempt, locked_until = row
+    # What the row holds now, without marking the account changed (a later flush
+    # must not write a stale count back over attempts made meanwhile).
+    set_committed_value(user, "failed_second_factors", attempt)
+    set_committed_value(user, "locked_until", locked_until)
+    return attempt, locked_until is not None
 
 
 def check_sign_in_code(user: User, typed: str) -> bool:
@@ -385,32 +364,34 @@ def check_sign_in_code(user: User, typed: str) -> bool:
 
     Five wrong codes (TOTP or backup) lock the account as wrong passwords do,
     wherever they come from; only a right code resets the count. A locked
-    account's code is refused, right or not.
+    account's code is refused, right or not, and never checked: the attempt is
+    counted (and the lock set) before its code is looked at, in one step, so at
+    most five codes are checked per lock however many arrive at once.
     """
     now = datetime.now(UTC)
-    if is_locked(user, now):
+    counted = _count_code_attempt(user, now)
+    if counted is None:
         return False
-    # The attempt counts before its code is checked, in the database itself, so
-    # guesses sent at once can't all be checked before any of them is counted.
-    db.session.execute(
-        update(User)
-        .where(User.id == user.id)
-        .values(failed_second_factors=User.failed_second_factors + 1),
-        execution_options={"synchronize_session": False},
-    )
-    attempt = db.session.execute(
-        select(User.failed_second_factors).where(User.id == user.id)
-    ).scalar_one()
-    user.failed_second_factors = attempt
+    attempt, locked_now = counted
     if attempt <= MAX_FAILED_SECOND_FACTORS and check_second_factor(user, typed):
-        user.failed_second_factors = 0
+        # A right code: the count starts again, and a lock this attempt set is lifted.
+        db.session.execute(
+            update(User)
+            .where(User.id == user.id)
+            .values(
+                failed_second_factors=0,
+                locked_until=case(
+                    (User.locked_until == now + LOCKOUT, None), else_=User.locked_until
+                ),
+            ),
+            execution_options={"synchronize_session": False},
+        )
         db.session.commit()
+        db.session.refresh(user, ["failed_second_factors", "locked_until"])
         return True
-    if attempt >= MAX_FAILED_SECOND_FACTORS:
-        user.failed_second_factors = 0
-        if not is_locked(user, now):
-            _lock(user, now)
-    db.session.commit()
+    if locked_now:
+        # Whoever typed the wrong codes may not be the account's owner.
+        announce("user.locked", "system:sign-in-throttle", user.email)
     return False
 
 
@@ -421,7 +402,7 @@ def pending_sign_in_spent(user: User, pending: dict[str, Any]) -> bool:
     three wrong codes since this password, a lock, or a reset count end it.
     """
     since = int(pending.get("f", 0))
-    wrong = user.failed_second_factors - since
+    wrong = wrong_codes(user) - since
     return wrong < 0 or wrong >= MAX_CODES_PER_PASSWORD or is_locked(user, datetime.now(UTC))
 
 

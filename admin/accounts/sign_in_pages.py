@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyotp
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (
     Blueprint,
     Flask,
@@ -20,6 +19,12 @@ from flask import (
 from flask_login import current_user, login_user, logout_user
 
 from admin.access import allow, guard, staff_member
+from admin.accounts.passwords import (
+    CURRENT_REFUSED,
+    check_current_password,
+    hash_password,
+    password_problem,
+)
 from admin.accounts.sign_in import (
     PENDING_2FA_SECONDS,
     SIGN_IN_REFUSED,
@@ -29,15 +34,13 @@ from admin.accounts.sign_in import (
     confirm_totp,
     end_all_staff_sessions,
     end_staff_session,
-    hash_password,
     login_manager,
-    password_hasher,
-    password_problem,
     pending_sign_in_spent,
     qr_svg,
     start_staff_session,
     start_totp_enrolment,
     totp_secret,
+    wrong_codes,
 )
 from admin.custody.keys import rewrap_custodian_key
 from admin.custody.unlock import lock_everything
@@ -95,7 +98,7 @@ def login():
                 "v": user.session_version,
                 "until": int(datetime.now(UTC).timestamp()) + PENDING_2FA_SECONDS,
                 # Wrong codes so far: the ones typed after this password count.
-                "f": user.failed_second_factors,
+                "f": wrong_codes(user),
             }
             return redirect(url_for("staff.second_factor"))
         else:
@@ -175,10 +178,8 @@ def change_password():
     if request.method == "POST":
         current = request.form.get("current", "")[:1000]
         new = request.form.get("new", "")[:1001]
-        try:
-            password_hasher().verify(user.password_hash, current)
-        except (VerificationError, InvalidHashError):
-            error = "Your current password isn't right."
+        if not check_current_password(user, current):
+            error = CURRENT_REFUSED
         else:
             error = password_problem(new)
             if not error and new != request.form.get("confirm", ""):

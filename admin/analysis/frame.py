@@ -35,10 +35,11 @@ import pandas as pd
 
 from admin.custody.unlock import unlocked
 from survey.definition import SurveyDefinition
-from survey.inbox import SealedResponse, sealed_batches
+from survey.inbox import SealedResponse
 from survey.models import Survey, User
 from survey.sealed_answers import OTHER, QuestionColumns, columns_of, open_batch
-from survey.surveys import definition_of, response_count
+from survey.stored import stored_batches, stored_count
+from survey.surveys import definition_of
 
 STATES = ("answered", "prefer_not_to_say", "skipped", "not_shown")
 # Below this many responses a pool costs more than it saves.
@@ -160,18 +161,20 @@ def _question_columns(question: QuestionPlan, entries: list[dict | None]) -> dic
 
 
 def answers_frame(survey: Survey, private_key: bytes, workers: int | None = None) -> pd.DataFrame:
-    """Every response of the survey as typed columns (see the module docstring).
+    """Every response of the survey stored by its last weekly flush, as typed columns
+    (see the module docstring; answers still in the inbox are left out, see
+    survey/stored.py).
 
     `workers`: processes to decrypt with (default: every core); 1 decrypts here.
     """
     plan = plan_for(definition_of(survey))
     workers = workers or os.cpu_count() or 1
-    if workers == 1 or response_count(survey) < INLINE_BELOW:
+    if workers == 1 or stored_count(survey) < INLINE_BELOW:
         parts = [
-            batch_columns(private_key, survey.id, plan, b) for b in sealed_batches(survey, BATCH)
+            batch_columns(private_key, survey.id, plan, b) for b in stored_batches(survey, BATCH)
         ]
     else:
-        parts = _open_in_pool(private_key, survey.id, plan, sealed_batches(survey, BATCH), workers)
+        parts = _open_in_pool(private_key, survey.id, plan, stored_batches(survey, BATCH), workers)
     return _frame(plan, parts)
 
 
@@ -229,11 +232,11 @@ def _frame(plan: tuple[QuestionPlan, ...], parts: list[dict[str, Any]]) -> pd.Da
 
 def analysis_frame(survey: Survey, user: User) -> pd.DataFrame | None:
     """The survey's answers as a frame, built once per unlock (again when new
-    responses arrive or some are withdrawn); None when the survey is locked."""
+    responses are stored or some are withdrawn); None when the survey is locked."""
     held = unlocked(survey, user)
     if held is None:
         return None
-    count = response_count(survey)
+    count = stored_count(survey)
     cached = held.scratch.get("frame")
     if cached is None or cached[0] != count:
         cached = held.scratch["frame"] = (count, answers_frame(survey, held.key))

@@ -25,6 +25,7 @@ from survey.definition import localize
 from survey.events import announce
 from survey.models import Role
 from survey.sealed_answers import responses_csv
+from survey.stored import counts_note
 from survey.surveys import definition_of
 
 bp = Blueprint("analysis", __name__, url_prefix="/staff/surveys")
@@ -79,6 +80,7 @@ def analysis(slug: str):
         k=definition.suppression_k,
         min_report_n=definition.min_report_n,
         tx=lambda text: localize(text, language, language),
+        counts_note=counts_note(survey),
     )
 
 

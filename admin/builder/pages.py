@@ -48,6 +48,7 @@ from survey.events import announce
 from survey.i18n import language_name, speaking
 from survey.models import Role, Survey, SurveyStatus, db
 from survey.spreadsheet import rows_csv
+from survey.stored import counts_note, stored_count
 from survey.support_services import chosen_services, suggestions_for
 from survey.surveys import (
     SurveyError,
@@ -175,10 +176,13 @@ def _form_page(template: str, status: int = 200, **context: Any):
 @bp.get("")
 @allow(*READERS)
 def surveys():
+    # Counts as of each survey's last weekly flush (survey/stored.py), never live.
     rows = [
-        (s, response_count(s)) for s in db.session.scalars(db.select(Survey).order_by(Survey.slug))
+        (s, stored_count(s)) for s in db.session.scalars(db.select(Survey).order_by(Survey.slug))
     ]
-    return render_template("admin/builder/list.html", rows=rows, can_design=_can_design())
+    return render_template(
+        "admin/builder/list.html", rows=rows, can_design=_can_design(), counts_note=counts_note()
+    )
 
 
 @bp.get("/<slug>")
@@ -194,7 +198,8 @@ def survey(slug: str):
         "admin/builder/overview.html",
         survey=survey,
         definition=definition,
-        responses=response_count(survey),
+        responses=stored_count(survey),
+        counts_note=counts_note(survey),
         issued=issued,
         used=used,
         previous=previous,
@@ -970,7 +975,8 @@ def _lifecycle(survey: Survey, step: str):
         step=step,
         heading=heading,
         error=error,
-        responses=response_count(survey),
+        responses=stored_count(survey),
+        counts_note=counts_note(survey),
     )
 
 
@@ -1057,6 +1063,7 @@ def invites(slug: str):
         survey=survey,
         issued=issued,
         used=used,
+        counts_note=counts_note(survey),
         error=error,
         typed=typed,
         max_invites=MAX_INVITES,

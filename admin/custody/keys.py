@@ -31,11 +31,13 @@ from survey.events import announce
 from survey.models import AuditEntry, Role, Survey, SurveyKeyWrap, User, db
 from survey.surveys import (
     SurveyError,
+    can_be_custodian,
     custodian_private_key,
     custodian_wrap,
     custodians_of,
     grant_key,
     is_opener,
+    opener_refused,
     pending_restore,
     unwrap_with_password,
     unwrap_with_recovery_code,
@@ -250,6 +252,11 @@ def grant(survey: Survey, granter: User, grantee: User) -> None:
         raise SurveyError("Unlock the survey first: granting needs its key.")
     if grantee.id == granter.id:
         raise SurveyError("You can't give the key to yourself: choose another analyst.")
+    refused = opener_refused(survey, grantee)
+    if refused:
+        # Recorded: someone tried to make the person who saw the key sheet a custodian.
+        announce("custody.grant_refused", granter.email, survey.slug, to=grantee.email)
+        raise SurveyError(refused)
     grant_key(survey, private_key, grantee)
     db.session.commit()
     announce("custody.grant", granter.email, survey.slug, to=grantee.email)
@@ -271,6 +278,23 @@ def revoke(survey: Survey, actor: User, holder: User) -> None:
 
 
 def eligible_custodians() -> list[User]:
-    """Analysts, by email, for choosing custodians (with `can_be_custodian` reasons)."""
+    """Analysts, by email, for choosing custodians (with `can_be_custodian` reasons;
+    `grantees` leaves out those a survey's custodian can't give its key to)."""
     users = db.session.scalars(select(User).order_by(User.email)).all()
     return [u for u in users if u.has_role(Role.ANALYST)]
+
+
+def grantees(survey: Survey) -> list[User]:
+    """The analysts a custodian of this survey may give its key to: not those who
+    hold it or wait for a restore, not the survey's opener, and only those who can
+    hold keys at all (`grant` refuses the same people, whatever a form sends)."""
+    holders = {u.id for u in custodians_of(survey)}
+    waiting = {w.user_id for w in survey.key_wraps if w.pending}
+    return [
+        u
+        for u in eligible_custodians()
+        if u.id not in holders
+        and u.id not in waiting
+        and can_be_custodian(u) is None
+        and opener_refused(survey, u) is None
+    ]

@@ -18,11 +18,13 @@ from flask import (
 from flask_login import current_user
 
 from admin.access import allow, staff_member, survey_or_404
+from admin.accounts.passwords import check_current_password
 from admin.custody.keys import (
     approve_restore,
     check_may_decide,
     eligible_custodians,
     grant,
+    grantees,
     pending_restores,
     refuse_restore,
     request_restore,
@@ -149,12 +151,6 @@ def _custody_page(survey: Survey, error: str | None = None, error_field: str = "
     me = staff_member()
     holds = custodian_wrap(survey, me) is not None
     holders = custodians_of(survey)
-    waiting = {w.user_id for w in survey.key_wraps if w.pending}
-    grantees = [
-        u
-        for u in eligible_custodians()
-        if u not in holders and u.id not in waiting and can_be_custodian(u) is None
-    ]
     page = render_template(
         "admin/keys/custody.html",
         survey=survey,
@@ -166,7 +162,7 @@ def _custody_page(survey: Survey, error: str | None = None, error_field: str = "
         opener=is_opener(survey, me),
         restores=[w for w in survey.key_wraps if w.pending],
         history=restore_history(survey) if holds or me.has_role(Role.ADMIN) else [],
-        grantees=grantees,
+        grantees=grantees(survey),
         idle_minutes=current_app.config["CHORUS_UNLOCK_IDLE_MINUTES"],
         error=error,
         error_field=error_field,
@@ -192,11 +188,25 @@ def _act(slug: str, error_field: str, action: Callable[[Survey, User], None]):
     return redirect(url_for("keys.custody", slug=slug))
 
 
+UNLOCK_REFUSED = (
+    "That password does not open your key. After several wrong tries, here or when "
+    "signing in, the account is locked for 15 minutes."
+)
+
+
 @bp.post("/<slug>/keys/unlock")
 @allow(Role.ANALYST)
 def unlock_survey(slug: str):
     password = request.form.get("password", "")[:1000]
-    return _act(slug, "password", lambda survey, me: unlock(survey, me, password))
+
+    def unlock_with(survey: Survey, me: User) -> None:
+        # The key opens with the account's password, so this form could test guesses
+        # at it: a wrong one counts with the sign-in's, towards the same lock.
+        if not check_current_password(me, password):
+            raise SurveyError(UNLOCK_REFUSED)
+        unlock(survey, me, password)
+
+    return _act(slug, "password", unlock_with)
 
 
 @bp.post("/<slug>/keys/lock")

@@ -16,7 +16,7 @@ from survey.definition import parse_definition
 from survey.models import Role, db
 from survey.surveys import find_survey, import_definition
 from tests.e2e.helpers import Person, screenshot
-from tests.factories import small_survey_document
+from tests.factories import small_survey_document, store_the_week
 
 FACILITATOR = ("fac@example.org", "facilitator passphrase 1")
 ANALYST = ("ana@example.org", "analyst passphrase 22")
@@ -98,6 +98,7 @@ def test_open_with_a_key_sheet_then_unlock_and_export(app, live_server, new_cont
     respondent.press("Save and continue", "Encrypted messaging")
     respondent.press("Skip this section", "Check your answers")
     respondent.press("Send my answers", "Your answers have been sent")
+    store_the_week("small")  # staff read answers once the weekly flush stores them
 
     analyst = Person(new_context(js=js).new_page())
     sign_in(analyst, *ANALYST, backup_code=backup_codes[0])

@@ -21,6 +21,7 @@ from admin.accounts.sign_in import confirm_totp, create_user, start_totp_enrolme
 from survey.models import AuditEntry, Role, User, db
 from survey.surveys import definition_of, find_survey
 from tests.e2e.helpers import Hands, Person, build_two_language_survey_with_branching
+from tests.factories import store_the_week
 
 FACILITATOR = ("facilitator@example.org", "facilitator passphrase 2026")
 ANALYST = ("analyst@example.org", "analyst passphrase 2026")
@@ -111,6 +112,8 @@ def test_facilitator_builds_and_opens_respondent_answers_analyst_unlocks_and_exp
     respondent.type("What happened? Please leave out names and places.", "It deleted the evidence.")
     respondent.press("Save and review your answers", "Check your answers")
     respondent.press("Send my answers", "Your answers have been sent")
+    # Staff see answers once the weekly flush has stored them: a week goes by.
+    store_the_week("safety-by-design")
 
     # The analyst signs in with two-factor, unlocks and downloads the answers.
     analyst_hands = Hands(Person(new_context().new_page()))

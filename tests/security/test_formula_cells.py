@@ -28,6 +28,7 @@ from tests.factories import (
     sample_report,
     sign_in_enrolled,
     small_survey_document,
+    store_the_week,
     unlocked_analyst,
 )
 
@@ -63,6 +64,7 @@ def hostile_response(app, make_open_survey):
         {"wanted": ["_other"], "wanted-other": HOSTILE["wanted-other"], "story": HOSTILE["story"]},
     )
     r.submit()
+    store_the_week(survey.slug)
     return survey, code
 
 

@@ -20,6 +20,7 @@ from survey import crypto
 from survey.events import announce
 from survey.models import InboxEntry, db
 from survey.sealed_answers import export_rows
+from survey.stored import stored_count
 from survey.surveys import (
     close_survey,
     create_invite_codes,
@@ -102,11 +103,13 @@ def test_submissions_wait_in_an_inbox_that_links_to_nothing(app, invited, monkey
         lookup("receipt", c).encode() for c in receipts
     ]
     assert not [s for s in secrets_in_clear if any(s in cell for cell in cells)]
-    # Yet every reader counts and reads them as responses already.
+    # They count as sent (a second submit with the same invite is refused)...
     assert response_count(find_survey("linked")) == RESPONDENTS
+    # ...but staff count and read only what the last flush stored (survey/stored.py).
+    assert stored_count(find_survey("linked")) == 0
     key = unwrap_with_recovery_code(find_survey("linked"), recovery)
-    assert len(export_rows(find_survey("linked"), key)) == RESPONDENTS
-    assert len(answers_frame(find_survey("linked"), key, workers=1)) == RESPONDENTS
+    assert len(export_rows(find_survey("linked"), key)) == 0
+    assert len(answers_frame(find_survey("linked"), key, workers=1)) == 0
 
     next_week(monkeypatch)
     run_daily_job(app)
@@ -120,6 +123,9 @@ def test_submissions_wait_in_an_inbox_that_links_to_nothing(app, invited, monkey
     for response_id, _, sealed, _ in stored:
         assert not any(bytes(sealed) in cell or response_id.encode() in cell for cell in cells)
     assert response_count(find_survey("linked")) == RESPONDENTS
+    assert stored_count(find_survey("linked")) == RESPONDENTS
+    assert len(export_rows(find_survey("linked"), key)) == RESPONDENTS
+    assert len(answers_frame(find_survey("linked"), key, workers=1)) == RESPONDENTS
 
 
 def test_postgres_cannot_link_order_or_date_responses(app, invited, monkeypatch):
@@ -204,19 +210,27 @@ def test_withdrawal_works_in_the_inbox_and_after_the_flush(app, invited, monkeyp
     assert again.status_code == 422
 
 
-def test_cli_count_and_export_include_the_inbox(app, invited, tmp_path):
+def test_cli_count_and_export_wait_for_the_flush(app, invited, tmp_path):
+    """The command line counts and exports what staff pages do: the stored responses."""
     _survey, recovery, codes = invited
     for code in codes[:2]:
         respond(app, "linked", code)
     runner = app.test_cli_runner()
-    counted = runner.invoke(args=["responses", "count", "linked"])
-    assert counted.exit_code == 0 and counted.output.strip() == "2"
     out = tmp_path / "answers.csv"
-    exported = runner.invoke(
-        args=["responses", "export", "linked", "--out", str(out)], input=recovery + "\n"
-    )
-    assert exported.exit_code == 0, exported.output
-    assert len(out.read_text().splitlines()) == 1 + 2
+
+    def count_and_export() -> tuple[str, int]:
+        counted = runner.invoke(args=["responses", "count", "linked"])
+        assert counted.exit_code == 0, counted.output
+        assert "updated once a week" in counted.stderr
+        exported = runner.invoke(
+            args=["responses", "export", "linked", "--out", str(out)], input=recovery + "\n"
+        )
+        assert exported.exit_code == 0, exported.output
+        return counted.stdout.strip(), len(out.read_text().splitlines()) - 1
+
+    assert count_and_export() == ("0", 0)
+    close_survey(find_survey("linked"))  # stores the inbox, as the weekly flush does
+    assert count_and_export() == ("2", 2)
 
 
 def test_an_inbox_entry_is_as_big_as_any_other(app, invited):

@@ -18,10 +18,12 @@ from survey.surveys import (
     SurveyError,
     custodians_of,
     find_survey,
+    grant_key,
     import_definition,
     open_survey,
     prepare_keys,
     unwrap_with_password,
+    unwrap_with_recovery_code,
 )
 from tests.factories import (
     CUSTODIAN_EMAIL,
@@ -327,3 +329,59 @@ def test_the_command_line_records_no_opener_and_audits_its_operator(app):
     db.session.expire_all()
     made = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "survey.keys_made"))
     assert made.actor.startswith("cli")
+
+
+# --- granting --------------------------------------------------------------------------
+
+
+def grant_options(client) -> str:
+    """The grant form's list of analysts, as the custodian's key page offers it."""
+    page = page_text(client.get("/staff/surveys/small/keys"))
+    start = page.find('<select class="input" id="grantee"')
+    return page[start : page.find("</select>", start)] if start >= 0 else ""
+
+
+def test_the_opener_cant_be_granted_the_key(app):
+    """The opener saw the key sheet: a custodian can't make them a custodian either,
+    neither from the list (which leaves them out) nor by a crafted request."""
+    opener = make_user(OPENER, roles=(Role.FACILITATOR, Role.ANALYST))
+    other = make_user("other.analyst@example.org", roles=(Role.ANALYST,))
+    opened_by(opener)
+    custodian = signed_in(app, CUSTODIAN_EMAIL, CUSTODIAN_PASSWORD)
+    assert unlock(custodian, CUSTODIAN_PASSWORD).status_code == 302
+    offered = grant_options(custodian)
+    assert other.email in offered
+    assert OPENER not in offered
+
+    refused = post(
+        custodian,
+        "/staff/surveys/small/keys/grant",
+        {"user_id": opener.id},
+        "/staff/surveys/small/keys",
+    )
+    assert refused.status_code == 422
+    assert f"{OPENER} opened this survey and saw its recovery code" in page_text(refused)
+    assert (
+        db.session.scalars(select(SurveyKeyWrap).where(SurveyKeyWrap.user_id == opener.id)).all()
+        == []
+    )
+    db.session.expire_all()
+    refusal = db.session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "custody.grant_refused")
+    )
+    assert refusal is not None and refusal.actor == CUSTODIAN_EMAIL
+    assert refusal.target == "small" and OPENER in refusal.details
+    assert "custody.grant" not in audit_actions()
+    # So the opener still can't unlock or download the answers.
+    opener_client = signed_in(app, OPENER)
+    assert unlock(opener_client).status_code == 422
+    assert opener_client.get("/staff/surveys/small/responses.csv").status_code == 302
+
+
+def test_the_core_refuses_to_seal_the_key_to_the_opener(app):
+    opener = make_user(OPENER, roles=(Role.ADMIN, Role.ANALYST))
+    survey, code = opened_by(opener)
+    private_key = unwrap_with_recovery_code(survey, code)
+    with pytest.raises(SurveyError, match="opened this survey and saw its recovery code"):
+        grant_key(survey, private_key, user(OPENER))
+    assert [u.email for u in custodians_of(find_survey("small"))] == [CUSTODIAN_EMAIL]

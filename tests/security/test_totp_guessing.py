@@ -7,13 +7,20 @@ so only a limit held on the account can stop the guesser.
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
 from sqlalchemy import select
 
-from admin.accounts.sign_in import SIGN_IN_REFUSED, start_totp_enrolment
+from admin.accounts import sign_in
+from admin.accounts.sign_in import (
+    MAX_FAILED_SECOND_FACTORS,
+    SIGN_IN_REFUSED,
+    confirm_totp,
+    start_totp_enrolment,
+)
 from survey import create_app
 from survey.models import AuditEntry, Role, User, db
 from tests.conftest import FreshContextClient, base_config
@@ -161,3 +168,106 @@ def test_a_guess_past_the_limit_is_not_even_checked(limited, secret):
     type_code(client, pyotp.TOTP(secret).now())
     assert not signed_in(client)
     assert account().locked_until is not None
+
+
+PARALLEL_GUESSES = 20
+
+
+def test_guesses_sent_at_once_check_at_most_five_codes(limited, secret, monkeypatch):
+    """Twenty wrong codes sent at the same moment, each from its own sign-in and
+    address: at most five of them are ever checked, however they interleave; the
+    count and the lock are one step, so none is checked after the lock."""
+    checked: list[str] = []
+    counting = threading.Lock()
+    check = sign_in.check_second_factor
+
+    def counted_check(user, typed):
+        with counting:
+            checked.append(typed)
+        return check(user, typed)
+
+    monkeypatch.setattr(sign_in, "check_second_factor", counted_check)
+    guessers = [limited.test_client() for _ in range(PARALLEL_GUESSES)]
+    for guesser in guessers:
+        assert type_password(guesser).location.endswith("/staff/login/code")
+    tokens = [token(guesser, "/staff/login") for guesser in guessers]
+    code = wrong_code(secret)
+    start = threading.Barrier(PARALLEL_GUESSES)
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def guess(guesser, form_token) -> None:
+        try:
+            with limited.app_context():
+                start.wait()
+                answer = guesser.post(
+                    "/staff/login/code", data={"csrf_token": form_token, "code": code}
+                )
+                statuses.append(answer.status_code)
+                db.session.remove()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=guess, args=pair) for pair in zip(guessers, tokens, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert len(statuses) == PARALLEL_GUESSES
+    assert 1 <= len(checked) <= MAX_FAILED_SECOND_FACTORS, len(checked)
+    # The lock was armed once at most: when five were counted (a guess that arrives
+    # after three wrong codes finds its sign-in spent, and isn't counted at all).
+    locks = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "user.locked")).all()
+    assert len(locks) == (1 if len(checked) == MAX_FAILED_SECOND_FACTORS else 0)
+    assert (account().locked_until is not None) == bool(locks)
+    # One more guess, after them, is refused unchecked while the lock lasts.
+    if locks:
+        late = limited.test_client()
+        type_password(late)
+        type_code(late, pyotp.TOTP(secret).now())
+        assert not signed_in(late)
+        assert len(checked) == MAX_FAILED_SECOND_FACTORS
+
+
+@pytest.mark.parametrize("kind", ["authenticator", "backup"])
+def test_one_code_sent_at_once_from_many_sign_ins_signs_in_once(limited, secret, kind):
+    """Someone who saw the owner type a code (and knows the password) sends it from
+    several sign-ins at the same moment: a code works once, so one of them signs in."""
+    code = pyotp.TOTP(secret).now()
+    if kind == "backup":
+        code = confirm_totp(account(), code)[0]  # spends this step; gives backup codes
+    clients = [limited.test_client() for _ in range(6)]
+    for client in clients:
+        assert type_password(client).location.endswith("/staff/login/code")
+    tokens = [token(client, "/staff/login") for client in clients]
+    start = threading.Barrier(len(clients))
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def send(client, form_token) -> None:
+        try:
+            with limited.app_context():
+                start.wait()
+                answer = client.post(
+                    "/staff/login/code", data={"csrf_token": form_token, "code": code}
+                )
+                statuses.append(answer.location or answer.status_code)
+                db.session.remove()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=send, args=pair) for pair in zip(clients, tokens, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    # Signed in: sent on to the staff home page (the others go back to the code or
+    # password page: a spent code counts as a wrong one).
+    assert len([s for s in statuses if str(s).endswith("/staff/")]) == 1, statuses
+    assert sum(signed_in(client) for client in clients) == 1

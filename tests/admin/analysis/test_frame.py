@@ -10,7 +10,7 @@ from admin.analysis import frame
 from admin.analysis.frame import STATES, answers_frame
 from survey.surveys import find_survey, unwrap_with_recovery_code
 from survey.synthetic import add_synthetic_responses
-from tests.factories import Respondent
+from tests.factories import Respondent, store_the_week
 
 
 def test_one_known_response_becomes_typed_columns(app, make_open_survey):
@@ -31,6 +31,7 @@ def test_one_known_response_becomes_typed_columns(app, make_open_survey):
     )
     r.answer("minors", {})
     r.submit()
+    store_the_week(survey.slug)
     from survey.surveys import unwrap_with_recovery_code
 
     survey = find_survey("small")

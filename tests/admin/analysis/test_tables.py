@@ -5,7 +5,7 @@ from __future__ import annotations
 from admin.analysis.frame import answers_frame
 from admin.analysis.tables import breakdown, counted_questions, question_counts, weekly_counts
 from survey.surveys import definition_of, find_survey, unwrap_with_recovery_code
-from tests.factories import Respondent
+from tests.factories import Respondent, store_the_week
 
 # (age_band, apps, harm_scale, wanted) for each respondent.
 PEOPLE = [
@@ -42,6 +42,7 @@ def test_counts_breakdowns_and_weeks(app, make_open_survey):
     survey, code = make_open_survey()
     for person in PEOPLE:
         answer(app, *person)
+    store_the_week("small")
     survey = find_survey("small")
     definition = definition_of(survey)
     frame = answers_frame(survey, unwrap_with_recovery_code(survey, code))
