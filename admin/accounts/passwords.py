@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
 from survey import crypto
@@ -88,38 +89,64 @@ def lock_account(user: User, now: datetime) -> None:
     announce("user.locked", "system:sign-in-throttle", user.email)
 
 
-def count_wrong_password(
-    email: str, throttle: SignInThrottle | None, user: User | None, now: datetime
-) -> None:
-    """One more wrong password for this email (commits); the fifth locks its account.
+def dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash of nothing anyone knows, checked instead of an account's when there is
+    no account or its password must not be checked: a refusal costs the same."""
+    cache = current_app.extensions.setdefault("chorus", {})
+    key = ("dummy_hash", hasher.time_cost, hasher.memory_cost)
+    if key not in cache:
+        cache[key] = hasher.hash(secrets.token_urlsafe(16))
+    return str(cache[key])
 
-    The count goes up in the database itself, so attempts sent at once all count.
+
+def count_password_attempt(email: str, now: datetime) -> int:
+    """Count one password attempt for this email BEFORE its password is checked, in
+    one statement; commits. Returns which attempt it is since the count last started
+    (a right password, or a lock, starts it again).
+
+    Counting first, in the database, is what makes the limit hold when guesses are
+    sent at once: each gets its own number, and only the first five are checked.
     """
     lookup = throttle_lookup(email)
-    if throttle is None:
+    counted = (
+        update(SignInThrottle)
+        .where(SignInThrottle.lookup == lookup)
+        .values(failures=SignInThrottle.failures + 1, updated_at=now)
+        .returning(SignInThrottle.failures)
+    )
+    options = {"synchronize_session": False}
+    attempt = db.session.scalar(counted, execution_options=options)
+    if attempt is None:
         db.session.add(SignInThrottle(lookup=lookup, failures=1, updated_at=now))
-        failures: int | None = 1
-    else:
+        try:
+            db.session.commit()
+            return 1
+        except IntegrityError:  # the same email's first attempt, twice at once
+            db.session.rollback()
+            attempt = db.session.scalar(counted, execution_options=options)
+    db.session.commit()
+    return int(attempt or 1)
+
+
+def may_check_password(user: User | None, attempt: int, now: datetime) -> bool:
+    """Whether this attempt's password may be checked against the account's hash:
+    there is an account, it isn't locked, and the attempt is within the five."""
+    return user is not None and attempt <= MAX_FAILED_LOGINS and not is_locked(user, now)
+
+
+def refuse_password(email: str, user: User | None, attempt: int, now: datetime) -> None:
+    """A refused password attempt (already counted): the fifth locks the account and
+    starts the count again; commits."""
+    if attempt >= MAX_FAILED_LOGINS:
         db.session.execute(
             update(SignInThrottle)
-            .where(SignInThrottle.lookup == lookup)
-            .values(failures=SignInThrottle.failures + 1, updated_at=now),
-            execution_options={"synchronize_session": False},
-        )
-        failures = db.session.scalar(
-            select(SignInThrottle.failures).where(SignInThrottle.lookup == lookup)
-        )
-    if failures is not None and failures >= MAX_FAILED_LOGINS:
-        db.session.execute(
-            update(SignInThrottle).where(SignInThrottle.lookup == lookup).values(failures=0),
+            .where(SignInThrottle.lookup == throttle_lookup(email))
+            .values(failures=0),
             execution_options={"synchronize_session": False},
         )
         if user is not None and not is_locked(user, now):
             lock_account(user, now)
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same new email's first failure, twice at once
-        db.session.rollback()
+    db.session.commit()
 
 
 CURRENT_REFUSED = (
@@ -134,20 +161,24 @@ def check_current_password(user: User, password: str) -> bool:
     A wrong one counts with the sign-in's wrong passwords for the account's email,
     so guesses here and at sign-in share one count and one lock; while the account
     is locked even the right password is refused, as at sign-in. A right one
-    clears the count (the caller commits), as signing in does.
+    clears the count (the caller commits), as signing in does. Counted before it is
+    checked, as at sign-in (`count_password_attempt`).
     """
     hasher = password_hasher()
-    throttle = db.session.get(SignInThrottle, throttle_lookup(user.email))
     now = datetime.now(UTC)
+    attempt = count_password_attempt(user.email, now)
+    db.session.refresh(user, ["locked_until"])  # a lock set while this one was counted
+    checkable = may_check_password(user, attempt, now)
     try:
-        correct: bool = hasher.verify(user.password_hash, password)
+        correct: bool = hasher.verify(
+            user.password_hash if checkable else dummy_hash(hasher), password
+        )
     except (VerificationError, InvalidHashError):
         correct = False
-    if not correct or is_locked(user, now):
-        count_wrong_password(user.email, throttle, user, now)
+    if not (checkable and correct):
+        refuse_password(user.email, user, attempt, now)
         return False
-    if throttle is not None:
-        db.session.delete(throttle)
+    forget_wrong_passwords(user.email)
     return True
 
 

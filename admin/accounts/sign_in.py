@@ -16,10 +16,8 @@ from typing import Any
 
 import pyotp
 import segno
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (
-    current_app,
     g,
     session,
 )
@@ -31,20 +29,23 @@ from sqlalchemy.orm.attributes import set_committed_value
 from admin.accounts.passwords import (
     LOCKOUT,
     aware,
-    count_wrong_password,
+    count_password_attempt,
+    dummy_hash,
+    forget_wrong_passwords,
     hash_password,
     is_locked,
+    may_check_password,
     normalise_email,
     password_hasher,
     password_problem,
-    throttle_lookup,
+    refuse_password,
 )
 from admin.custody.keys import give_custodian_key, refresh_custodian_key
 from admin.custody.unlock import lock_everything
 from survey import crypto
 from survey.config import app_subkey
 from survey.events import announce
-from survey.models import Organisation, Role, SignInThrottle, StaffSession, User, db, rows_changed
+from survey.models import Organisation, Role, StaffSession, User, db, rows_changed
 from survey.retention import staff_session_limits
 from survey.surveys import lookup_secret
 
@@ -204,20 +205,25 @@ def check_password(email: str, password: str) -> User | None:
     so neither the answer nor its cost tells whether an account exists or is locked.
     """
     hasher = password_hasher()
-    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
-    throttle = db.session.get(SignInThrottle, throttle_lookup(email))
     now = datetime.now(UTC)
-    stored = user.password_hash if user else _dummy_hash(hasher)
+    # Counted first, then the account read: a lock that an earlier attempt set is
+    # seen, and attempts sent at once past the fifth aren't checked at all.
+    attempt = count_password_attempt(email, now)
+    user = db.session.scalar(
+        select(User)
+        .where(User.email == normalise_email(email))
+        .execution_options(populate_existing=True)
+    )
+    checkable = may_check_password(user, attempt, now)
+    stored = user.password_hash if user is not None and checkable else dummy_hash(hasher)
     try:
-        hasher.verify(stored, password)
-        correct = user is not None
+        correct = hasher.verify(stored, password) and checkable
     except (VerificationError, InvalidHashError):
         correct = False
-    if user is None or is_locked(user, now) or not correct or not user.active:
-        count_wrong_password(email, throttle, user, now)
+    if user is None or not correct or not user.active:
+        refuse_password(email, user, attempt, now)
         return None
-    if throttle is not None:
-        db.session.delete(throttle)
+    forget_wrong_passwords(email)
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     # An analyst made before custody existed, or given the role since, gets a key now;
@@ -227,14 +233,6 @@ def check_password(email: str, password: str) -> User | None:
     refresh_custodian_key(user, password)
     db.session.commit()
     return user
-
-
-def _dummy_hash(hasher: PasswordHasher) -> str:
-    cache = current_app.extensions.setdefault("chorus", {})
-    key = ("dummy_hash", hasher.time_cost, hasher.memory_cost)
-    if key not in cache:
-        cache[key] = hasher.hash(secrets.token_urlsafe(16))
-    return cache[key]
 
 
 # --- two-factor ------------------------------------------------------------------------------

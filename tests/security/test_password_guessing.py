@@ -130,3 +130,67 @@ def test_wrong_unlock_passwords_count_too(app, make_open_survey):
     refused = unlock(analyst, "small", CUSTODIAN_PASSWORD)
     assert refused.status_code == 422 and "locked for 15 minutes" in page_text(refused)
     assert analyst.get("/staff/surveys/small/responses.csv").status_code == 302
+
+
+PARALLEL_GUESSES = 20
+
+
+def test_wrong_passwords_sent_at_once_check_at_most_five(app, monkeypatch):
+    """Twenty wrong passwords for one account sent at the same moment, as the second
+    factor's test sends codes: each attempt is counted before its password is looked
+    at, so at most five are ever checked against the account's hash, however they
+    interleave, and then the account is locked. (Refused ones still cost the same
+    argon2 work, against a dummy hash.)"""
+    import threading
+
+    import argon2
+
+    make_user(EMAIL)
+    stored = account().password_hash
+    checked: list[str] = []
+    counting = threading.Lock()
+    verify = argon2.PasswordHasher.verify
+
+    def counted_verify(self, hash, password):
+        if hash == stored:
+            with counting:
+                checked.append(password)
+        return verify(self, hash, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", counted_verify)
+    guessers = [app.test_client() for _ in range(PARALLEL_GUESSES)]
+    tokens = [csrf(guesser, "/staff/login") for guesser in guessers]
+    start = threading.Barrier(PARALLEL_GUESSES)
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def guess(guesser, form_token, n) -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                answer = guesser.post(
+                    "/staff/login",
+                    data={"csrf_token": form_token, "email": EMAIL, "password": f"guess {n}"},
+                )
+                statuses.append(answer.status_code)
+                db.session.remove()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=guess, args=(guesser, form_token, n))
+        for n, (guesser, form_token) in enumerate(zip(guessers, tokens, strict=True))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    assert len(statuses) == PARALLEL_GUESSES and 302 not in statuses
+    assert 1 <= len(checked) <= 5, len(checked)
+    assert account().locked_until is not None
+    # Locked: even the right password is refused, and not checked.
+    checked.clear()
+    refused = app.test_client()
+    assert sign_in(refused, EMAIL).status_code != 302
+    assert checked == []
