@@ -515,6 +515,16 @@ def _one_way(
     return cells, hidden
 
 
+def _only_grow(
+    program: _Program, before: Sequence[Sequence[Term]], now: Sequence[Sequence[Term]]
+) -> None:
+    """Each count of a version at least the same count of the version before it:
+    answers are only ever added once a report is out."""
+    for earlier_cells, later_cells in zip(before, now, strict=True):
+        for earlier, later in zip(earlier_cells, later_cells, strict=True):
+            program.at_most(earlier, later)
+
+
 def _question_history(
     versions: Sequence[Document], table_id: str, layout: Sequence[Document]
 ) -> tuple[_Program, list[list[int]]] | None:
@@ -530,9 +540,7 @@ def _question_history(
         cells, hidden = _one_way(program, entry, _rounding_slack(document), categories)
         hidden_by_version.append(hidden)
         if previous is not None:
-            for before, now in zip(previous, cells, strict=True):
-                for a, b in zip(before, now, strict=True):
-                    program.at_most(a, b)
+            _only_grow(program, previous, cells)
         previous = cells
     return program, hidden_by_version
 
@@ -593,9 +601,7 @@ def _breakdown_history(
             program.total([c for row in cells for c in row], document["respondents"], slack)
         hidden_by_version.append(hidden)
         if previous is not None:
-            for before, now in zip(previous, cells, strict=True):
-                for a, b in zip(before, now, strict=True):
-                    program.at_most(a, b)
+            _only_grow(program, previous, cells)
         previous = cells
     return program, hidden_by_version
 

@@ -571,6 +571,16 @@ def geonames() -> tuple[dict[str, dict], tuple[str, ...], tuple[str, ...]]:
     return countries, tuple(names.split("\n")), tuple(arabic.split("\n"))
 
 
+def place_prefixes(places: Iterable[str]) -> frozenset[str]:
+    """Every leading run of words of a place of several words ("new" and "new
+    york" of "new york city"), so a scan knows to read on."""
+    return frozenset(
+        " ".join(words[:size])
+        for words in (place.split() for place in places)
+        for size in range(1, len(words))
+    )
+
+
 @functools.cache
 def lexicon() -> Lexicon:
     """Names (Faker's person lists), ordinary words (Faker's most-frequent-word lists)
@@ -618,11 +628,7 @@ def lexicon() -> Lexicon:
         surnames=frozenset(n for n in last if len(n) > 1 and n not in FUNCTION_WORDS),
         common=common,
         places=frozenset(places),
-        place_prefixes=frozenset(
-            " ".join(words[:size])
-            for words in (p.split() for p in places)
-            for size in range(1, len(words))
-        ),
+        place_prefixes=place_prefixes(places),
         longest_place=max(p.count(" ") + 1 for p in places),
         countries=frozenset(kept_countries),
     )

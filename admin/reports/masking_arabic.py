@@ -307,15 +307,13 @@ def lexicon() -> ArabicLexicon:
     places |= {key(territories[c]) for c in small if c in territories}
     places = {p for p in places if p and p not in kept and len(p) >= 3 and p not in ordinary}
     places -= PRODUCTS | STRONG_NAME_CUES | KIN_NAME_CUES | PLACE_NAMERS | AMBIGUOUS_NAMES
+    from admin.reports.masking import place_prefixes  # masking imports this module
+
     return ArabicLexicon(
         first_names=frozenset(single_words(names) - ordinary - NAME_LINKS),
         surnames=frozenset(single_words(family) - ordinary - NAME_LINKS),
         places=frozenset(places),
-        place_prefixes=frozenset(
-            " ".join(words[:size])
-            for words in (p.split() for p in places)
-            for size in range(1, len(words))
-        ),
+        place_prefixes=place_prefixes(places),
         longest_place=max(p.count(" ") + 1 for p in places),
         countries=frozenset(kept),
         ordinary=ordinary,
