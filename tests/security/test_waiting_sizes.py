@@ -24,7 +24,7 @@ from survey.models import InboxEntry, db
 from survey.responses import DraftState, largest_draft_size
 from survey.sealed_answers import export_rows, largest_padded_size
 from survey.surveys import create_invite_codes, find_survey, unwrap_with_recovery_code
-from tests.factories import Respondent, small_survey_document
+from tests.factories import Respondent, small_survey_document, store_the_week
 
 # A character that takes four bytes in UTF-8, the most any character takes.
 WIDE = "\U0001f600"
@@ -114,7 +114,8 @@ def test_every_inbox_entry_of_a_survey_is_one_size(app, survey_and_recovery):
     client = app.test_client()
     client.post("/s/sizes/withdraw", data={"code": receipts[2], "step": "confirm"})
     assert sizes("SELECT box FROM response_inbox") == boxes[:2]
-    # What waits is whole: the long answers come out as typed.
+    # What waits is whole: once the week is stored, the long answers come out as typed.
+    store_the_week("sizes")
     survey = find_survey("sizes")
     rows = export_rows(survey, unwrap_with_recovery_code(survey, recovery))
     assert len(rows) == 2
@@ -145,6 +146,7 @@ def test_the_long_answers_come_out_as_typed(app, survey_and_recovery):
     r = Respondent(app.test_client(), "sizes")
     answer_at_every_cap(r)
     assert r.submit().status_code == 302
+    store_the_week("sizes")
     survey = find_survey("sizes")
     (row,) = export_rows(survey, unwrap_with_recovery_code(survey, recovery))
     assert WIDE * 500 in row and WIDE * STORY_CAP in row
