@@ -50,6 +50,12 @@ _EPS = 1e-6
 Document = Mapping[str, Any]
 
 
+class HistoryError(ValueError):
+    """The published versions contradict what the check assumes of them (a count
+    that fell between versions, which answers never do): nothing can be proved
+    about a new version, so it must not be published."""
+
+
 def _rounding_slack(document: Document) -> int:
     """How far a published figure may be from the true one: 2 when rounded to 5."""
     base = (document.get("disclosure") or {}).get("rounding")
@@ -472,10 +478,14 @@ class _Program:
             )
             if result.status == 3:
                 return float("inf")
+            if result.status == 2:
+                raise HistoryError(
+                    "The published versions of this report don't fit together (a count "
+                    "is lower than in an earlier version), so this version can't be "
+                    "checked against them and can't be published. Ask an administrator "
+                    "to look at the earlier versions."
+                )
             if result.status != 0:
-                # Versions whose figures contradict each other (a count that fell,
-                # which answers never do): the attacker's model doesn't hold; say so
-                # rather than guess.
                 raise RuntimeError(f"differencing LP failed: {result.message}")
             assert result.x is not None  # status 0: the solver found a solution
             self.points.append(result.x)

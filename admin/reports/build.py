@@ -148,7 +148,10 @@ def build_report(
         if changes:
             raise ReportError(differencing.margin_message(changes, disclosure.k))
         failing = set(differencing.shown_changes(published.earlier, document, disclosure.k))
-        failing |= set(differencing.pinned_tables(published.earlier, document, disclosure))
+        try:
+            failing |= set(differencing.pinned_tables(published.earlier, document, disclosure))
+        except differencing.HistoryError as exc:
+            raise ReportError(str(exc)) from None
         if not failing:
             return document
         if failing <= earlier.withhold:

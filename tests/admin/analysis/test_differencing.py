@@ -122,3 +122,17 @@ def test_a_small_change_in_answered_is_refused_not_hidden():
     changes = differencing.margin_changes([first], one_way(2, [40, 30, 20, 1], None), K)
     message = differencing.margin_message(changes, K)
     assert "“q” answered by 1" in message and "at least 9 more" in message
+
+
+def test_versions_that_contradict_each_other_are_an_error_not_a_guess():
+    """A count lower than in an earlier version (answers never shrink once a report
+    is out): the check can prove nothing, and says so."""
+    import pytest
+
+    first = one_way(1, [40, 30, 5, 0], None)  # 5 hidden, with a complement
+    second = one_way(2, [40, 30, 0, 0], None)
+    second["questions"][0]["counts"] = [None, None, 0, 0]
+    second["questions"][0]["answered"] = 70
+    second["respondents"] = 70
+    with pytest.raises(differencing.HistoryError, match="don't fit together"):
+        differencing.pinned_tables([first], second, DISCLOSURE)
