@@ -141,7 +141,8 @@ class EarlierVersions:
         notes = [
             f"{_table_name(ref)}: {n} count{'' if n == 1 else 's'} changed by fewer than "
             f"{self.disclosure.k} people since an earlier version, so "
-            f"{'it is' if n == 1 else 'they are'} hidden (with what would reveal them)."
+            f"{'it is' if n == 1 else 'they are'} hidden, with the counts that would give "
+            f"{'it' if n == 1 else 'them'} away."
             for ref, n in self.moved.items()
             if ref not in self.withhold
         ]
