@@ -48,7 +48,7 @@ from survey.models import (
     rows_changed,
 )
 from survey.sealed_answers import FORMAT_VERSION, padded_answers_size, seal_answers
-from survey.surveys import definition_of, lookup_secret
+from survey.surveys import definition_of, lookup_secret, per_definition
 
 
 class CodeNotFound(Exception):
@@ -124,13 +124,7 @@ def largest_draft_size(definition: SurveyDefinition) -> int:
 
 def draft_size(survey: Survey) -> int:
     """`largest_draft_size` of the survey's definition, worked out once per version."""
-    key = (survey.id, survey.definition_sha256)
-    found = _draft_sizes.get(key)
-    if found is None:
-        found = largest_draft_size(definition_of(survey))
-        if survey.id is not None:
-            _draft_sizes.put(key, found)
-    return found
+    return per_definition(_draft_sizes, survey, largest_draft_size)
 
 
 def _seal_draft(survey: Survey, key: bytes, draft_id: str, state: DraftState) -> bytes:

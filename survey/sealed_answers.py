@@ -29,7 +29,7 @@ from survey.lru import LruCache
 from survey.models import Survey
 from survey.spreadsheet import rows_csv
 from survey.stored import stored_responses
-from survey.surveys import SurveyError, definition_of
+from survey.surveys import SurveyError, definition_of, per_definition
 
 FORMAT = "chorus-answers/1"
 FORMAT_VERSION = 1
@@ -85,13 +85,7 @@ def largest_padded_size(definition: SurveyDefinition) -> int:
 
 def padded_answers_size(survey: Survey) -> int:
     """`largest_padded_size` of the survey's definition, worked out once per version."""
-    key = (survey.id, survey.definition_sha256)
-    found = _largest_padded.get(key)
-    if found is None:
-        found = largest_padded_size(definition_of(survey))
-        if survey.id is not None:
-            _largest_padded.put(key, found)
-    return found
+    return per_definition(_largest_padded, survey, largest_padded_size)
 
 
 def open_answers(private_key: bytes, survey_id: int, response: SealedBox) -> dict[str, Any]:

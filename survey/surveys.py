@@ -9,8 +9,9 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
+from typing import TypeVar
 
 from sqlalchemy import func, select
 
@@ -75,6 +76,25 @@ def definition_of(survey: Survey) -> SurveyDefinition:
     if survey.id is not None:
         parsed_definitions.put((survey.id, definition_digest(document)), definition)
     return definition
+
+
+Worked = TypeVar("Worked")
+
+
+def per_definition(
+    cache: LruCache[tuple[int, str], Worked],
+    survey: Survey,
+    work: Callable[[SurveyDefinition], Worked],
+) -> Worked:
+    """`work` done on the survey's definition once per process and definition
+    version, kept in `cache` (a survey not stored yet, without an id, isn't kept)."""
+    key = (survey.id, survey.definition_sha256)
+    found = cache.get(key)
+    if found is None:
+        found = work(definition_of(survey))
+        if survey.id is not None:
+            cache.put(key, found)
+    return found
 
 
 def find_survey(slug: str) -> Survey | None:
