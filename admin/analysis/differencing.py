@@ -130,11 +130,6 @@ class EarlierVersions:
     """How many counts of each table were hidden for having moved by 1 to k−1, for the
     analysts' preview (never for the document: it would say which counts are small)."""
 
-    def _noted(self, ref: TableRef, earlier: sdc.Earlier) -> sdc.Earlier:
-        if any(earlier.hide):
-            self.moved[ref] = self.moved.get(ref, 0) + sum(earlier.hide)
-        return earlier
-
     def held_back(self) -> list[str]:
         """What the new version hides because of earlier versions, in an analyst's
         words."""
@@ -158,29 +153,33 @@ class EarlierVersions:
         ref: TableRef,
         values: Sequence[int],
         old: Sequence[Sequence[Any]],
-        monotone: bool,
         slacks: Sequence[int],
+        *,
+        chose_only: bool = False,
     ) -> sdc.Earlier:
+        """The table's cells against what earlier versions (`old`, flattened as
+        `values`) published of them. `chose_only`: the cells come in pairs (chose an
+        answer, didn't) of which only the first is published, so only it can need
+        hiding for itself. Notes what is hidden in `moved`."""
         k = self.disclosure.k
+        monotone = ref[1] != THEMES_TABLE  # themes are recoded: their counts may fall
         hide = [False] * len(values)
         floors = [1] * len(values)
         for version, slack in zip(old, slacks, strict=True):
             for i, (value, before) in enumerate(zip(values, version, strict=True)):
                 if before is None:
                     continue
-                if 0 < abs(sdc.rounded(value, self.disclosure) - before) < k:
+                published = not chose_only or i % 2 == 0
+                if published and 0 < abs(sdc.rounded(value, self.disclosure) - before) < k:
                     hide[i] = True
                 if monotone:
                     floors[i] = max(floors[i], int(before) - slack)
+        if any(hide):
+            self.moved[ref] = self.moved.get(ref, 0) + sum(hide)
         return sdc.Earlier(hide=hide, floors=floors, withhold=ref in self.withhold)
 
     def counts(
-        self,
-        table_id: str,
-        categories: Sequence[str],
-        values: Sequence[int],
-        *,
-        monotone: bool = True,
+        self, table_id: str, categories: Sequence[str], values: Sequence[int]
     ) -> sdc.Earlier:
         """For a question's one-way counts (single choice, scale, number)."""
         old, slacks = [], []
@@ -189,14 +188,9 @@ class EarlierVersions:
             if entry is not None:
                 old.append(_aligned(categories, entry["categories"], entry["counts"]))
                 slacks.append(_rounding_slack(document))
-        return self._noted(
-            ("question", table_id),
-            self._earlier(("question", table_id), values, old, monotone, slacks),
-        )
+        return self._earlier(("question", table_id), values, old, slacks)
 
-    def option(
-        self, table_id: str, category: str, chose: int, answered: int, *, monotone: bool = True
-    ) -> sdc.Earlier:
+    def option(self, table_id: str, category: str, chose: int, answered: int) -> sdc.Earlier:
         """For one answer of a multi-choice question (or one theme): the people who
         chose it, and those who answered without choosing it (never published, but
         known wherever the first is)."""
@@ -212,14 +206,7 @@ class EarlierVersions:
             old.append([before, others])
             slacks.append(_rounding_slack(document))
         values = [chose, answered - chose]
-        earlier = self._earlier(("question", table_id), values, old, monotone, slacks)
-        # The second cell is never published: only the first can need hiding for itself.
-        return self._noted(
-            ("question", table_id),
-            sdc.Earlier(
-                hide=[earlier.hide[0], False], floors=earlier.floors, withhold=earlier.withhold
-            ),
-        )
+        return self._earlier(("question", table_id), values, old, slacks, chose_only=True)
 
     def breakdown(
         self,
@@ -228,10 +215,32 @@ class EarlierVersions:
         rows: Sequence[str],
         columns: Sequence[str],
         table: Sequence[Sequence[int]],
-        *,
-        monotone: bool = True,
     ) -> sdc.Earlier:
         """For a breakdown, flattened row by row as sdc.protect_table flattens it."""
+        old, slacks = self._breakdown_cells(table_id, by, rows, columns)
+        values = [v for row in table for v in row]
+        return self._earlier(("breakdown", table_id, by), values, old, slacks)
+
+    def option_breakdown(
+        self,
+        table_id: str,
+        by: str,
+        rows: Sequence[str],
+        category: str,
+        table: Sequence[Sequence[int]],
+    ) -> sdc.Earlier:
+        """For one answer's column of a multi-choice breakdown: rows × (chose it,
+        didn't), of which only the first column is published."""
+        old, slacks = self._breakdown_cells(table_id, by, rows, [category, _DIDNT])
+        values = [v for row in table for v in row]
+        ref = ("breakdown", table_id, by)
+        return self._earlier(ref, values, old, slacks, chose_only=True)
+
+    def _breakdown_cells(
+        self, table_id: str, by: str, rows: Sequence[str], columns: Sequence[str]
+    ) -> tuple[list[list[Any]], list[int]]:
+        """What each earlier version published of a breakdown's cells, flattened row
+        by row in the order of `rows` and `columns` (None where it didn't)."""
         old, slacks = [], []
         for document in self.documents:
             entry = breakdown_table(document, table_id, by)
@@ -248,30 +257,7 @@ class EarlierVersions:
                 )
             old.append(cells)
             slacks.append(_rounding_slack(document))
-        values = [v for row in table for v in row]
-        earlier = self._earlier(("breakdown", table_id, by), values, old, monotone, slacks)
-        if columns and columns[-1] == _DIDNT:
-            return earlier  # option_breakdown notes what it hides
-        return self._noted(("breakdown", table_id, by), earlier)
-
-    def option_breakdown(
-        self,
-        table_id: str,
-        by: str,
-        rows: Sequence[str],
-        category: str,
-        table: Sequence[Sequence[int]],
-        *,
-        monotone: bool = True,
-    ) -> sdc.Earlier:
-        """For one answer's column of a multi-choice breakdown: rows × (chose it,
-        didn't), of which only the first column is published."""
-        earlier = self.breakdown(table_id, by, rows, [category, _DIDNT], table, monotone=monotone)
-        hide = [h and i % 2 == 0 for i, h in enumerate(earlier.hide)]
-        return self._noted(
-            ("breakdown", table_id, by),
-            sdc.Earlier(hide=hide, floors=earlier.floors, withhold=earlier.withhold),
-        )
+        return old, slacks
 
 
 # --- Margins -----------------------------------------------------------------------------

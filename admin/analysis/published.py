@@ -76,10 +76,10 @@ class PublishedTables:
         earlier: EarlierVersions | None = None,
     ):
         """`earlier`: the report's published versions, which every table is protected
-        against too (admin/analysis/differencing.py); None on the analysis page, which
-        shows each table as it would be published alone."""
+        against too (admin/analysis/differencing.py); None (no versions) on the
+        analysis page, which shows each table as it would be published alone."""
         self.definition = definition
-        self.earlier = earlier
+        self.earlier = earlier or EarlierVersions((), disclosure)
         self.frame = frame
         self.disclosure = disclosure
         self.language = language
@@ -116,7 +116,7 @@ class PublishedTables:
                 sdc.protect_counts(
                     [n, counts.answered - n],
                     self.disclosure,
-                    self._earlier_option(question, value, n, counts.answered),
+                    self.earlier.option(question.id, value, n, counts.answered),
                 )
                 for value, n in zip(counts.categories, counts.counts, strict=True)
             ]
@@ -126,7 +126,7 @@ class PublishedTables:
             protected = sdc.protect_counts(
                 list(counts.counts),
                 self.disclosure,
-                self._earlier_counts(question, counts.categories, counts.counts),
+                self.earlier.counts(question.id, counts.categories, counts.counts),
             )
             shown = protected.counts
             percent = protected.percent
@@ -147,26 +147,6 @@ class PublishedTables:
         }
         self._entries[question.id] = entry
         return entry
-
-    # what earlier versions published (sdc.NOTHING_EARLIER when there are none)
-
-    def _earlier_counts(
-        self, question: Question, categories: Sequence[str], values: Sequence[int]
-    ) -> sdc.Earlier:
-        if self.earlier is None:
-            return sdc.NOTHING_EARLIER
-        return self.earlier.counts(
-            question.id, categories, values, monotone=question.id != THEMES_TABLE
-        )
-
-    def _earlier_option(
-        self, question: Question, value: str, chose: int, answered: int
-    ) -> sdc.Earlier:
-        if self.earlier is None:
-            return sdc.NOTHING_EARLIER
-        return self.earlier.option(
-            question.id, value, chose, answered, monotone=question.id != THEMES_TABLE
-        )
 
     # breakdowns
 
@@ -229,16 +209,7 @@ class PublishedTables:
             column_totals = self._margins(question)
             if self.disclosure.rounding:
                 column_totals = [None] * len(column_totals)
-            earlier = sdc.NOTHING_EARLIER
-            if self.earlier is not None:
-                earlier = self.earlier.breakdown(
-                    question.id,
-                    by.id,
-                    row_values,
-                    column_values,
-                    table,
-                    monotone=question.id != THEMES_TABLE,
-                )
+            earlier = self.earlier.breakdown(question.id, by.id, row_values, column_values, table)
             protected = sdc.protect_table(
                 table,
                 self.disclosure,
@@ -280,16 +251,7 @@ class PublishedTables:
             table = [[int((r & option).sum()), int((r & ~option).sum())] for r in rows]
             exact = shown is not None and not self.disclosure.rounding
             column_totals = [shown, self.respondents - shown] if exact else [None, None]
-            earlier = sdc.NOTHING_EARLIER
-            if self.earlier is not None:
-                earlier = self.earlier.option_breakdown(
-                    question.id,
-                    by.id,
-                    row_values,
-                    value,
-                    table,
-                    monotone=question.id != THEMES_TABLE,
-                )
+            earlier = self.earlier.option_breakdown(question.id, by.id, row_values, value, table)
             protected = sdc.protect_table(
                 table,
                 self.disclosure,
