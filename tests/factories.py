@@ -454,9 +454,7 @@ def answered_small_survey(people, **changes):
     survey and its unlocked frame."""
     from admin.analysis.frame import answers_frame
     from survey.definition import parse_definition
-    from survey.responses import DraftState, final_answers, store_response
     from survey.surveys import (
-        definition_of,
         find_survey,
         import_definition,
         open_survey,
@@ -468,13 +466,22 @@ def answered_small_survey(people, **changes):
     code = prepare_keys(survey, [custodian_user()], sheet_check=False)
     open_survey(survey)
     survey = find_survey(survey.slug)
+    store_people(survey, people)
+    return survey, answers_frame(survey, unwrap_with_recovery_code(survey, code))
+
+
+def store_people(survey, people) -> None:
+    """Store one response per entry of `people` (answers as `person` makes them), as
+    the weekly flush stores them."""
+    from survey.responses import DraftState, final_answers, store_response
+    from survey.surveys import definition_of
+
     definition = definition_of(survey)
     for given in people:
         state = DraftState()
         state.answers.update(given)
         store_response(survey, final_answers(definition, state))
     db.session.commit()
-    return survey, answers_frame(survey, unwrap_with_recovery_code(survey, code))
 
 
 # Free-text answers for coding themes (tests/admin/reports/test_coding.py and the

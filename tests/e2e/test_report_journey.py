@@ -12,7 +12,13 @@ from admin.accounts.sign_in import confirm_totp, create_user, start_totp_enrolme
 from survey.models import Organisation, ReportVersion, Role, User, db
 from survey.synthetic import add_synthetic_responses
 from tests.e2e.helpers import Hands, Person, screenshot
-from tests.factories import CUSTODIAN_EMAIL, CUSTODIAN_PASSWORD, custodian_user, person
+from tests.factories import (
+    CUSTODIAN_EMAIL,
+    CUSTODIAN_PASSWORD,
+    custodian_user,
+    person,
+    store_people,
+)
 
 ORG = "Example Messaging Ltd"
 ELSEWHERE = "Elsewhere Ltd"
@@ -103,17 +109,6 @@ def test_analyst_publishes_company_answers_other_company_sees_nothing(
     me.person.goto("/staff/surveys/small/report/preview", "Messaging safety")
     expect(me.page.get_by_text("Hidden because of earlier versions.")).to_be_visible()
     screenshot(me.page, "report-preview-after-version-1")
-
-
-def store_people(survey, people) -> None:
-    from survey.responses import DraftState, final_answers, store_response
-    from survey.surveys import definition_of
-
-    for given in people:
-        state = DraftState()
-        state.answers.update(given)
-        store_response(survey, final_answers(definition_of(survey), state))
-    db.session.commit()
 
 
 def version_finding_id(version: ReportVersion) -> str:

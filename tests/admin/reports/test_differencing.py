@@ -23,8 +23,7 @@ from admin.reports.build import Published, build_report, theme_evidence
 from admin.reports.draft import DraftReport, FindingDraft, ReportError
 from admin.reports.publish import publish
 from survey.models import Organisation, ReportVersion, db
-from survey.responses import DraftState, final_answers, store_response
-from survey.surveys import definition_of, unwrap_with_password
+from survey.surveys import unwrap_with_password
 from tests.factories import (
     CUSTODIAN_PASSWORD,
     EVIDENCE_STORY,
@@ -32,6 +31,7 @@ from tests.factories import (
     answered_small_survey,
     custodian_user,
     person,
+    store_people,
     story_codebook,
     storytellers,
 )
@@ -45,12 +45,7 @@ def add_people(survey, people):
     """Store more responses and return the survey's whole frame, read afresh."""
     from admin.analysis.frame import answers_frame
 
-    definition = definition_of(survey)
-    for given in people:
-        state = DraftState()
-        state.answers.update(given)
-        store_response(survey, final_answers(definition, state))
-    db.session.commit()
+    store_people(survey, people)
     return answers_frame(survey, unwrap_with_password(survey, custodian_user(), CUSTODIAN_PASSWORD))
 
 
