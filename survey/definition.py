@@ -110,6 +110,7 @@ QUESTION_KEYS = {
     "scale": False,
     "min": False,
     "max": False,
+    "integer": False,
     "max_length": False,
     "show_if": False,
     "prefer_not_to_say": False,
@@ -170,6 +171,8 @@ class Question:
     scale: ScaleSpec | None = None
     min: int | float | None = None
     max: int | float | None = None
+    # A number question that takes whole numbers only (3, not 2.5).
+    integer: bool = False
     max_length: int | None = None
     show_if: Condition | None = None
     prefer_not_to_say: bool = True
@@ -355,6 +358,7 @@ def _question_dict(q: Question) -> dict[str, Any]:
         }
     _put(out, "min", q.min)
     _put(out, "max", q.max)
+    _put(out, "integer", q.integer, False)
     _put(out, "max_length", q.max_length)
     if q.show_if:
         out["show_if"] = _condition_dict(q.show_if)
@@ -718,7 +722,7 @@ class _Validator:
             self.condition(f"{path}.show_if", q["show_if"])
         if qtype:
             self.type_specific(path, q, qtype)
-        for flag in ("other", "prefer_not_to_say", "group_by", "quote_consent"):
+        for flag in ("other", "prefer_not_to_say", "group_by", "quote_consent", "integer"):
             if flag in q:
                 self.boolean(f"{path}.{flag}", q[flag])
         if "theme_hint" in q and not (
@@ -742,6 +746,7 @@ class _Validator:
             "scale": qtype == "scale",
             "min": qtype == "number",
             "max": qtype == "number",
+            "integer": qtype == "number",
             "max_length": qtype in TEXT_TYPES,
             "quote_consent": qtype == "long_text",
             "prefer_not_to_say": qtype != "info",
@@ -771,6 +776,13 @@ class _Validator:
                     self.add(f"{path}.{key}", "must be a number")
             if _is_number(low) and _is_number(high) and low >= high:
                 self.add(f"{path}.max", "must be greater than min")
+            elif (
+                q.get("integer") is True
+                and _is_number(low)
+                and _is_number(high)
+                and math.floor(high) < math.ceil(low)
+            ):
+                self.add(f"{path}.integer", "no whole number lies between min and max")
         if qtype in TEXT_TYPES and "max_length" in q:
             self.integer(f"{path}.max_length", q["max_length"], 1, MAX_TEXT_ANSWER)
 
@@ -873,6 +885,7 @@ def _build(data: dict[str, Any]) -> SurveyDefinition:
                     scale=ScaleSpec(**scale) if scale else None,
                     min=q.get("min"),
                     max=q.get("max"),
+                    integer=q.get("integer", False),
                     max_length=q.get("max_length"),
                     show_if=_condition(q.get("show_if")),
                     prefer_not_to_say=q.get("prefer_not_to_say", True),

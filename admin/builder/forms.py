@@ -363,7 +363,7 @@ def question_form(question: Mapping[str, Any], languages: list[str]) -> MultiDic
         put_text(form, f"scale.{key}", scale.get(key), languages)
     for key in ("max_choices", "min", "max", "max_length", "theme_hint"):
         _put_value(form, key, question.get(key))
-    for key in ("other", "group_by", "quote_consent"):
+    for key in ("other", "group_by", "quote_consent", "integer"):
         _put_value(form, key, question.get(key, False))
     _put_value(form, "prefer_not_to_say", question.get("prefer_not_to_say", True))
     condition_form(form, question.get("show_if"))
@@ -419,6 +419,8 @@ def question_from_form(form: Mapping[str, Any], languages: list[str]) -> Built:
     if qtype == "number":
         _put(out, "min", read_number(form, "min"))
         _put(out, "max", read_number(form, "max"))
+        if read_bool(form, "integer"):
+            out["integer"] = True
     if qtype in TEXT_TYPES:
         _put(out, "max_length", read_int(form, "max_length"))
     if qtype == "long_text" and read_bool(form, "quote_consent"):
@@ -454,6 +456,7 @@ def question_fields(languages: list[str], rows: int) -> set[str]:
         "scale.max",
         "min",
         "max",
+        "integer",
         "max_length",
         "show_if",
         "show_if.question",

@@ -689,6 +689,7 @@ def test_choice_question_without_options():
         ("short_text", "min", 0),
         ("single_choice", "max_length", 10),
         ("short_text", "quote_consent", True),
+        ("scale", "integer", True),
         ("info", "prefer_not_to_say", True),
     ],
 )
