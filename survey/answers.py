@@ -53,12 +53,9 @@ ERROR_MESSAGES: dict[str, str] = {
     "not_an_option": N_("Choose one of the answers shown"),
     "too_many_choices": N_("Choose at most %(limit)s answers"),
     "options_and_pnts": N_('Choose answers or "Prefer not to say", not both'),
-    "other_and_pnts": N_('Either describe your answer or choose "Prefer not to say", not both'),
-    "other_text_unused": N_(
-        'You wrote in the "Other" box but chose another answer. Choose "Other" or clear the box'
-    ),
     "answer_and_pnts": N_('Either answer or tick "Prefer not to say", not both'),
     "not_a_number": N_("Enter a number, like 3"),
+    "not_whole": N_("Enter a whole number, like 3"),
     "out_of_range": N_("Enter a number between %(min)s and %(max)s"),
     "too_big": N_("Enter a smaller number"),
     "too_long": N_("This answer is too long: please shorten it to %(limit)s characters or fewer"),
@@ -107,9 +104,20 @@ def parse_answer(question: Question, form: FormData) -> Parsed:
     return parser(question, form)
 
 
+def _other_text(question: Question, form: FormData, chosen: list[str]) -> str:
+    """What the "Other" box holds, when it counts: only with "Other" chosen, or with
+    nothing chosen at all (typing there is then choosing "Other"). Beside another
+    answer it is ignored, as the page says ("If you chose Other…"): the page's
+    script hides the box then, so what is left in it is not an answer."""
+    if not question.other:
+        return ""
+    text = clean_text(form.get(other_field(question), "") or "")
+    return text if OTHER_VALUE in chosen or not chosen else ""
+
+
 def _parse_single(question: Question, form: FormData) -> Parsed:
     chosen = [v for v in form.getlist(question.id) if v]
-    other_text = clean_text(form.get(other_field(question), "") or "") if question.other else ""
+    other_text = _other_text(question, form, chosen)
     if len(chosen) > 1:
         return None, AnswerError("choose_one")
     value = chosen[0] if chosen else None
@@ -118,8 +126,6 @@ def _parse_single(question: Question, form: FormData) -> Parsed:
     if value is None:
         return None, None
     if value == PNTS_VALUE and question.prefer_not_to_say:
-        if other_text:
-            return None, AnswerError("other_and_pnts")
         return {"state": PREFER_NOT_TO_SAY}, None
     if value == OTHER_VALUE and question.other:
         if len(other_text) > question.text_limit:
@@ -127,16 +133,14 @@ def _parse_single(question: Question, form: FormData) -> Parsed:
         return {"value": {"other": other_text}}, None
     if value not in question.option_values():
         return None, AnswerError("not_an_option")
-    if other_text:
-        return None, AnswerError("other_text_unused")
     return {"value": value}, None
 
 
 def _parse_multi(question: Question, form: FormData) -> Parsed:
     chosen = [v for v in form.getlist(question.id) if v]
-    other_text = clean_text(form.get(other_field(question), "") or "") if question.other else ""
-    if other_text and OTHER_VALUE not in chosen:
-        chosen.append(OTHER_VALUE)  # writing in the box is choosing "Other"
+    other_text = _other_text(question, form, chosen)
+    if other_text and not chosen:
+        chosen.append(OTHER_VALUE)  # writing in the box alone is choosing "Other"
     if not chosen:
         return None, None
     if PNTS_VALUE in chosen and question.prefer_not_to_say:
@@ -202,6 +206,8 @@ def _parse_number(question: Question, form: FormData) -> Parsed:
         bounded = low is not None and high is not None
         return None, out_of_range if bounded else AnswerError("too_big")
     number = _from_decimal(value)
+    if question.integer and not isinstance(number, int):
+        return None, AnswerError("not_whole")
     if (low is not None and number < low) or (high is not None and number > high):
         return None, out_of_range
     return {"value": number}, None

@@ -215,10 +215,31 @@ def describe_answer(
             other = item.get("other", "")
             words.append(f"{gettext('Other')}: {other}" if other else gettext("Other"))
         elif question.type == "scale":
-            words.append(str(item))
+            words.append(describe_point(question, item, language, default))
         else:
             words.append(labels.get(item, str(item)))
     return "; ".join(words)
+
+
+def describe_point(question: Question, point: Any, language: str, default: str) -> str:
+    """A point of a scale with what it means: "1 – Not at all" at an end, and in
+    between the point with both ends, as the question's page shows them."""
+    scale = question.scale
+    assert scale is not None
+    low = localize(scale.min_label, language, default)
+    high = localize(scale.max_label, language, default)
+    if point == scale.min:
+        return f"{point} – {low}"
+    if point == scale.max:
+        return f"{point} – {high}"
+    return gettext(
+        "%(point)s (from %(min)s – %(min_label)s to %(max)s – %(max_label)s)",
+        point=point,
+        min=scale.min,
+        min_label=low,
+        max=scale.max,
+        max_label=high,
+    )
 
 
 def expired_page(survey: Survey, status: int = 200) -> tuple[str, int]:

@@ -83,6 +83,9 @@ bp = Blueprint("respond", __name__, url_prefix="/s")
 # Sent for each follow-up question the page's script showed (no question id can
 # start with "_"), so the page isn't shown again to reveal it.
 REVEALED_FIELD = "_revealed"
+# A section form's button (`action`) besides next, back and save: save the page and
+# go straight to the review.
+FINISH = "finish"
 
 CODE_ATTEMPT_LIMIT = "10 per minute;100 per day"
 # Limits on POSTs, per client address (keyed-hashed, see survey/privacy.py).
@@ -202,6 +205,7 @@ def render_section(
         section=section,
         question_blocks=blocks,
         follow_ups=revealed_here,
+        other_boxes=any(q.other for q, _ in on_page),
         questions=[q for q, shown in on_page if shown],
         errors=errors,
         step=step,
@@ -259,6 +263,13 @@ def save_section(slug: str, section_id: str) -> ResponseReturnValue:
     survey, definition, handle, state, sections, current = at_section(slug, section_id)
     if current is None:
         return redirect_after(survey, definition, state, section_id)
+    action = request.form.get("action", "next")
+    # A language button of the page's header (`language_switch` in section.html)
+    # sends `lang`, which `language_of` has put in use already: the page's answers
+    # are kept, and the page is shown again in that language.
+    switching = request.form.get("lang") in definition.languages
+    if switching:
+        language_of(definition)
     # What the page showed without its script; with it, follow-ups an answer here
     # revealed were shown too. The answers sent decide what counts (the server's
     # walk of the branching, never the script's).
@@ -273,14 +284,15 @@ def save_section(slug: str, section_id: str) -> ResponseReturnValue:
     )
     shown_now = {q.id for q in questions_to_show(definition, answered, current)}
     errors = {qid: err for qid, (_, err) in parsed.items() if err and qid in shown_now}
-    if errors:
+    if errors and not switching:
         values = {q.id: raw_form_values(q, request.form) for q in on_page}
         return render_section(
             survey, definition, answered, current, sections, values, errors, status=422
         )
     for question_id, (entry, error) in parsed.items():
         # Only what the person could see: shown when the page was drawn, or shown by
-        # its script and still shown by the answers sent.
+        # its script and still shown by the answers sent. An answer that can't be
+        # stored (only when switching language) keeps the one stored before.
         if error or (question_id not in shown and question_id not in shown_now):
             continue
         if entry is None:
@@ -294,7 +306,14 @@ def save_section(slug: str, section_id: str) -> ResponseReturnValue:
     state.at = current.id
     save_draft(survey, handle, state)
 
-    action = request.form.get("action", "next")
+    if switching:
+        if errors:
+            # What was typed, as typed, in the new language; the problems are for
+            # the next save to point out, not a reason to refuse changing language.
+            values = {q.id: raw_form_values(q, request.form) for q in on_page}
+            sections = visible_sections(definition, state)
+            return render_section(survey, definition, state, current, sections, values)
+        return redirect(section_url(survey, current))
     if action == "save":
         code, new_handle = issue_resume_code(survey, handle, state)
         rekey_session(new_handle, code)
@@ -303,10 +322,13 @@ def save_section(slug: str, section_id: str) -> ResponseReturnValue:
         return redirect(url_of_step_before(survey, visible_sections(definition, state), current))
     # Answers on this page may have revealed more questions on this same page: shown
     # again with them, unless the page's script showed them already (it enables a
-    # `_revealed` field for each follow-up it shows).
-    if (shown_now & {q.id for q in on_page}) - shown - revealed:
+    # `_revealed` field for each follow-up it shows). Finishing now goes on to the
+    # review all the same: what is still to answer there counts as skipped.
+    if (shown_now & {q.id for q in on_page}) - shown - revealed and action != FINISH:
         sections = visible_sections(definition, state)
         return render_section(survey, definition, state, current, sections, new_questions=True)
+    if action == FINISH:
+        return redirect(url_for("respond.review", slug=survey.slug))
     return redirect_after(survey, definition, state, current.id)
 
 
@@ -330,19 +352,50 @@ def review(slug: str) -> ResponseReturnValue:
     definition = definition_of(survey)
     _, state = current_draft(survey)
     language = language_of(definition)
+    return render(
+        "respond/review.html",
+        survey,
+        rows=review_rows(survey, definition, state, language),
+    )
+
+
+class ReviewedQuestion(NamedTuple):
+    question: Question
+    answer: str | None  # None: not answered (it is sent as skipped)
+    change_url: str  # its section's page, at the question
+
+
+class ReviewedSection(NamedTuple):
+    section: Section
+    skipped: bool  # after its content warning
+    answered: list[ReviewedQuestion]
+    unanswered: list[ReviewedQuestion]
+    url: str
+
+
+def review_rows(
+    survey: Survey, definition: SurveyDefinition, state: DraftState, language: str
+) -> list[ReviewedSection]:
+    """What the review page lists: each section shown now, and in it the questions
+    shown now, answered or not. A section never reached (the person finished early)
+    has no answers: all its questions are sent as skipped, as the page says."""
     rows = []
     for section_ in visible_sections(definition, state):
+        url = section_url(survey, section_)
         skipped = section_.id in state.skipped_sections
-        items = []
-        if not skipped:
-            for q in questions_to_show(definition, state, section_):
-                if q.takes_answer:
-                    answer = describe_answer(
-                        q, state.answers.get(q.id), language, definition.default_language
-                    )
-                    items.append((q, answer))
-        rows.append((section_, skipped, items))
-    return render("respond/review.html", survey, rows=rows)
+        answered: list[ReviewedQuestion] = []
+        unanswered: list[ReviewedQuestion] = []
+        for q in questions_to_show(definition, state, section_) if not skipped else []:
+            if not q.takes_answer:
+                continue
+            entry = state.answers.get(q.id)
+            answer = (
+                describe_answer(q, entry, language, definition.default_language) if entry else None
+            )
+            item = ReviewedQuestion(q, answer, f"{url}#q-{q.id}")
+            (answered if entry else unanswered).append(item)
+        rows.append(ReviewedSection(section_, skipped, answered, unanswered, url))
+    return rows
 
 
 @bp.post("/<slug>/submit")

@@ -15,6 +15,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from survey.answers import (
+    ERROR_MESSAGES,
     MAX_NUMBER_CHARS,
     OTHER_VALUE,
     PNTS_VALUE,
@@ -104,6 +105,14 @@ DOCUMENT: dict[str, Any] = {
                 {"id": "count", "type": "number", "text": "?", "min": 0, "max": 100},
                 {"id": "share", "type": "number", "text": "?", "min": -2.5, "max": 0.5},
                 {"id": "any_number", "type": "number", "text": "?"},
+                {
+                    "id": "whole",
+                    "type": "number",
+                    "text": "?",
+                    "min": 0,
+                    "max": 50,
+                    "integer": True,
+                },
                 {"id": "word", "type": "short_text", "text": "?", "max_length": 10},
                 {"id": "word_default", "type": "short_text", "text": "?"},
                 {"id": "essay", "type": "long_text", "text": "?", "quote_consent": True},
@@ -233,9 +242,12 @@ def test_prefer_not_to_say_box_where_it_is_not_offered_is_ignored():
             "answer_and_pnts",
         ),
         ("one", {"one": ["a", PNTS_VALUE]}, "choose_one"),
-        ("one_other", {"one_other": PNTS_VALUE, "one_other__other": "text"}, "other_and_pnts"),
         ("many", {"many": ["a", PNTS_VALUE]}, "options_and_pnts"),
-        ("many_other", {"many_other": PNTS_VALUE, "many_other__other": "text"}, "options_and_pnts"),
+        (
+            "many_other",
+            {"many_other": [PNTS_VALUE, OTHER_VALUE], "many_other__other": "text"},
+            "options_and_pnts",
+        ),
         ("rate", {"rate": ["3", PNTS_VALUE]}, "choose_one"),
     ],
 )
@@ -289,17 +301,22 @@ def test_too_many_choices():
 
 
 def test_other_counts_as_a_choice_for_the_limit():
-    fields = {"many_other": ["a", "b"], "many_other__other": "mine"}
+    fields = {"many_other": ["a", "b", OTHER_VALUE], "many_other__other": "mine"}
     assert parse("many_other", **fields) == error("too_many_choices", limit=2)
     fields = {"many_other": ["a", OTHER_VALUE, "b"], "many_other__other": ""}
     assert parse("many_other", **fields) == error("too_many_choices", limit=2)
 
 
-def test_multi_other_typing_implies_choosing_other():
+def test_multi_other_typing_alone_implies_choosing_other():
     assert parse("many_other", many_other__other="mine") == ok([{"other": "mine"}])
-    assert parse("many_other", many_other="b", many_other__other=" mine ") == ok(
-        ["b", {"other": "mine"}]
-    )
+
+
+def test_other_text_beside_other_answers_without_other_is_ignored():
+    # The box says "If you chose Other…"; its script hides it when Other isn't chosen.
+    assert parse("many_other", many_other="b", many_other__other=" mine ") == ok(["b"])
+    assert parse("one_other", one_other="a", one_other__other="mine") == ok("a")
+    assert parse("one_other", one_other=PNTS_VALUE, one_other__other="mine") == (PNTS_ENTRY, None)
+    assert parse("many_other", many_other=PNTS_VALUE, many_other__other="x") == (PNTS_ENTRY, None)
     assert parse("many_other", many_other=[OTHER_VALUE, "a"], many_other__other="mine") == ok(
         ["a", {"other": "mine"}]
     )
@@ -314,11 +331,6 @@ def test_single_other_text_alone_or_with_other_chosen():
     assert parse("one_other", one_other=OTHER_VALUE, one_other__other="mine") == ok(
         {"other": "mine"}
     )
-
-
-def test_single_other_text_with_another_option_chosen():
-    fields = {"one_other": "a", "one_other__other": "mine"}
-    assert parse("one_other", **fields) == error("other_text_unused")
 
 
 def test_single_option_with_empty_other_box_is_fine():
@@ -746,3 +758,14 @@ def test_another_questions_answer_is_not_read_as_quote_consent():
 )
 def test_clean_text_strips_c1_controls_and_bidi_overrides(raw, kept):
     assert clean_text(raw) == kept
+
+
+def test_a_whole_number_question_refuses_decimals_with_a_clear_message():
+    assert parse("whole", whole="3") == ok(3)
+    assert parse("whole", whole="3.0") == ok(3)
+    assert parse("whole", whole="2.5") == error("not_whole")
+    assert parse("whole", whole="2,5") == error("not_whole")
+    assert ERROR_MESSAGES["not_whole"] == "Enter a whole number, like 3"
+    # Its bounds still apply, and other number questions still take decimals.
+    assert parse("whole", whole="51") == error("out_of_range", min="0", max="50")
+    assert parse("any_number", any_number="2.5") == ok(2.5)
