@@ -181,7 +181,7 @@ def test_with_javascript_a_follow_up_appears_at_once_under_its_answer(
     # Saved in one go: no second showing of the page.
     p.press("Save and continue", "Disappearing messages")
     p.goto("/s/demo/review", "Check your answers")
-    row = p.page.locator(".summary__row").filter(has_text="remove or block that person")
+    row = p.page.locator(".review-list__row").filter(has_text="remove or block that person")
     expect(row).to_contain_text("Partly")
 
 
@@ -201,7 +201,7 @@ def test_without_javascript_the_page_comes_back_with_the_follow_up(
     p.choose(REVEAL, "No")
     p.press("Save and continue", "Disappearing messages")
     p.goto("/s/demo/review", "Check your answers")
-    row = p.page.locator(".summary__row").filter(has_text="remove or block that person")
+    row = p.page.locator(".review-list__row").filter(has_text="remove or block that person")
     expect(row).to_contain_text("No")
 
 

@@ -94,19 +94,19 @@ def test_an_arabic_survey_reads_right_to_left_and_its_layout_mirrors(
     if js:
         screenshot(p.page, "rtl-section", WIDTHS)
 
-    # An error: words in the "Other" box, and "Prefer not to say" ticked. The summary and the
-    # question's red bar are on the right.
+    # An error: too many words in the "Other" box. The summary and the question's red
+    # bar are on the right.
     p.choose(AGE, "١٨ سنة أو أكثر")
-    p.choose(APPS, "أفضّل عدم الإجابة")
-    p.type("غير ذلك (يُرجى التوضيح)", "فيسبوك ماسنجر")
+    p.choose(APPS, "غير ذلك")
+    other_box = p.page.get_by_label("إذا اخترت «غير ذلك»، يُرجى توضيحه", exact=True)
+    other_box.fill("م" * 501)
     p.press("حفظ ومتابعة", FIRST_SECTION)
-    expect(p.page.locator(".error-summary")).to_contain_text("«أفضّل عدم الإجابة»")
+    expect(p.page.locator(".error-summary")).to_contain_text("500")
     wrong = p.page.locator(".question--error").first
     assert wrong.evaluate("el => getComputedStyle(el).borderRightWidth") == "5px"
     if js:
         screenshot(p.page, "rtl-error", WIDTHS)
-    p.question(APPS).get_by_label("أفضّل عدم الإجابة", exact=True).uncheck()
-    p.choose(APPS, "غير ذلك")
+    other_box.fill("فيسبوك ماسنجر")
     p.press("حفظ ومتابعة", SECOND_SECTION)
     assert_right_to_left(p.page, "ar")
     panel = p.page.locator(".warning-panel")

@@ -170,7 +170,7 @@ def test_review_shows_labels_change_links_and_skipped_questions_compactly(client
     assert e2ee
     change = re.search(
         r'<a href="/s/small/section/e2ee#q-harm_scale">Change'
-        r'<span class="visually-hidden">: How much harm\?</span></a>',
+        r"<span class=\"visually-hidden\"> How much harm\?</span></a>",
         e2ee.group(1),
     )
     assert change, e2ee.group(1)
