@@ -245,6 +245,9 @@ def section_warning(slug: str, section_id: str) -> ResponseReturnValue:
     survey, definition, handle, state, _, current = at_section(slug, section_id)
     if current is None:
         return redirect_after(survey, definition, state, section_id)
+    if request.form.get("action") == FINISH:
+        # Nothing of this section was seen: its questions are sent as skipped.
+        return redirect(url_for("respond.review", slug=survey.slug))
     if request.form.get("action") == "skip":
         if current.id not in state.skipped_sections:
             state.skipped_sections.append(current.id)

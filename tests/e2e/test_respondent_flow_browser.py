@@ -149,3 +149,16 @@ def test_other_box_and_review_at_320(phone, open_with_recovery, js):
     p.check("Encrypted messaging")
     assert re.search(r"/s/small/section/e2ee#q-harm_scale$", p.page.url)
     expect(p.page.locator("#q-harm_scale")).to_be_in_viewport()
+
+
+def test_a_content_note_offers_finish_now_at_320(phone, open_with_recovery):
+    open_with_recovery(flow_document())
+    p = phone(js=True)
+    p.goto("/s/small", "Messaging safety")
+    p.press("Start the survey", "About you")
+    p.choose("How old are you?", "Under 18")
+    p.press("Save and continue", "Encrypted messaging")
+    expect(p.page.locator(".warning-panel")).to_be_visible()
+    screenshot(p.page, "content-note-finish", (320,))
+    p.press("Finish now and check your answers", "Check your answers")
+    expect(p.page.locator("main")).to_contain_text("You did not answer these questions.")

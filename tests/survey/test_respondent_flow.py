@@ -88,6 +88,23 @@ def test_finish_now_from_step_two_saves_the_page_and_goes_to_review(client, make
     assert answers["felt_safe"] == {"state": "not_shown"}
 
 
+def test_a_content_note_offers_finish_now_too(client, make_open_survey):
+    r, recovery = started(client, make_open_survey)
+    r.answer("you", {"age_band": "adult", "adult_only": "", "apps": "1"})
+    note = page_text(r.section("e2ee"))
+    assert "Content note" in note and "Finish now and check your answers" in note
+    finished = r.pass_warning("e2ee", "finish")
+    assert finished.location.endswith("/s/small/review")
+    review = page_text(r.get("/s/small/review"))
+    e2ee = re.search(r'aria-labelledby="review-e2ee">(.*?)</section>', review, re.S)
+    assert e2ee and "You did not answer these questions." in e2ee.group(1)
+    r.post("/s/small/submit")
+    [answers] = stored_answers("small", recovery)
+    assert answers["apps"] == {"value": 1}
+    assert answers["harm_scale"] == {"state": "skipped"}
+    assert answers["told"] == {"state": "skipped"}
+
+
 def test_finish_now_with_a_problem_shows_it_and_stays(client, make_open_survey):
     r, _ = started(client, make_open_survey)
     refused = r.answer("you", {"age_band": "adult", "apps": "many"}, action="finish")
