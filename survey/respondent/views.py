@@ -49,10 +49,12 @@ from survey.respondent.session import (
     forget_respondent,
     leave,
     receipt_lapsed,
+    receipt_minutes_left,
     receipt_to_show,
     rekey_session,
 )
 from survey.responses import (
+    AlreadyCounted,
     CodeNotFound,
     DraftGone,
     DraftHandle,
@@ -398,8 +400,16 @@ def receipt(slug: str) -> ResponseReturnValue:
             code=done["receipt"],
             error=N_("Tick the box to confirm you have saved your code"),
             lapsed=False,
+            minutes=receipt_minutes_left(done),
         )
-    return render("respond/receipt.html", survey, code=done["receipt"], error=None, lapsed=False)
+    return render(
+        "respond/receipt.html",
+        survey,
+        code=done["receipt"],
+        error=None,
+        lapsed=False,
+        minutes=receipt_minutes_left(done),
+    )
 
 
 @bp.get("/<slug>/thanks")
@@ -503,6 +513,8 @@ def withdraw_answers(slug: str) -> ResponseReturnValue:
             withdraw(survey, typed)
             return render("respond/withdraw.html", survey, step="done", error=None, typed="")
         find_receipt(survey, typed)
+    except AlreadyCounted:
+        return render("respond/withdraw.html", survey, step="counted", k=k, error=None, typed="")
     except CodeNotFound:
         return render(
             "respond/withdraw.html",
