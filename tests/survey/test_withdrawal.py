@@ -76,7 +76,9 @@ def survey_with_answers(app, make_open_survey):
     return find_survey("small"), code
 
 
-def test_before_any_version_every_page_promises_until_the_first_report(app, survey_with_answers, publish_version):
+def test_before_any_version_every_page_promises_until_the_first_report(
+    app, survey_with_answers, publish_version
+):
     landing = page_text(app.test_client().get("/s/small"))
     assert FIRST in landing and NEXT not in landing
     r, code, receipt = answer_and_keep_receipt(app)
@@ -91,7 +93,9 @@ def test_before_any_version_every_page_promises_until_the_first_report(app, surv
     assert status == 200 and "have been withdrawn" in html
 
 
-def test_after_a_version_new_answers_can_be_withdrawn_until_the_next(app, survey_with_answers, publish_version):
+def test_after_a_version_new_answers_can_be_withdrawn_until_the_next(
+    app, survey_with_answers, publish_version
+):
     publish_version()
     landing = page_text(app.test_client().get("/s/small"))
     assert NEXT in landing and FIRST not in landing
@@ -161,9 +165,7 @@ def test_a_withdrawal_after_version_1_never_makes_the_next_version_smaller(
     assert second["respondents"] >= first["respondents"]
 
     def answered(document):
-        return {
-            q["id"]: q["answered"] for q in document.get("questions", []) if "answered" in q
-        }
+        return {q["id"]: q["answered"] for q in document.get("questions", []) if "answered" in q}
 
     before, after = answered(first), answered(second)
     assert before and all(after[q] >= n for q, n in before.items())
