@@ -166,3 +166,12 @@ def test_every_page_of_the_small_survey_reads_plainly_in_spanish(
     eases = measured(app, make_open_survey, small_survey_document(), "es", monkeypatch)
     too_hard = [(name, ease) for name, ease in eases if ease < EASE_AT_LEAST]
     assert not too_hard, eases
+
+
+def test_the_thanks_page_lists_support_once(client, make_open_survey):
+    make_open_survey()
+    html = client.get("/s/small/thanks").get_data(as_text=True)
+    assert html.count('<ul class="support-list">') == 1
+    assert html.count("0800 000 000") == 1
+    # Every other page keeps the list in its footer.
+    assert client.get("/s/small").get_data(as_text=True).count('<ul class="support-list">') == 1
