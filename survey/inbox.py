@@ -256,8 +256,20 @@ def receipt_held(survey: Survey, receipt_lookup: str) -> bool:
     return waiting is not None
 
 
+def receipt_counted(survey: Survey, receipt_lookup: str) -> bool:
+    """Whether the stored response with this receipt is counted in a published
+    version of the report (and so can't be withdrawn)."""
+    counted = db.session.scalar(
+        select(Response.counted).where(
+            Response.receipt_lookup == receipt_lookup, Response.survey_id == survey.id
+        )
+    )
+    return bool(counted)
+
+
 def delete_by_receipt(survey: Survey, receipt_lookup: str) -> int:
-    """Delete the response with this receipt wherever it is (the caller commits).
+    """Delete the response with this receipt wherever it is, unless a published
+    version counts it (the caller commits).
 
     In the inbox, an entry that spent an invite keeps only that invite (its
     answers and receipt are gone), so the invite is still marked used at the
@@ -266,7 +278,9 @@ def delete_by_receipt(survey: Survey, receipt_lookup: str) -> int:
     deleted = rows_changed(
         db.session.execute(
             delete(Response).where(
-                Response.receipt_lookup == receipt_lookup, Response.survey_id == survey.id
+                Response.receipt_lookup == receipt_lookup,
+                Response.survey_id == survey.id,
+                Response.counted.is_(False),
             )
         )
     )

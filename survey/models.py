@@ -122,8 +122,14 @@ class Survey(Model):
     status: Mapped[str] = mapped_column(String(16), default=SurveyStatus.DRAFT.value)
     # X25519 public key that seals answers; set when the survey first opens.
     public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32))
-    # Set when a report is first published; withdrawal stops then.
+    # Set when a report is first published. Withdrawal then ends for the responses
+    # each version counts (`Response.counted`), not for the survey.
     report_published_week: Mapped[str | None] = mapped_column(String(8))
+    # Set when a version is published while the survey is closed or archived: every
+    # answer was stored at closing and that version counts them all, so nobody can
+    # withdraw any more (survey/responses.py `withdrawal_state`). Opening the survey
+    # again clears it.
+    withdrawal_ended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # After this day `chorus purge` deletes the survey's responses, drafts and invites.
     retain_until: Mapped[date | None] = mapped_column(Date)
     # While keys are made but the key sheet not yet confirmed: which groups of the
@@ -190,6 +196,11 @@ class Response(Model):
 
     `receipt_lookup` is HMAC(server secret, receipt code): only the person
     holding the receipt code can find this row again, to withdraw it.
+
+    `counted` is set when a published version of the report counts the response
+    (admin/reports/publish.py): from then on it can't be withdrawn, so published
+    counts only grow. It says no more than the week does: that the response was
+    stored when some version was published.
     """
 
     __tablename__ = "responses"
@@ -201,6 +212,7 @@ class Response(Model):
     format_version: Mapped[int] = mapped_column(Integer, default=1)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     receipt_lookup: Mapped[str] = mapped_column(String(64), unique=True)
+    counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class InboxEntry(Model):

@@ -11,6 +11,7 @@ refresh stores exactly one response, and one invite lets in one.
 
 from __future__ import annotations
 
+import enum
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -557,22 +558,61 @@ def receipt_exists(survey: Survey, receipt_code: str) -> bool:
     return inbox.receipt_held(survey, lookup)
 
 
+# --- withdrawal ----------------------------------------------------------------------
+#
+# A response can be withdrawn until a published version of the report counts it
+# (`Response.counted`, set by admin/reports/publish.py): answers sent after a
+# version can still be withdrawn until the next one. So what a page may promise
+# depends on the survey, never on anyone's answers:
+
+
+class WithdrawalState(enum.StrEnum):
+    # No version yet: answers can be withdrawn until the first report is published.
+    FIRST = "first"
+    # A version is out: answers it didn't count can be withdrawn until the next one.
+    NEXT = "next"
+    # A version was published after the survey closed: it counts every answer.
+    ENDED = "ended"
+
+
+def withdrawal_state(survey: Survey) -> WithdrawalState:
+    if survey.withdrawal_ended:
+        return WithdrawalState.ENDED
+    if survey.report_published_week is None:
+        return WithdrawalState.FIRST
+    return WithdrawalState.NEXT
+
+
 def withdrawal_open(survey: Survey) -> bool:
-    return survey.report_published_week is None
+    """Whether some answers of this survey may still be withdrawn."""
+    return withdrawal_state(survey) is not WithdrawalState.ENDED
+
+
+class AlreadyCounted(Exception):
+    """The response is in a published version of the report: it can't be withdrawn."""
 
 
 def find_receipt(survey: Survey, typed: str) -> None:
-    """CodeNotFound unless a response of this survey has this receipt code."""
-    if not crypto.is_well_formed_code(typed) or not receipt_exists(survey, typed):
+    """CodeNotFound unless a response of this survey has this receipt code;
+    AlreadyCounted if a published version counts it."""
+    if not crypto.is_well_formed_code(typed):
+        raise CodeNotFound
+    lookup = crypto.code_lookup(lookup_secret(), "receipt", typed)
+    if inbox.receipt_counted(survey, lookup):
+        raise AlreadyCounted
+    if not inbox.receipt_held(survey, lookup):
         raise CodeNotFound
 
 
 def withdraw(survey: Survey, typed: str) -> None:
-    """Delete the response a receipt code belongs to, or CodeNotFound."""
+    """Delete the response a receipt code belongs to; CodeNotFound if there is
+    none, AlreadyCounted (nothing deleted) if a published version counts it."""
     if not crypto.is_well_formed_code(typed):
         raise CodeNotFound
     lookup = crypto.code_lookup(lookup_secret(), "receipt", typed)
     deleted = inbox.delete_by_receipt(survey, lookup)
     db.session.commit()
     if deleted != 1:
+        if inbox.receipt_counted(survey, lookup):
+            raise AlreadyCounted
         raise CodeNotFound

@@ -365,6 +365,8 @@ def open_survey(survey: Survey) -> None:
         raise SurveyError(f'"{survey.slug}" can\'t open until its key sheet is confirmed.')
     require_support_services(survey)
     survey.status = SurveyStatus.OPEN.value
+    # New answers can come in, and each can be withdrawn until a version counts it.
+    survey.withdrawal_ended = False
     db.session.commit()
 
 

@@ -92,7 +92,10 @@ def page_text(response: Any) -> str:
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-CODE_RE = re.compile(r'class="code-box__code" translate="no">([^<]+)<')
+# A code on the page breaks only between its groups (<wbr> after each hyphen).
+CODE_RE = re.compile(
+    r'class="code-box__code" translate="no">((?:[0-9A-Z]{4}-(?:<wbr>)?){3}[0-9A-Z]{4})<'
+)
 
 
 @dataclass
@@ -150,12 +153,12 @@ class Respondent:
         self.get(f"/s/{self.slug}/receipt")
         match = CODE_RE.search(self.last_html)
         assert match, "no receipt code on the page"
-        return match.group(1)
+        return match.group(1).replace("<wbr>", "")
 
     def shown_code(self) -> str:
         match = CODE_RE.search(self.last_html)
         assert match, "no code on the page"
-        return match.group(1)
+        return match.group(1).replace("<wbr>", "")
 
 
 SAMPLE_REPORT = Path(__file__).parent / "reports" / "sample-report.json"

@@ -13,9 +13,10 @@ whole profile. So a new version is checked against every earlier version of the 
   (`margin_problems`).
 - Cells (options, breakdown cells, theme counts): one that moved by 1 to k−1 is hidden
   in the new version as if it were small, and the attacker's linear program knows
-  what earlier versions published: answers are only ever added once a report is out
-  (withdrawal ends with the first version), so a count never falls below its last
-  published value (`EarlierVersions` gives admin/analysis/sdc.py both).
+  what earlier versions published: a response a version counts can never be
+  withdrawn (`Response.counted`, set when it is published; only answers no version
+  counts yet can be), so a count never falls below its last published value
+  (`EarlierVersions` gives admin/analysis/sdc.py both).
 - Then the whole history is audited as the attacker would (`pinned_tables`): one
   linear program per table over every version, with each count of a later version at
   least the same count of an earlier one, must leave every hidden count of the new

@@ -241,3 +241,11 @@ def analysis_frame(survey: Survey, user: User) -> pd.DataFrame | None:
     if cached is None or cached[0] != count:
         cached = held.scratch["frame"] = (count, answers_frame(survey, held.key))
     return cached[1]
+
+
+def forget_frame(survey: Survey, user: User) -> None:
+    """Drop the unlock's frame, so the next page builds it again from what is stored
+    (a response it holds was withdrawn, though the count may look the same)."""
+    held = unlocked(survey, user)
+    if held is not None:
+        held.scratch.pop("frame", None)

@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, abort, redirect, render_template, request, u
 from flask_login import current_user
 
 from admin.access import allow, staff_member, survey_or_404
-from admin.analysis.frame import analysis_frame
+from admin.analysis.frame import analysis_frame, forget_frame
 from admin.analysis.tables import breakdown_groups, counted_questions
 from admin.custody.unlock import unlocked, unlocked_key
 from admin.reports.build import ThemeEvidence, build_report, report_problem, theme_evidence
@@ -30,10 +30,11 @@ from admin.reports.draft import (
     save_draft,
     store_draft,
 )
-from admin.reports.publish import next_version, publish, versions_of
+from admin.reports.publish import AnswersChanged, next_version, publish, versions_of
 from survey.definition import SurveyDefinition, localize
 from survey.events import announce
-from survey.models import Organisation, Role, Survey, db
+from survey.models import Organisation, Role, Survey, SurveyStatus, db
+from survey.responses import withdrawal_state
 from survey.surveys import custodian_wrap, definition_of
 
 bp = Blueprint("reports", __name__, url_prefix="/staff/surveys")
@@ -299,6 +300,10 @@ def publish_report(slug: str):
                 version = publish(
                     survey, frame, draft_for(survey), addressed, staff_member().email, evidence
                 )
+            except AnswersChanged as exc:
+                # The frame is made again, without the withdrawn answers.
+                forget_frame(survey, staff_member())
+                error = str(exc)
             except ReportError as exc:
                 error = str(exc)
             else:
@@ -315,7 +320,8 @@ def publish_report(slug: str):
         chosen=chosen,
         respondents=len(frame),
         warning=warning,
-        withdrawal_open=survey.report_published_week is None,
+        withdrawal_state=withdrawal_state(survey).value,
+        closed=survey.status != SurveyStatus.OPEN.value,
         error=error,
     )
     return page, 422 if error else 200

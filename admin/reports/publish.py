@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from admin.reports import render
@@ -15,11 +16,15 @@ from admin.reports.build import Published, ThemeEvidence, build_report
 from admin.reports.draft import DraftReport, ReportError, draft_problems
 from survey.events import announce
 from survey.models import (
+    InboxEntry,
     Organisation,
     ReportVersion,
+    Response,
     Survey,
+    SurveyStatus,
     db,
     iso_week,
+    rows_changed,
 )
 from survey.surveys import definition_of
 
@@ -49,6 +54,50 @@ def next_version(survey: Survey, addressed_to: Sequence[str]) -> Published:
     )
 
 
+class AnswersChanged(ReportError):
+    """A response the tables count was withdrawn while they were being worked on."""
+
+
+# Ids marked in one UPDATE: well under any database's limit on bound parameters.
+_MARK_BATCH = 1000
+
+
+def _mark_counted(survey: Survey, response_ids: Sequence[str]) -> None:
+    """Mark the responses a version counts, or AnswersChanged if one is gone (it was
+    withdrawn after the frame was built: the version would count it)."""
+    marked = 0
+    for start in range(0, len(response_ids), _MARK_BATCH):
+        batch = response_ids[start : start + _MARK_BATCH]
+        marked += rows_changed(
+            db.session.execute(
+                update(Response)
+                .where(Response.survey_id == survey.id, Response.id.in_(batch))
+                .values(counted=True)
+            )
+        )
+    if marked != len(response_ids):
+        raise AnswersChanged(
+            "Someone withdrew their answers while you were working, so the tables "
+            "were out of date. They have been made again without those answers: "
+            "check the preview, then publish again."
+        )
+
+
+def _all_counted(survey: Survey) -> bool:
+    """Whether every answer of the survey, stored or waiting, is counted."""
+    uncounted = db.session.scalar(
+        select(func.count())
+        .select_from(Response)
+        .where(Response.survey_id == survey.id, Response.counted.is_(False))
+    )
+    waiting = db.session.scalar(
+        select(func.count())
+        .select_from(InboxEntry)
+        .where(InboxEntry.survey_id == survey.id, InboxEntry.receipt_tag.is_not(None))
+    )
+    return not uncounted and not waiting
+
+
 def report_pdf(document: dict[str, Any]) -> bytes:
     """The report's PDF; a render that fails is a ReportError, shown like any other."""
     try:
@@ -67,9 +116,12 @@ def publish(
 ) -> ReportVersion:
     """Freeze a new version: its document, HTML and PDF, addressed to `organisations`.
 
-    Published versions never change; a new one links to the one before. The first
-    publication ends withdrawal for the survey's respondents (README.md "Analysis and
-    reports").
+    Published versions never change; a new one links to the one before. Every
+    response the version counts (the frame's) is marked counted in the same
+    transaction and can't be withdrawn from then on; answers stored or sent later
+    can be, until the next version (README.md "Analysis and reports"). A version
+    published while the survey is closed or archived counts every answer: it ends
+    withdrawal for the survey.
     """
     if not organisations:
         raise ReportError("Choose at least one organisation to address the report to.")
@@ -96,7 +148,13 @@ def publish(
     if survey.report_published_week is None:
         survey.report_published_week = published.published_week
     try:
+        _mark_counted(survey, [str(r) for r in frame.index])
+        if survey.status in (SurveyStatus.CLOSED.value, SurveyStatus.ARCHIVED.value):
+            survey.withdrawal_ended = _all_counted(survey)
         db.session.commit()
+    except AnswersChanged:
+        db.session.rollback()
+        raise
     except IntegrityError:
         db.session.rollback()
         raise ReportError(

@@ -23,7 +23,7 @@ from survey.i18n import gettext, language_name, use_language
 from survey.models import Survey, SurveyStatus
 from survey.respondent import fragments
 from survey.respondent.session import find_survey_here
-from survey.responses import DraftState, visible_sections
+from survey.responses import DraftState, visible_sections, withdrawal_state
 from survey.surveys import definition_of
 
 
@@ -108,6 +108,8 @@ def render(
         ],
         tx=tx,
         support=support,
+        # What the page may promise about withdrawing (templates/respond/_withdrawal.html).
+        withdrawal=withdrawal_state(survey).value if survey is not None else None,
         **context,
     )
     return html, status

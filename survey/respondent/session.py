@@ -214,6 +214,12 @@ def receipt_lapsed(done: dict[str, Any]) -> bool:
     return now_minute() - int(done.get("at", 0)) > RECEIPT_SHOWN_MINUTES
 
 
+def receipt_minutes_left(done: dict[str, Any]) -> int:
+    """About how many more minutes the receipt stays on its page (at least 1 while
+    it is shown: the last minute is counted whole)."""
+    return max(1, RECEIPT_SHOWN_MINUTES - (now_minute() - int(done.get("at", 0))))
+
+
 def receipt_to_show(slug: str) -> dict[str, Any] | None:
     """The receipt this browser may still see for the survey, if it hasn't lapsed."""
     done: dict[str, Any] | None = session.get("done")

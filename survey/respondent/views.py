@@ -49,10 +49,12 @@ from survey.respondent.session import (
     forget_respondent,
     leave,
     receipt_lapsed,
+    receipt_minutes_left,
     receipt_to_show,
     rekey_session,
 )
 from survey.responses import (
+    AlreadyCounted,
     CodeNotFound,
     DraftGone,
     DraftHandle,
@@ -454,8 +456,16 @@ def receipt(slug: str) -> ResponseReturnValue:
             code=done["receipt"],
             error=N_("Tick the box to confirm you have saved your code"),
             lapsed=False,
+            minutes=receipt_minutes_left(done),
         )
-    return render("respond/receipt.html", survey, code=done["receipt"], error=None, lapsed=False)
+    return render(
+        "respond/receipt.html",
+        survey,
+        code=done["receipt"],
+        error=None,
+        lapsed=False,
+        minutes=receipt_minutes_left(done),
+    )
 
 
 @bp.get("/<slug>/thanks")
@@ -465,6 +475,44 @@ def thanks(slug: str) -> ResponseReturnValue:
 
 
 # --- resume codes -------------------------------------------------------------------------
+
+
+@bp.get("/<slug>/receipt/print")
+def receipt_print(slug: str) -> ResponseReturnValue:
+    """The receipt code on a plain page to print (without JavaScript), for as long
+    as the receipt itself is shown."""
+    survey = answerable_survey(slug, allow=tuple(s.value for s in SurveyStatus), autocommit=True)
+    done = receipt_to_show(survey.slug)
+    if done is None:
+        return redirect(url_for("respond.receipt", slug=survey.slug))
+    return render(
+        "respond/code_print.html",
+        survey,
+        title=N_("Your receipt code"),
+        code_label=N_("Receipt code"),
+        code=done["receipt"],
+        code_address=url_for("respond.withdraw_answers", slug=survey.slug, _external=True),
+        back_url=url_for("respond.receipt", slug=survey.slug),
+    )
+
+
+@bp.get("/<slug>/code/print")
+def resume_code_print(slug: str) -> ResponseReturnValue:
+    """The resume code on a plain page to print, while the page that shows it does."""
+    survey = answerable_survey(slug, autocommit=True)
+    current_draft(survey)  # the session must still hold the draft
+    code = session["r"].get("code")
+    if not code:
+        return redirect(url_for("respond.resume_code", slug=survey.slug))
+    return render(
+        "respond/code_print.html",
+        survey,
+        title=N_("Your resume code"),
+        code_label=N_("Resume code"),
+        code=code,
+        code_address=url_for("respond.resume", slug=survey.slug, _external=True),
+        back_url=url_for("respond.resume_code", slug=survey.slug),
+    )
 
 
 @bp.route("/<slug>/code", methods=["GET", "POST"])
@@ -559,6 +607,8 @@ def withdraw_answers(slug: str) -> ResponseReturnValue:
             withdraw(survey, typed)
             return render("respond/withdraw.html", survey, step="done", error=None, typed="")
         find_receipt(survey, typed)
+    except AlreadyCounted:
+        return render("respond/withdraw.html", survey, step="counted", k=k, error=None, typed="")
     except CodeNotFound:
         return render(
             "respond/withdraw.html",

@@ -170,7 +170,7 @@ def test_resume_on_another_device_then_submit_and_withdraw(
     p.press("Save and get a resume code", "Your resume code")
     code = p.code_shown()
     assert CODE_RE.match(code), code
-    expect(page.locator("main")).to_contain_text("can't show it again or recover it")
+    expect(page.locator("main")).to_contain_text("once you leave this page, we can't show it again")
     p.press("Continue answering", "Your resume code")
     expect(page.get_by_role("alert")).to_contain_text("Tick the box to confirm")
     assert p.code_shown() == code

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from survey import crypto
 from survey.models import Draft, InviteCode, Response, db
@@ -378,14 +378,16 @@ def test_withdraw_with_receipt_until_the_report_is_published(client, make_open_s
     assert twice.status_code == 422
 
 
-def test_no_withdrawal_after_publication(client, make_open_survey):
+def test_no_withdrawal_once_a_published_version_counts_the_answers(client, make_open_survey):
     survey, _ = make_open_survey()
     r = Respondent(client, survey.slug)
     complete_small_survey(r)
     r.submit()
     receipt = r.receipt_code()
+    store_the_week("small")
     survey = find_survey("small")
     survey.report_published_week = "2026-W50"
+    db.session.execute(update(Response).values(counted=True))  # as publishing does
     db.session.commit()
     page = client.post("/s/small/withdraw", data={"code": receipt, "step": "confirm"})
     assert "can no longer be withdrawn" in page_text(page)
@@ -503,7 +505,10 @@ def test_responses_have_random_ids_and_only_a_week(client, make_open_survey):
         "format_version",
         "sealed",
         "receipt_lookup",
+        # Whether a published version counts it: set for all of a version at once.
+        "counted",
     }
+    assert not any(row.counted for row in rows)
     # Sizes are padded to buckets, so a short and a long answer look alike.
     assert len({len(row.sealed) for row in rows}) == 1
 

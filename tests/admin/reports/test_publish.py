@@ -8,7 +8,7 @@ import subprocess
 from sqlalchemy import select
 
 from admin.reports.draft import DraftReport, FindingDraft, save_draft
-from survey.models import AuditEntry, Organisation, ReportVersion, Role, db
+from survey.models import AuditEntry, Organisation, ReportVersion, Response, Role, db
 from survey.surveys import find_survey
 from tests.factories import (
     CUSTODIAN_EMAIL,
@@ -86,7 +86,7 @@ def test_preview_then_publish_freezes_a_version_for_the_chosen_organisation(app,
     assert json.loads(second.snapshot_json)["previous_version"] == 1
 
 
-def test_publishing_ends_withdrawal(app, make_open_survey):
+def test_publishing_ends_withdrawal_of_the_answers_it_counts(app, make_open_survey):
     from survey.synthetic import add_synthetic_responses
 
     survey, _ = make_open_survey()
@@ -96,8 +96,10 @@ def test_publishing_ends_withdrawal(app, make_open_survey):
     client = unlocked_analyst(app)
     org = db.session.scalar(select(Organisation))
     assert publish(client, {"organisation": org.id, "understood": "yes"}).status_code == 200
+    assert all(db.session.scalars(select(Response.counted)))
     page = page_text(Respondent(app.test_client(), "small").get("/s/small/withdraw"))
-    assert "has been published, so answers can no longer be withdrawn" in page
+    assert "Answers in it can no longer be withdrawn" in page
+    assert "until the next version of the report is published" in page
 
 
 def test_too_few_respondents_are_refused_before_anything_is_stored(app, make_open_survey):
