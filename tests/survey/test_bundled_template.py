@@ -21,6 +21,8 @@ import pytest
 from survey.definition import Question, SurveyDefinition, load_definition_text
 from survey.surveys import TEMPLATE_NAME, bundled_template_text
 from survey.synthetic import NONE_VALUES, UNSURE_VALUES, synthetic_state
+from tests.factories import Respondent, template_document
+from tests.plain_words import prose_blocks
 
 
 @pytest.fixture(scope="module")
@@ -207,3 +209,133 @@ def test_synthetic_answers_use_every_answer_with_not_sure_often_enough(template)
             if v in UNSURE_VALUES and counts[v] < 0.05 * len(given)
         ]
     assert never == [] and rare == [] and mixed[:3] == []
+
+
+# --- content notes and the landing page say plainly what follows (issue 21, point 3) ---
+
+# The sections whose questions ask about the respondent's own experience: whether
+# something happened to them (or to a child they care for), and the last time. Kept
+# by hand so that a question of that kind added to another section is noticed (the
+# test below finds them in the questions' words and compares).
+ASKS_ABOUT_OWN_EXPERIENCE = {"suggestions"}
+OWN_EXPERIENCE = re.compile(
+    r"\bwhen you were\b|\blast time\b|\bhappened\b|\bhappen to you\b"
+    r"|\bcuando tenías\b|\búltima vez\b|\bpas(?:ó|ado)\b",
+    re.I,
+)
+# What a note has to name when its section's questions say it, in each language.
+NAMED_IN_THE_NOTE = [
+    (re.compile(r"\bunder 18\b|\bmenos de 18\b", re.I), "an age"),
+    (re.compile(r"\blast time\b|\búltima vez\b", re.I), "the last time"),
+]
+HAPPENED_TO_YOU = re.compile(r"\bhappened to you\b|\bte pasó\b", re.I)
+# A note's claim that the section does *not* ask something, to the end of its sentence.
+DENIAL = re.compile(
+    r"\b(?:does not|doesn't|do not|don't|won't|will not|never) ask\w*\b[^.]*"
+    r"|\bno te (?:pide|pregunta)\w*\b[^.]*",
+    re.I,
+)
+# A note says what kind of question follows: "It asks what you think", "One asks if".
+SAYS_WHAT_IS_ASKED = re.compile(
+    r"(?<!not )(?<!n't )\b(?:asks|questions ask)\b"
+    r"|(?<!no )(?<!no te )\bpregunta(?:n)? (?:qué|si|por)\b|\bpiden? tu opinión\b",
+    re.I,
+)
+# The page around a note adds the way to support; the note itself doesn't say it twice.
+SUPPORT = re.compile(r"\bsupport\b|\bhelpline|\bapoyo\b|\blíneas? de ayuda\b", re.I)
+
+
+def in_language(text, language: str) -> str:
+    return text[language] if isinstance(text, dict) else text
+
+
+def section_texts(section, language: str) -> list[str]:
+    """What a section's questions say (text and hint) in one language."""
+    return [
+        in_language(t, language)
+        for q in section.questions
+        for t in (q.text, q.help)
+        if t is not None
+    ]
+
+
+def test_the_sections_that_ask_about_your_own_experience_are_the_ones_listed(template):
+    found = {
+        section.id
+        for section in template.sections
+        if section.content_warning
+        and any(
+            OWN_EXPERIENCE.search(text)
+            for lang in template.languages
+            for text in section_texts(section, lang)
+        )
+    }
+    assert found == ASKS_ABOUT_OWN_EXPERIENCE
+
+
+def test_a_content_note_says_when_its_section_asks_what_happened_to_you(template):
+    """The note before "Friend and contact suggestions" said it "does not ask you to
+    describe anything that happened to you", and the section then asked whether it
+    happened "to you, when you were under 18", and about the last time."""
+    missing = []
+    for section in template.sections:
+        if section.id not in ASKS_ABOUT_OWN_EXPERIENCE:
+            continue
+        assert section.content_warning, f"{section.id} asks about you without a note"
+        for lang in template.languages:
+            note = in_language(section.content_warning, lang)
+            asked = " ".join(section_texts(section, lang))
+            if not HAPPENED_TO_YOU.search(note):
+                missing.append(f"{section.id} ({lang}): whether it happened to you")
+            missing += [
+                f"{section.id} ({lang}): {what}"
+                for pattern, what in NAMED_IN_THE_NOTE
+                if pattern.search(asked) and not pattern.search(note)
+            ]
+    assert missing == []
+
+
+def test_no_content_note_denies_what_its_section_asks(template):
+    """A note may say what a section doesn't ask ("It does not ask about anything that
+    happened to you"), but never of a section that asks just that."""
+    denied = []
+    for section in template.sections:
+        if not section.content_warning:
+            continue
+        for lang in template.languages:
+            asks_about_you = any(OWN_EXPERIENCE.search(t) for t in section_texts(section, lang))
+            for claim in DENIAL.findall(in_language(section.content_warning, lang)):
+                if asks_about_you and OWN_EXPERIENCE.search(claim):
+                    denied.append(f"{section.id} ({lang}): {claim}")
+    assert denied == []
+
+
+def test_every_content_note_says_what_kind_of_question_follows(template):
+    vague, support = [], []
+    for section in template.sections:
+        for note in texts(section.content_warning):
+            if not SAYS_WHAT_IS_ASKED.search(note):
+                vague.append(f"{section.id}: {note}")
+            if SUPPORT.search(note):
+                support.append(f"{section.id}: {note}")
+    assert vague == [] and support == []
+
+
+WHO_CAN_TAKE_PART = {
+    "en": re.compile(r"\bcan take part\b", re.I),
+    "es": re.compile(r"\bpuede participar\b", re.I),
+}
+AN_AGE = {
+    "en": re.compile(r"\b(\d{2}) (?:or over|or older)\b", re.I),
+    "es": re.compile(r"\b(\d{2}) años o más\b", re.I),
+}
+
+
+def test_the_landing_page_says_who_can_take_part_age_included(client, make_open_survey):
+    survey, _ = make_open_survey(template_document())
+    for lang in ("en", "es"):
+        html = Respondent(client, survey.slug).get(f"/s/{survey.slug}?lang={lang}")
+        landing = " ".join(prose_blocks(html.get_data(as_text=True)))
+        assert WHO_CAN_TAKE_PART[lang].search(landing), lang
+        age = AN_AGE[lang].search(landing)
+        assert age and age.group(1) == "18", lang
