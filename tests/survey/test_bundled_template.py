@@ -61,7 +61,7 @@ def texts_read_before_the_last_question(template: SurveyDefinition) -> Iterator[
                     yield f"{q.id}.{option.value}", text
 
 
-RESULT = re.compile(r"\d\s*%|\bpoll\b|\bencuesta\b|\byougov\b", re.IGNORECASE)
+RESULT = re.compile(r"\d\s*[%٪]|\bpoll\b|\bencuesta\b|\byougov\b|استطلاع", re.IGNORECASE)
 
 
 def test_no_result_or_poll_is_shown_before_a_question(template):
@@ -159,17 +159,38 @@ def test_the_template_says_locked_not_sealed(template):
     assert [t for t in everything if re.search(r"\bseal|\bsell", t, re.I)] == []
 
 
+def every_text(value, path: str = "") -> Iterator[tuple[str, dict]]:
+    """(path, {lang: text}) for every text object in a definition's JSON."""
+    if (
+        isinstance(value, dict)
+        and "en" in value
+        and all(isinstance(v, str) for v in value.values())
+    ):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from every_text(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from every_text(item, f"{path}[{i}]")
+
+
+ARABIC_LETTERS = re.compile(r"[\u0621-\u064a]")
+
+
 def test_every_language_says_as_much(template):
-    """Both languages are complete (the format checks presence); here, that neither
-    is an empty or copied-over text."""
-    assert list(template.languages) == ["en", "es"]
-    same = []
-    for section in template.sections:
-        for q in section.questions:
-            for text in [q.text, q.help] + [o.label for o in q.options or []]:
-                if isinstance(text, dict) and text["en"] == text["es"] and len(text["en"]) > 3:
-                    same.append((q.id, text["en"]))
-    assert same == []
+    """Every language is complete (the format checks presence); here, that none is an
+    empty or copied-over text, and that no Arabic field is left in English (an
+    untranslated hint was seen on an Arabic page)."""
+    assert list(template.languages) == ["en", "es", "ar"]
+    same, not_arabic = [], []
+    for path, text in every_text(template_document()):
+        for language in ("es", "ar"):
+            if text[language] == text["en"] and len(text["en"]) > 3:
+                same.append((path, language, text["en"]))
+        if not ARABIC_LETTERS.search(text["ar"]):
+            not_arabic.append((path, text["ar"]))
+    assert same == [] and not_arabic == []
 
 
 def synthetic_answers(template: SurveyDefinition, n: int) -> dict[str, list]:
@@ -220,29 +241,34 @@ def test_synthetic_answers_use_every_answer_with_not_sure_often_enough(template)
 ASKS_ABOUT_OWN_EXPERIENCE = {"suggestions"}
 OWN_EXPERIENCE = re.compile(
     r"\bwhen you were\b|\blast time\b|\bhappened\b|\bhappen to you\b"
-    r"|\bcuando tenías\b|\búltima vez\b|\bpas(?:ó|ado)\b",
+    r"|\bcuando tenías\b|\búltima vez\b|\bpas(?:ó|ado)\b"
+    r"|عندما كان عمرك|المرة الأخيرة|\bحدث\b",
     re.I,
 )
 # What a note has to name when its section's questions say it, in each language.
 NAMED_IN_THE_NOTE = [
-    (re.compile(r"\bunder 18\b|\bmenos de 18\b", re.I), "an age"),
-    (re.compile(r"\blast time\b|\búltima vez\b", re.I), "the last time"),
+    (re.compile(r"\bunder 18\b|\bmenos de 18\b|دون 18", re.I), "an age"),
+    (re.compile(r"\blast time\b|\búltima vez\b|المرة الأخيرة", re.I), "the last time"),
 ]
-HAPPENED_TO_YOU = re.compile(r"\bhappened to you\b|\bte pasó\b", re.I)
+HAPPENED_TO_YOU = re.compile(r"\bhappened to you\b|\bte pasó\b|حدث لك", re.I)
 # A note's claim that the section does *not* ask something, to the end of its sentence.
 DENIAL = re.compile(
     r"\b(?:does not|doesn't|do not|don't|won't|will not|never) ask\w*\b[^.]*"
-    r"|\bno te (?:pide|pregunta)\w*\b[^.]*",
+    r"|\bno te (?:pide|pregunta)\w*\b[^.]*"
+    r"|(?<!\w)و?لا (?:يسأل|تسأل)[^.]*",
     re.I,
 )
 # A note says what kind of question follows: "It asks what you think", "One asks if".
 SAYS_WHAT_IS_ASKED = re.compile(
     r"(?<!not )(?<!n't )\b(?:asks|questions ask)\b"
-    r"|(?<!no )(?<!no te )\bpregunta(?:n)? (?:qué|si|por)\b|\bpiden? tu opinión\b",
+    r"|(?<!no )(?<!no te )\bpregunta(?:n)? (?:qué|si|por)\b|\bpiden? tu opinión\b"
+    r"|(?<!لا )\b(?:يسأل|تسأل)\b",
     re.I,
 )
 # The page around a note adds the way to support; the note itself doesn't say it twice.
-SUPPORT = re.compile(r"\bsupport\b|\bhelpline|\bapoyo\b|\blíneas? de ayuda\b", re.I)
+SUPPORT = re.compile(
+    r"\bsupport\b|\bhelpline|\bapoyo\b|\blíneas? de ayuda\b|الدعم|خطوط? (?:ال)?مساعدة", re.I
+)
 
 
 def in_language(text, language: str) -> str:
@@ -324,16 +350,18 @@ def test_every_content_note_says_what_kind_of_question_follows(template):
 WHO_CAN_TAKE_PART = {
     "en": re.compile(r"\bcan take part\b", re.I),
     "es": re.compile(r"\bpuede participar\b", re.I),
+    "ar": re.compile(r"يمكن لأي شخص[^.]*أن يشارك"),
 }
 AN_AGE = {
     "en": re.compile(r"\b(\d{2}) (?:or over|or older)\b", re.I),
     "es": re.compile(r"\b(\d{2}) años o más\b", re.I),
+    "ar": re.compile(r"\b(\d{2}) عامًا أو أكثر"),
 }
 
 
 def test_the_landing_page_says_who_can_take_part_age_included(client, make_open_survey):
     survey, _ = make_open_survey(template_document())
-    for lang in ("en", "es"):
+    for lang in ("en", "es", "ar"):
         html = Respondent(client, survey.slug).get(f"/s/{survey.slug}?lang={lang}")
         landing = " ".join(prose_blocks(html.get_data(as_text=True)))
         assert WHO_CAN_TAKE_PART[lang].search(landing), lang
