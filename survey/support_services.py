@@ -6,7 +6,8 @@ support". The builder offers these as a starting point, and adds one only when
 the facilitator ticks it; nothing here is added to a survey by itself.
 
 Only services whose details are certain are listed: the ones the bundled template
-(survey/bundled/product-risk-consultation.json) names, with the same details.
+(survey/bundled/product-risk-consultation.json) names, with the same details and
+the same words in each of its languages.
 Child Helpline International's directory suits any survey; the others are
 offered to surveys in the language their service answers in.
 """
@@ -58,7 +59,11 @@ def _text(text: dict[str, str], languages: Sequence[str]) -> dict[str, str]:
     return {tag: text.get(tag) or text.get(_primary(tag)) or text["en"] for tag in languages}
 
 
-EVERY_DAY = {"en": "24 hours, every day", "es": "24 horas, todos los días"}
+EVERY_DAY = {
+    "en": "24 hours, every day",
+    "es": "24 horas, todos los días",
+    "ar": "على مدار 24 ساعة، كل يوم",
+}
 
 SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
     SuggestedService(
@@ -66,6 +71,7 @@ SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
         name={
             "en": "Child Helpline International — find a helpline in your country",
             "es": "Child Helpline International — encuentra una línea de ayuda en tu país",
+            "ar": "Child Helpline International — ابحث عن خط مساعدة في بلدك",
         },
         url="https://childhelplineinternational.org/helplines/",
     ),
@@ -74,6 +80,7 @@ SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
         name={
             "en": "Childline (UK, for children and young people under 19)",
             "es": "Childline (Reino Unido, para niños, niñas y jóvenes menores de 19 años)",
+            "ar": "Childline (المملكة المتحدة، للأطفال والشباب دون 19 عامًا)",
         },
         url="https://www.childline.org.uk",
         phone="0800 1111",
@@ -86,6 +93,8 @@ SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
             "en": "NAPAC — National Association for People Abused in Childhood (UK, for adults)",
             "es": "NAPAC — National Association for People Abused in Childhood "
             "(Reino Unido, para personas adultas)",
+            "ar": "NAPAC — الجمعية الوطنية للأشخاص الذين تعرّضوا للإساءة في طفولتهم "
+            "(المملكة المتحدة، للبالغين)",
         },
         url="https://napac.org.uk",
         phone="0808 801 0331",
@@ -96,6 +105,7 @@ SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
         name={
             "en": "Fundación ANAR (Spain, for children and teenagers)",
             "es": "Fundación ANAR (España, para niños, niñas y adolescentes)",
+            "ar": "Fundación ANAR (إسبانيا، للأطفال والمراهقين)",
         },
         url="https://www.anar.org",
         phone="900 20 20 10",

@@ -227,7 +227,6 @@ def blank_document(slug: str, title: str) -> dict[str, Any]:
                         "id": "first_question",
                         "type": "short_text",
                         "text": "Your first question",
-                        "help": "Please leave out names and places.",
                     }
                 ],
             }

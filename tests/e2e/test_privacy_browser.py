@@ -64,7 +64,7 @@ def answer_and_send_without_js(p: Person) -> str:
     p.press("Save and continue", "Reporting and blocking tools")
     p.press("Save and continue", "Friend and contact suggestions")
     p.press("Skip this section", "Disappearing messages")
-    p.press("Skip this section", "Detecting abuse images and grooming")
+    p.press("Skip this section", "Tools that find abuse images and grooming")
     p.press("Skip this section", "End-to-end encrypted messaging")
     p.press("Continue to this section", "End-to-end encrypted messaging")
     p.type(

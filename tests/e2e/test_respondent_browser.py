@@ -68,7 +68,9 @@ def test_without_javascript_a_person_completes_the_template_survey(
     p.press("Save and continue", "Friend and contact suggestions")
 
     # A content warning first: continue past it; a branch inside the section reveals a question.
-    expect(page.locator(".warning-panel")).to_contain_text("It does not ask you to describe")
+    expect(page.locator(".warning-panel")).to_contain_text(
+        "One asks if this happened to you when you were under 18"
+    )
     expect(page.get_by_role("button", name="Skip this section")).to_be_visible()
     p.press("Continue to this section", "Friend and contact suggestions")
     reveal = "Thinking of the last time, did the app make it easy to remove or block that person?"
@@ -81,8 +83,8 @@ def test_without_javascript_a_person_completes_the_template_survey(
     p.press("Save and continue", "Disappearing messages")
 
     # This warning's section is skipped.
-    p.press("Skip this section", "Detecting abuse images and grooming")
-    p.press("Continue to this section", "Detecting abuse images and grooming")
+    p.press("Skip this section", "Tools that find abuse images and grooming")
+    p.press("Continue to this section", "Tools that find abuse images and grooming")
     p.choose("How important, if at all, is it to you that apps look for", "Prefer not to say")
     p.press("Save and continue", "End-to-end encrypted messaging")
     p.press("Continue to this section", "End-to-end encrypted messaging")
@@ -528,7 +530,7 @@ def test_template_survey_fits_the_screen(open_survey_live, new_context, width: i
     p.press("Save and continue", "Friend and contact suggestions")
     fits("warning")
     p.press("Skip this section", "Disappearing messages")
-    p.press("Skip this section", "Detecting abuse images and grooming")
+    p.press("Skip this section", "Tools that find abuse images and grooming")
     p.press("Skip this section", "End-to-end encrypted messaging")
     p.press("Skip this section", "What companies should do")
     feature = "In a few words, which product feature, if any, worries you most?"

@@ -21,6 +21,8 @@ import pytest
 from survey.definition import Question, SurveyDefinition, load_definition_text
 from survey.surveys import TEMPLATE_NAME, bundled_template_text
 from survey.synthetic import NONE_VALUES, UNSURE_VALUES, synthetic_state
+from tests.factories import Respondent, template_document
+from tests.plain_words import prose_blocks
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,7 @@ def texts_read_before_the_last_question(template: SurveyDefinition) -> Iterator[
                     yield f"{q.id}.{option.value}", text
 
 
-RESULT = re.compile(r"\d\s*%|\bpoll\b|\bencuesta\b|\byougov\b", re.IGNORECASE)
+RESULT = re.compile(r"\d\s*[%٪]|\bpoll\b|\bencuesta\b|\byougov\b|استطلاع", re.IGNORECASE)
 
 
 def test_no_result_or_poll_is_shown_before_a_question(template):
@@ -157,17 +159,38 @@ def test_the_template_says_locked_not_sealed(template):
     assert [t for t in everything if re.search(r"\bseal|\bsell", t, re.I)] == []
 
 
+def every_text(value, path: str = "") -> Iterator[tuple[str, dict]]:
+    """(path, {lang: text}) for every text object in a definition's JSON."""
+    if (
+        isinstance(value, dict)
+        and "en" in value
+        and all(isinstance(v, str) for v in value.values())
+    ):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from every_text(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from every_text(item, f"{path}[{i}]")
+
+
+ARABIC_LETTERS = re.compile(r"[\u0621-\u064a]")
+
+
 def test_every_language_says_as_much(template):
-    """Both languages are complete (the format checks presence); here, that neither
-    is an empty or copied-over text."""
-    assert list(template.languages) == ["en", "es"]
-    same = []
-    for section in template.sections:
-        for q in section.questions:
-            for text in [q.text, q.help] + [o.label for o in q.options or []]:
-                if isinstance(text, dict) and text["en"] == text["es"] and len(text["en"]) > 3:
-                    same.append((q.id, text["en"]))
-    assert same == []
+    """Every language is complete (the format checks presence); here, that none is an
+    empty or copied-over text, and that no Arabic field is left in English (an
+    untranslated hint was seen on an Arabic page)."""
+    assert list(template.languages) == ["en", "es", "ar"]
+    same, not_arabic = [], []
+    for path, text in every_text(template_document()):
+        for language in ("es", "ar"):
+            if text[language] == text["en"] and len(text["en"]) > 3:
+                same.append((path, language, text["en"]))
+        if not ARABIC_LETTERS.search(text["ar"]):
+            not_arabic.append((path, text["ar"]))
+    assert same == [] and not_arabic == []
 
 
 def synthetic_answers(template: SurveyDefinition, n: int) -> dict[str, list]:
@@ -207,3 +230,140 @@ def test_synthetic_answers_use_every_answer_with_not_sure_often_enough(template)
             if v in UNSURE_VALUES and counts[v] < 0.05 * len(given)
         ]
     assert never == [] and rare == [] and mixed[:3] == []
+
+
+# --- content notes and the landing page say plainly what follows (issue 21, point 3) ---
+
+# The sections whose questions ask about the respondent's own experience: whether
+# something happened to them (or to a child they care for), and the last time. Kept
+# by hand so that a question of that kind added to another section is noticed (the
+# test below finds them in the questions' words and compares).
+ASKS_ABOUT_OWN_EXPERIENCE = {"suggestions"}
+OWN_EXPERIENCE = re.compile(
+    r"\bwhen you were\b|\blast time\b|\bhappened\b|\bhappen to you\b"
+    r"|\bcuando tenías\b|\búltima vez\b|\bpas(?:ó|ado)\b"
+    r"|عندما كان عمرك|المرة الأخيرة|\bحدث\b",
+    re.I,
+)
+# What a note has to name when its section's questions say it, in each language.
+NAMED_IN_THE_NOTE = [
+    (re.compile(r"\bunder 18\b|\bmenos de 18\b|دون 18", re.I), "an age"),
+    (re.compile(r"\blast time\b|\búltima vez\b|المرة الأخيرة", re.I), "the last time"),
+]
+HAPPENED_TO_YOU = re.compile(r"\bhappened to you\b|\bte pasó\b|حدث لك", re.I)
+# A note's claim that the section does *not* ask something, to the end of its sentence.
+DENIAL = re.compile(
+    r"\b(?:does not|doesn't|do not|don't|won't|will not|never) ask\w*\b[^.]*"
+    r"|\bno te (?:pide|pregunta)\w*\b[^.]*"
+    r"|(?<!\w)و?لا (?:يسأل|تسأل)[^.]*",
+    re.I,
+)
+# A note says what kind of question follows: "It asks what you think", "One asks if".
+SAYS_WHAT_IS_ASKED = re.compile(
+    r"(?<!not )(?<!n't )\b(?:asks|questions ask)\b"
+    r"|(?<!no )(?<!no te )\bpregunta(?:n)? (?:qué|si|por)\b|\bpiden? tu opinión\b"
+    r"|(?<!لا )\b(?:يسأل|تسأل)\b",
+    re.I,
+)
+# The page around a note adds the way to support; the note itself doesn't say it twice.
+SUPPORT = re.compile(
+    r"\bsupport\b|\bhelpline|\bapoyo\b|\blíneas? de ayuda\b|الدعم|خطوط? (?:ال)?مساعدة", re.I
+)
+
+
+def in_language(text, language: str) -> str:
+    return text[language] if isinstance(text, dict) else text
+
+
+def section_texts(section, language: str) -> list[str]:
+    """What a section's questions say (text and hint) in one language."""
+    return [
+        in_language(t, language)
+        for q in section.questions
+        for t in (q.text, q.help)
+        if t is not None
+    ]
+
+
+def test_the_sections_that_ask_about_your_own_experience_are_the_ones_listed(template):
+    found = {
+        section.id
+        for section in template.sections
+        if section.content_warning
+        and any(
+            OWN_EXPERIENCE.search(text)
+            for lang in template.languages
+            for text in section_texts(section, lang)
+        )
+    }
+    assert found == ASKS_ABOUT_OWN_EXPERIENCE
+
+
+def test_a_content_note_says_when_its_section_asks_what_happened_to_you(template):
+    """The note before "Friend and contact suggestions" said it "does not ask you to
+    describe anything that happened to you", and the section then asked whether it
+    happened "to you, when you were under 18", and about the last time."""
+    missing = []
+    for section in template.sections:
+        if section.id not in ASKS_ABOUT_OWN_EXPERIENCE:
+            continue
+        assert section.content_warning, f"{section.id} asks about you without a note"
+        for lang in template.languages:
+            note = in_language(section.content_warning, lang)
+            asked = " ".join(section_texts(section, lang))
+            if not HAPPENED_TO_YOU.search(note):
+                missing.append(f"{section.id} ({lang}): whether it happened to you")
+            missing += [
+                f"{section.id} ({lang}): {what}"
+                for pattern, what in NAMED_IN_THE_NOTE
+                if pattern.search(asked) and not pattern.search(note)
+            ]
+    assert missing == []
+
+
+def test_no_content_note_denies_what_its_section_asks(template):
+    """A note may say what a section doesn't ask ("It does not ask about anything that
+    happened to you"), but never of a section that asks just that."""
+    denied = []
+    for section in template.sections:
+        if not section.content_warning:
+            continue
+        for lang in template.languages:
+            asks_about_you = any(OWN_EXPERIENCE.search(t) for t in section_texts(section, lang))
+            for claim in DENIAL.findall(in_language(section.content_warning, lang)):
+                if asks_about_you and OWN_EXPERIENCE.search(claim):
+                    denied.append(f"{section.id} ({lang}): {claim}")
+    assert denied == []
+
+
+def test_every_content_note_says_what_kind_of_question_follows(template):
+    vague, support = [], []
+    for section in template.sections:
+        for note in texts(section.content_warning):
+            if not SAYS_WHAT_IS_ASKED.search(note):
+                vague.append(f"{section.id}: {note}")
+            if SUPPORT.search(note):
+                support.append(f"{section.id}: {note}")
+    assert vague == [] and support == []
+
+
+WHO_CAN_TAKE_PART = {
+    "en": re.compile(r"\bcan take part\b", re.I),
+    "es": re.compile(r"\bpuede participar\b", re.I),
+    "ar": re.compile(r"يمكن لأي شخص[^.]*أن يشارك"),
+}
+AN_AGE = {
+    "en": re.compile(r"\b(\d{2}) (?:or over|or older)\b", re.I),
+    "es": re.compile(r"\b(\d{2}) años o más\b", re.I),
+    "ar": re.compile(r"\b(\d{2}) عامًا أو أكثر"),
+}
+
+
+def test_the_landing_page_says_who_can_take_part_age_included(client, make_open_survey):
+    survey, _ = make_open_survey(template_document())
+    for lang in ("en", "es", "ar"):
+        html = Respondent(client, survey.slug).get(f"/s/{survey.slug}?lang={lang}")
+        landing = " ".join(prose_blocks(html.get_data(as_text=True)))
+        assert WHO_CAN_TAKE_PART[lang].search(landing), lang
+        age = AN_AGE[lang].search(landing)
+        assert age and age.group(1) == "18", lang

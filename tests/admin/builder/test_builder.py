@@ -80,7 +80,7 @@ def test_create_from_template(staff):
     made = post(staff, "/staff/surveys/new/template", {"template_slug": "pr-2027"})
     assert made.status_code == 302
     doc = doc_of("pr-2027")
-    assert doc["languages"] == ["en", "es"]
+    assert doc["languages"] == ["en", "es", "ar"]
     assert [s["id"] for s in doc["sections"]] == [s["id"] for s in template_document()["sections"]]
     again = post(staff, "/staff/surveys/new/template", {"template_slug": "pr-2027"})
     assert again.status_code == 422 and "already a survey" in page_text(again)
