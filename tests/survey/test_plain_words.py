@@ -59,13 +59,13 @@ def respondent_pages(
         yield f"section: {section_id}", html
         if not saved_once:
             saved_once = True
-            r.post(path, {"action": "save", "lang": language})
+            r.post(path, {"action": "save"})
             yield "resume code", page(f"/s/{slug}/code")
             yield "resume code to print", page(f"/s/{slug}/code/print")
             r.get(f"/s/{slug}/code")
             r.post(f"/s/{slug}/code", {"saved": "1"})
             r.last_html = client.get(path).get_data(as_text=True)
-        location = r.post(path, {"action": "next", "lang": language}).location
+        location = r.post(path, {"action": "next"}).location
     yield "review", page(f"/s/{slug}/review")
     r.get(f"/s/{slug}/review")
     r.post(f"/s/{slug}/submit")
@@ -145,10 +145,10 @@ def measured(app, make_open_survey, document: dict[str, Any], language: str, mon
     """(page, grade in English or ease in Spanish) of every page of `document`."""
     survey, _ = make_open_survey(document)
     measure = english_grade if language == "en" else spanish_ease
-    return [
-        (name, measure(prose_of(html)))
-        for name, html in respondent_pages(app, survey.slug, language, monkeypatch)
-    ]
+    pages = list(respondent_pages(app, survey.slug, language, monkeypatch))
+    # A page in another language would be measured by the wrong yardstick.
+    assert [name for name, html in pages if f'<html lang="{language}"' not in html] == []
+    return [(name, measure(prose_of(html))) for name, html in pages]
 
 
 def test_every_page_of_the_small_survey_reads_plainly_in_english(
