@@ -197,7 +197,14 @@ class Hands:
         self.page = person.page
         self.keys = person.page.keyboard
 
-    def sign_in(self, email: str, password: str, second_factor: str | None = None) -> None:
+    def sign_in(
+        self,
+        email: str,
+        password: str,
+        second_factor: str | None = None,
+        heading: str = "Chorus staff",
+    ) -> None:
+        """Sign in; a company reader lands on "Company portal", staff on "Chorus staff"."""
         self.person.goto("/staff/login", "Sign in")
         self.page.get_by_label("Email").focus()
         self.keys.type(email)
@@ -209,7 +216,7 @@ class Hands:
             self.page.get_by_label("Code").focus()
             self.keys.type(second_factor)
             self.keys.press("Enter")
-        self.person.check("Chorus staff")
+        self.person.check(heading)
 
     def press(self, button: str, heading: str) -> None:
         """Focus a button and press Enter on it."""

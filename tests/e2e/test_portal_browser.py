@@ -47,7 +47,7 @@ def test_a_company_answers_a_finding_on_its_page_and_another_sees_nothing(
 
     reader = Person(new_context(js=js).new_page())
     me = Hands(reader)
-    me.sign_in("reader@acme.example", PASSWORD)  # company readers need no second factor
+    me.sign_in("reader@acme.example", PASSWORD, heading="Company portal")  # company readers need no second factor
     me.follow("Your reports", f"Reports for {ORG}")
     assert "answered 0 of 2 findings" in reader.html()
     me.follow(TITLE, TITLE)
@@ -116,7 +116,7 @@ def test_a_company_answers_a_finding_on_its_page_and_another_sees_nothing(
     # Another company's reader: no list entry, and the addresses are a plain 404.
     other = Person(new_context(js=js).new_page())
     them = Hands(other)
-    them.sign_in("reader@else.example", PASSWORD)
+    them.sign_in("reader@else.example", PASSWORD, heading="Company portal")
     them.follow("Your reports", f"Reports for {ELSEWHERE}")
     assert f"There are no reports addressed to {ELSEWHERE} yet." in other.html()
     assert TITLE not in other.html()
@@ -157,7 +157,7 @@ def test_results_are_folded_and_open_without_javascript(
         "response",
         lambda r: charts.append(r.url) if "/charts/" in r.url and r.status == 200 else None,
     )
-    Hands(reader).sign_in("reader@acme.example", PASSWORD)
+    Hands(reader).sign_in("reader@acme.example", PASSWORD, heading="Company portal")
     reader.goto(f"/portal/reports/{version.id}", TITLE)
     page = reader.page
     headings = page.locator("main h2:not(.visually-hidden)").all_inner_texts()
@@ -222,7 +222,7 @@ def test_the_portal_fits_a_narrow_screen(app, live_server, new_context, make_pub
         ),
     ):
         person = Person(new_context(viewport={"width": 320, "height": 640}).new_page())
-        Hands(person).sign_in(email, PASSWORD)
+        Hands(person).sign_in(email, PASSWORD, heading="Chorus staff" if email.startswith("facilitator") else "Company portal")
         for path, heading in paths:
             person.goto(path, heading)
             person.page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
@@ -252,7 +252,7 @@ def test_a_spanish_report_reads_in_spanish_in_the_browser(
 
     reader = Person(new_context(js=True).new_page())
     me = Hands(reader)
-    me.sign_in("reader@acme.example", PASSWORD)
+    me.sign_in("reader@acme.example", PASSWORD, heading="Company portal")
     me.follow("Your reports", f"Reports for {ORG}")
     title = "Seguridad en la mensajería, version 1"
     me.follow(title, title)

@@ -193,7 +193,7 @@ def test_analyst_codes_by_keyboard_quotes_builds_a_finding_and_a_company_reads_i
 
     # The company reads the theme and the quote.
     reader = Hands(Person(new_context().new_page()))
-    reader.sign_in("reader@acme.example", READER_PASSWORD)
+    reader.sign_in("reader@acme.example", READER_PASSWORD, heading="Company portal")
     reader.follow("Your reports", f"Reports for {ORG}")
     reader.follow("Messaging safety, version 1", "Messaging safety, version 1")
     body = reader.page.locator("main")
