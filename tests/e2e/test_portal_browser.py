@@ -47,7 +47,9 @@ def test_a_company_answers_a_finding_on_its_page_and_another_sees_nothing(
 
     reader = Person(new_context(js=js).new_page())
     me = Hands(reader)
-    me.sign_in("reader@acme.example", PASSWORD, heading="Company portal")  # company readers need no second factor
+    me.sign_in(
+        "reader@acme.example", PASSWORD, heading="Company portal"
+    )  # company readers need no second factor
     me.follow("Your reports", f"Reports for {ORG}")
     assert "answered 0 of 2 findings" in reader.html()
     me.follow(TITLE, TITLE)
@@ -222,7 +224,11 @@ def test_the_portal_fits_a_narrow_screen(app, live_server, new_context, make_pub
         ),
     ):
         person = Person(new_context(viewport={"width": 320, "height": 640}).new_page())
-        Hands(person).sign_in(email, PASSWORD, heading="Chorus staff" if email.startswith("facilitator") else "Company portal")
+        Hands(person).sign_in(
+            email,
+            PASSWORD,
+            heading="Chorus staff" if email.startswith("facilitator") else "Company portal",
+        )
         for path, heading in paths:
             person.goto(path, heading)
             person.page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")

@@ -63,7 +63,7 @@ def test_analyst_publishes_company_answers_other_company_sees_nothing(
     me.person.goto("/staff/surveys/small/report/publish", "Publish a version")
     page.get_by_label(ORG).check()
     page.get_by_label("I understand that a published version can't be changed.").check()
-    me.person.press("Publish", "Version 1 is published")
+    me.person.press("Publish version 1", "Version 1 is published")
     version = db.session.scalar(select(ReportVersion))
     assert [o.name for o in version.addressees] == [ORG]
 

@@ -462,13 +462,19 @@ def test_a_date_is_read_as_the_reader_writes_it(app, make_published_report):
     back as typed."""
     version = make_published_report([ACME])
     client = reader(app)
-    for typed in ("30/06/2027", "30-06-2027", "30.06.2027", "2027-06-30", "30 June 2027",
-                  "June 30, 2027", "30 Jun 2027", " 30/6/2027 "):
+    for typed in (
+        "30/06/2027",
+        "30-06-2027",
+        "30.06.2027",
+        "2027-06-30",
+        "30 June 2027",
+        "June 30, 2027",
+        "30 Jun 2027",
+        " 30/6/2027 ",
+    ):
         saved = answer(client, version, status="planned", planned_for=typed, text="x")
         assert saved.status_code == 303, typed
-        newest = db.session.scalars(
-            select(FindingAnswer).order_by(FindingAnswer.id.desc())
-        ).first()
+        newest = db.session.scalars(select(FindingAnswer).order_by(FindingAnswer.id.desc())).first()
         assert newest.planned_for == date(2027, 6, 30), typed
 
     answer(client, version, status="planned", planned_for="05/06/2027", text="x")
