@@ -495,7 +495,10 @@ def test_the_date_field_is_a_date_input_with_the_readers_format_in_its_hint(
     version = make_published_report([ACME])
     html = reader(app).get(finding_path(version)).get_data(as_text=True)
     assert 'type="date" id="planned_for"' in html
-    assert "day/month/year, for example 31/03/2027" in html
+    assert (
+        "Use the date picker; where there is none, write it as day/month/year, for example 31/03/2027"
+        in html
+    )
 
 
 def test_month_first_locales_read_month_first():
