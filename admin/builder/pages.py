@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -704,6 +705,12 @@ def _question(survey: Survey, doc: dict[str, Any], position: tuple[int, int], ne
     rows = forms.row_count(form, "options")
     if form.get("action") == "add_row":
         return _question_page(survey, form, section_id, new, languages, choices, None, rows + 1)
+    if _kind_changed(form, new):
+        # A new kind shows its own fields first (a choice question's answers, a
+        # scale's points), instead of a save that fails for want of them.
+        return _question_page(
+            survey, form, section_id, new, languages, choices, None, kind_changed=True
+        )
     built = forms.question_from_form(form, languages)
     candidate = copy.deepcopy(doc)
     questions = candidate["sections"][si]["questions"]
@@ -728,7 +735,22 @@ def _question(survey: Survey, doc: dict[str, Any], position: tuple[int, int], ne
     return redirect(url_for("builder.edit", slug=survey.slug) + f"#question-{built.part['id']}")
 
 
-def _question_page(survey, form, section_id, new, languages, choices, placed, rows=None):
+def _kind_changed(form: Mapping[str, Any], new: bool) -> bool:
+    """Whether the form asks for another kind's fields: "Show the fields for this
+    kind" pressed, or a save of a kind whose required fields (a choice question's
+    answers, a scale's points) the form did not show."""
+    if new:
+        return False
+    if form.get("action") == "change_type":
+        return True
+    shown, chosen = form.get("shown_type"), forms.question_type(form)
+    needs_fields = chosen in CHOICE_TYPES or chosen == "scale"
+    return shown in QUESTION_TYPES and shown != chosen and needs_fields
+
+
+def _question_page(
+    survey, form, section_id, new, languages, choices, placed, rows=None, kind_changed=False
+):
     qtype = forms.question_type(form)
     if rows is None:  # a form fresh from the document: one empty row to add an answer
         rows = forms.row_count(form, "options") + 1
@@ -748,6 +770,7 @@ def _question_page(survey, form, section_id, new, languages, choices, placed, ro
         rows=rows,
         type_names=QUESTION_TYPE_NAMES,
         question_types=QUESTION_TYPES,
+        kind_changed=kind_changed,
     )
 
 

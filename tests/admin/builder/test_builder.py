@@ -460,12 +460,125 @@ def test_no_input_crashes_the_question_form(staff, changes):
 
 
 def test_question_type_change_shows_the_new_fields(staff):
+    """A form without the kind it showed (an older page) still can't save a choice
+    question with no answers: the save fails and shows the answer rows."""
     draft()
     form = {"type": "single_choice", "id": "apps", "text.en": "Apps?", "text.es": "¿Apps?"}
     refused = post(staff, "/staff/surveys/small/questions/apps", form)
     assert refused.status_code == 422
     assert 'name="options[0].value"' in refused.get_data(as_text=True)
     assert "at least 2 options" in page_text(refused)
+
+
+@pytest.mark.parametrize("action", ["save", "change_type"])
+def test_changing_the_kind_shows_its_fields_in_the_same_step_without_a_failed_save(staff, action):
+    """Choosing a choice kind for a number question shows the answer rows at once, with
+    what was typed kept; nothing is saved and nothing fails."""
+    draft()
+    before = doc_of("small")
+    page = staff.get("/staff/surveys/small/questions/apps").get_data(as_text=True)
+    assert 'name="shown_type" value="number"' in page
+    assert "Show the fields for this kind" in page
+    form = {
+        "type": "single_choice",
+        "shown_type": "number",
+        "id": "apps",
+        "text.en": "Apps you use?",
+        "text.es": "¿Apps?",
+        "action": action,
+    }
+    shown = post(staff, "/staff/surveys/small/questions/apps", form)
+    html = shown.get_data(as_text=True)
+    assert shown.status_code == 200
+    assert "There is a problem" not in html and "at least 2 options" not in html
+    assert 'name="options[0].label.en"' in html and 'name="options[2].value"' in html
+    assert "add at least two answers to choose from below" in page_text(shown)
+    assert "Nothing is saved yet" in page_text(shown)
+    assert 'value="Apps you use?"' in html or ">Apps you use?</textarea>" in html
+    assert 'name="shown_type" value="single_choice"' in html
+    assert doc_of("small") == before
+    # Then the answers are filled in and saved, in the next step.
+    form |= {
+        "shown_type": "single_choice",
+        "action": "save",
+        "options[0].label.en": "Many",
+        "options[0].label.es": "Muchas",
+        "options[1].label.en": "Few",
+        "options[1].label.es": "Pocas",
+    }
+    saved = post(staff, "/staff/surveys/small/questions/apps", form)
+    assert saved.status_code == 302, page_text(saved)
+    apps = doc_of("small")["sections"][0]["questions"][2]
+    assert apps["type"] == "single_choice"
+    assert [o["value"] for o in apps["options"]] == ["many", "few"]
+
+
+def test_a_kind_without_required_fields_saves_at_once(staff):
+    draft()
+    page = staff.get("/staff/surveys/small/questions/story").get_data(as_text=True)
+    kind = re.search(r'name="shown_type" value="(\w+)"', page)[1]
+    assert kind == "long_text"
+    form = {
+        "type": "short_text",
+        "shown_type": kind,
+        "id": "story",
+        "text.en": "T",
+        "text.es": "T",
+        "prefer_not_to_say": "1",
+    }
+    assert post(staff, "/staff/surveys/small/questions/story", form).status_code == 302
+    story = next(
+        q
+        for section in doc_of("small")["sections"]
+        for q in section["questions"]
+        if q["id"] == "story"
+    )
+    assert story["type"] == "short_text"
+
+
+def test_option_codes_are_made_from_the_labels_when_left_empty(staff):
+    """Every answer needs a code for exports: left empty it is made from the label
+    (accents dropped, unique in the question; opt_3 where the label has no Latin
+    letters), and a typed one is kept."""
+    draft()
+    page = staff.get("/staff/surveys/small/questions/age_band").get_data(as_text=True)
+    assert "Code (used in exports)" in page and "made from the label" in page
+    form = {
+        "type": "multi_choice",
+        "id": "feelings",
+        "text.en": "How did it feel?",
+        "text.es": "¿Cómo te sentiste?",
+        "options[0].label.en": "Safe, mostly",
+        "options[0].label.es": "Segura, casi siempre",
+        "options[1].label.en": "Safe mostly",
+        "options[1].label.es": "Segura",
+        "options[2].label.en": "¿?",
+        "options[2].label.es": "¿?",
+        "options[3].value": "my_code",
+        "options[3].label.en": "Typed",
+        "options[3].label.es": "Escrita",
+        "prefer_not_to_say": "1",
+    }
+    added = post(staff, "/staff/surveys/small/sections/you/questions/add", form)
+    assert added.status_code == 302, page_text(added)
+    question = next(q for q in doc_of("small")["sections"][0]["questions"] if q["id"] == "feelings")
+    assert [o["value"] for o in question["options"]] == [
+        "safe_mostly",
+        "safe_mostly_2",
+        "opt_3",
+        "my_code",
+    ]
+
+
+def test_codes_come_from_the_default_language_then_the_others():
+    from admin.builder.forms import code_from_label, derive_codes
+
+    assert code_from_label("Sí, a menudo") == "si_a_menudo"
+    assert code_from_label("18 or older") == "opt_18_or_older"
+    assert code_from_label("نعم") == ""
+    options = [{"label": {"ar": "نعم", "en": "Yes"}}, {"label": {"ar": "لا"}}]
+    derive_codes(options, ["ar", "en"])
+    assert [o["value"] for o in options] == ["yes", "opt_2"]
 
 
 def test_reorder_and_delete_questions(staff):
