@@ -787,6 +787,56 @@ def test_invite_codes_csv_printable_and_counts(staff):
     assert len(recorded) == 2
 
 
+def test_invite_codes_are_refused_for_a_survey_that_does_not_use_them(staff):
+    """Codes for a survey anyone can answer would change nothing: the page says so and
+    links to the setting instead of offering the form, and a POST makes none."""
+    draft()
+    page = staff.get("/staff/surveys/small/invites")
+    text = page_text(page)
+    assert "This survey does not use invite codes" in text
+    assert "/staff/surveys/small/settings#f-invite_only" in page.get_data(as_text=True)
+    assert "How many codes" not in text
+    refused = post(staff, "/staff/surveys/small/invites", {"count": "3", "action": "csv"})
+    assert refused.status_code == 409
+    assert "Turn on “Invite only” in its settings first" in page_text(refused)
+    assert 'href="#not-invite-only"' in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(InviteCode)) == 0
+
+
+def test_invite_cards_speak_the_chosen_language_and_leave_the_title_off_unless_asked(staff):
+    draft(invite_only=True)
+    page = page_text(staff.get("/staff/surveys/small/invites"))
+    assert "Print the survey's title on the cards" in page and "Language of the cards" in page
+    english = post(staff, "/staff/surveys/small/invites", {"count": "1", "action": "print"})
+    html = english.get_data(as_text=True)
+    assert '<ul class="invite-cards" lang="en" dir="ltr">' in html
+    assert "Type this invite code:" in html
+    assert "invite-card__title" not in html  # off unless ticked
+    spanish = post(
+        staff,
+        "/staff/surveys/small/invites",
+        {"count": "2", "action": "print", "language": "es", "show_title": "1"},
+    )
+    html = spanish.get_data(as_text=True)
+    assert '<ul class="invite-cards" lang="es" dir="ltr">' in html
+    assert "Type this invite code:" not in html and "Go to this web address:" not in html
+    title = localized_title("small", "es")
+    assert html.count(f'<p class="invite-card__title">{title}</p>') == 2
+    assert "2 invite codes for" in page_text(spanish)
+    # A language the survey doesn't have falls back to its own.
+    other = post(
+        staff, "/staff/surveys/small/invites", {"count": "1", "action": "print", "language": "fr"}
+    )
+    assert 'lang="en"' in other.get_data(as_text=True) and "1 invite code for" in page_text(other)
+
+
+def localized_title(slug, language):
+    from survey.definition import localize
+
+    definition = definition_of(find_survey(slug))
+    return localize(definition.title, language, definition.default_language)
+
+
 # --- who may do what ----------------------------------------------------------------------
 
 

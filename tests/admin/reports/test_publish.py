@@ -101,9 +101,7 @@ def test_publishing_ends_withdrawal(app, make_open_survey):
     assert "has been published, so answers can no longer be withdrawn" in page
 
 
-def test_a_report_without_findings_is_published_only_when_that_is_confirmed(
-    app, answered_survey
-):
+def test_a_report_without_findings_is_published_only_when_that_is_confirmed(app, answered_survey):
     """A draft with no findings would reach the companies as "0 of 0 findings": the
     page says so, and publishing needs "Publish it without findings" ticked."""
     db.session.add(Organisation(name=ORG))
@@ -120,9 +118,7 @@ def test_a_report_without_findings_is_published_only_when_that_is_confirmed(
     assert 'href="#no_findings"' in refused.get_data(as_text=True)
     assert db.session.scalar(select(ReportVersion)) is None
     # What was ticked stays ticked.
-    assert 'id="understood" name="understood" value="yes" checked' in refused.get_data(
-        as_text=True
-    )
+    assert 'id="understood" name="understood" value="yes" checked' in refused.get_data(as_text=True)
 
     done = publish(client, {"organisation": org.id, "understood": "yes", "no_findings": "yes"})
     assert done.status_code == 200 and "Version 1 is published" in page_text(done)
@@ -162,9 +158,9 @@ def test_the_publish_page_says_it_takes_a_while_and_a_second_press_publishes_not
     assert "already published, so nothing more was published" in page_text(second)
     assert [v.version for v in db.session.scalars(select(ReportVersion))] == [1]
     # A fresh form publishes the next version.
-    assert 'name="version" value="2"' in client.get(
-        "/staff/surveys/small/report/publish"
-    ).get_data(as_text=True)
+    assert 'name="version" value="2"' in client.get("/staff/surveys/small/report/publish").get_data(
+        as_text=True
+    )
 
 
 def test_too_few_respondents_are_refused_before_anything_is_stored(app, make_open_survey):
