@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from babel import Locale
-
 from flask import (
     Blueprint,
     Flask,

@@ -496,8 +496,8 @@ def test_the_date_field_is_a_date_input_with_the_readers_format_in_its_hint(
     html = reader(app).get(finding_path(version)).get_data(as_text=True)
     assert 'type="date" id="planned_for"' in html
     assert (
-        "Use the date picker; where there is none, write it as day/month/year, for example 31/03/2027"
-        in html
+        "Use the date picker; where there is none, write it as day/month/year, "
+        "for example 31/03/2027" in html
     )
 
 
