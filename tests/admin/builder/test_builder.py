@@ -58,6 +58,9 @@ def test_create_blank_survey(staff):
     assert doc["title"] == "Safety by design" and len(doc["sections"]) == 1
     assert ("survey.create", "sbd") in actions()
     assert staff.get("/staff/surveys").status_code == 200
+    # One section is "1 section", never "1 sections".
+    overview = page_text(staff.get("/staff/surveys/sbd"))
+    assert "1 section," in overview and "1 sections" not in overview
     assert "Safety by design" in page_text(staff.get("/staff/surveys"))
 
 
