@@ -284,8 +284,8 @@ def build_two_language_survey_with_branching(me: Hands, screenshot=None) -> None
     me.fill("#f-id", "harmed")
     me.fill("#f-text-en", "Has this feature harmed you or someone you know?")
     me.fill("#f-text-es", "¿Esta función te ha hecho daño a ti o a alguien que conoces?")
-    for row, (value, en, es) in enumerate([("yes", "Yes", "Sí"), ("no", "No", "No")]):
-        me.fill(f"#f-options-{row}--value", value)
+    # Codes left empty: made from the English labels (yes, no).
+    for row, (en, es) in enumerate([("Yes", "Sí"), ("No", "No")]):
         me.fill(f"#f-options-{row}--label-en", en)
         me.fill(f"#f-options-{row}--label-es", es)
     picture("question")
@@ -320,4 +320,5 @@ def build_two_language_survey_with_branching(me: Hands, screenshot=None) -> None
     second = definition.question("what_happened")
     assert second.show_if.question == "harmed" and second.show_if.values == ("yes",)
     assert definition.question("harmed").options[0].label == {"en": "Yes", "es": "Sí"}
+    assert [o.value for o in definition.question("harmed").options] == ["yes", "no"]
     assert definition.title == {"en": "Safety by design", "es": "Seguridad desde el diseño"}
