@@ -60,6 +60,8 @@ def test_a_company_answers_a_finding_on_its_page_and_another_sees_nothing(
     me.sign_in(
         "reader@acme.example", PASSWORD, heading="Company portal"
     )  # company readers need no second factor
+    # A company reader's header names their portal, never "staff".
+    expect(reader.page.locator(".staff-brand")).to_have_text(f"Company portal: {ORG}")
     me.follow("Your reports", f"Reports for {ORG}")
     assert "answered 0 of 2 findings" in reader.html()
     me.follow(TITLE, TITLE)

@@ -188,7 +188,7 @@ def test_analyst_codes_by_keyboard_quotes_builds_a_finding_and_a_company_reads_i
     me.person.goto("/staff/surveys/small/report/publish", "Publish a version")
     me.page.get_by_label(ORG).check()
     me.page.get_by_label("I understand that a published version can't be changed.").check()
-    me.person.press("Publish", "Version 1 is published")
+    me.person.press("Publish version 1", "Version 1 is published")
     version = db.session.scalar(select(ReportVersion))
 
     # The company reads the theme and the quote.
