@@ -133,3 +133,26 @@ def test_a_new_kind_shows_its_fields_in_the_same_step_at_1280(
     me.person.goto("/staff/surveys/kinds/invites", "Invite codes")
     expect(me.page.locator("#not-invite-only")).to_contain_text("does not use invite codes")
     me.follow("Turn on “Invite only” in the survey's settings", "Survey settings")
+
+
+def test_invite_cards_in_the_surveys_language_without_its_title(
+    app, live_server, new_context, facilitator
+):
+    from survey.definition import parse_definition
+    from survey.surveys import import_definition
+    from tests.factories import small_survey_document
+
+    import_definition(parse_definition(small_survey_document(slug="cards", invite_only=True)))
+    db.session.commit()
+    me = Hands(Person(new_context(viewport={"width": 1280, "height": 900}).new_page()))
+    me.sign_in(EMAIL, PASSWORD)
+    me.person.goto("/staff/surveys/cards/invites", "Invite codes")
+    expect(me.page.get_by_label("Print the survey's title on the cards")).not_to_be_checked()
+    me.page.get_by_label("Language of the cards").select_option("es")
+    me.fill("#f-count", "4")
+    me.press("Printable cards", "4 invite codes for Messaging safety")
+    cards = me.page.locator(".invite-card")
+    expect(cards).to_have_count(4)
+    expect(cards.first).to_contain_text("Escribe este código de invitación:")
+    expect(me.page.locator(".invite-card__title")).to_have_count(0)
+    helpers.screenshot(me.page, "builder-invite-cards", widths=(1280,))
