@@ -754,8 +754,9 @@ def _question_page(
     qtype = forms.question_type(form)
     if rows is None:  # a form fresh from the document: one empty row to add an answer
         rows = forms.row_count(form, "options") + 1
-    if qtype in CHOICE_TYPES:
-        rows = max(rows, 3)
+    # Three answer rows at least, for any kind: a choice kind's rows are on the page
+    # (hidden) before the kind changes to one (templates/admin/builder/question.html).
+    rows = max(rows, 3)
     return _form_page(
         "question.html",
         422 if placed else 200,

@@ -482,6 +482,10 @@ def test_changing_the_kind_shows_its_fields_in_the_same_step_without_a_failed_sa
     page = staff.get("/staff/surveys/small/questions/apps").get_data(as_text=True)
     assert 'name="shown_type" value="number"' in page
     assert "Show the fields for this kind" in page
+    # With JavaScript the select shows them at once: they are on the page, hidden.
+    assert "question-kind.js" in page and "data-kind-select" in page
+    assert '<div data-kinds="single_choice multi_choice" hidden>' in page
+    assert 'name="options[2].label.en"' in page
     form = {
         "type": "single_choice",
         "shown_type": "number",
