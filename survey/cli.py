@@ -301,6 +301,12 @@ def invites_group() -> None:
 def create_invites_command(slug: str, count: int) -> None:
     """Make single-use invite codes and print them (they are not stored readably)."""
     survey = survey_or_fail(slug)
+    if not definition_of(survey).invite_only:
+        raise click.ClickException(
+            f'"{slug}" does not ask for an invite code, so codes would change nothing: '
+            "anyone with its link can answer. Turn on “Invite only” in its settings "
+            "(in the builder, or invite_only: true in its definition) first."
+        )
     try:
         codes = create_invite_codes(survey, count)
     except SurveyError as exc:

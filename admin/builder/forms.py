@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -402,6 +403,7 @@ def question_from_form(form: Mapping[str, Any], languages: list[str]) -> Built:
             if option:
                 options.append(option)
                 rows.append(i)
+        derive_codes(options, languages)
         out["options"] = options
         if read_bool(form, "other"):
             out["other"] = True
@@ -432,6 +434,47 @@ def question_from_form(form: Mapping[str, Any], languages: list[str]) -> Built:
         out["prefer_not_to_say"] = False
     _put(out, "theme_hint", clean(form.get("theme_hint"), 1000))
     return Built(out, {"options": rows}, problems)
+
+
+CODE_LENGTH = 40
+
+
+def code_from_label(label: str) -> str:
+    """A label as an option code: lower-case ASCII letters, digits and _ ("Safe
+    defaults" → safe_defaults, "Sí, a menudo" → si_a_menudo). Accents are dropped;
+    a script with no Latin letters (Arabic) leaves nothing, and "" comes back."""
+    ascii_text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    code = re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")[:CODE_LENGTH].strip("_")
+    if code and not code[0].isalpha():
+        code = f"opt_{code}"[:CODE_LENGTH].strip("_")
+    return code
+
+
+def _label_code(label: Any, languages: list[str]) -> str:
+    """The code of the first of the label's languages (the survey's default first)
+    that gives one."""
+    texts = label if isinstance(label, dict) else {languages[0] if languages else "": label}
+    ordered = [texts[lang] for lang in languages if lang in texts]
+    ordered += [text for lang, text in texts.items() if lang not in languages]
+    return next((code for text in ordered if (code := code_from_label(str(text or "")))), "")
+
+
+def derive_codes(options: list[dict[str, Any]], languages: list[str]) -> None:
+    """Give every option typed without a code one made from its label, unique among
+    the question's options (safe_defaults_2 after safe_defaults); where the label
+    gives none (an Arabic label), opt_1, opt_2… by the option's place. Typed codes
+    are kept as they are: the validator says what is wrong with them."""
+    taken = {o["value"] for o in options if o.get("value")}
+    for number, option in enumerate(options, start=1):
+        if option.get("value") or "label" not in option:
+            continue
+        base = _label_code(option["label"], languages) or f"opt_{number}"
+        code, n = base, 2
+        while code in taken:
+            code = f"{base[: CODE_LENGTH - len(str(n)) - 1]}_{n}"
+            n += 1
+        option["value"] = code
+        taken.add(code)
 
 
 def option_renames(form: Mapping[str, Any]) -> dict[str, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -45,7 +46,7 @@ from survey.definition import (
     parse_definition,
 )
 from survey.events import announce
-from survey.i18n import language_name, speaking
+from survey.i18n import N_, language_name, speaking, translate_to
 from survey.models import Role, Survey, SurveyStatus, db
 from survey.spreadsheet import rows_csv
 from survey.stored import counts_note, stored_count
@@ -703,6 +704,12 @@ def _question(survey: Survey, doc: dict[str, Any], position: tuple[int, int], ne
     rows = forms.row_count(form, "options")
     if form.get("action") == "add_row":
         return _question_page(survey, form, section_id, new, languages, choices, None, rows + 1)
+    if _kind_changed(form, new):
+        # A new kind shows its own fields first (a choice question's answers, a
+        # scale's points), instead of a save that fails for want of them.
+        return _question_page(
+            survey, form, section_id, new, languages, choices, None, kind_changed=True
+        )
     built = forms.question_from_form(form, languages)
     candidate = copy.deepcopy(doc)
     questions = candidate["sections"][si]["questions"]
@@ -727,12 +734,28 @@ def _question(survey: Survey, doc: dict[str, Any], position: tuple[int, int], ne
     return redirect(url_for("builder.edit", slug=survey.slug) + f"#question-{built.part['id']}")
 
 
-def _question_page(survey, form, section_id, new, languages, choices, placed, rows=None):
+def _kind_changed(form: Mapping[str, Any], new: bool) -> bool:
+    """Whether the form asks for another kind's fields: "Show the fields for this
+    kind" pressed, or a save of a kind whose required fields (a choice question's
+    answers, a scale's points) the form did not show."""
+    if new:
+        return False
+    if form.get("action") == "change_type":
+        return True
+    shown, chosen = form.get("shown_type"), forms.question_type(form)
+    needs_fields = chosen in CHOICE_TYPES or chosen == "scale"
+    return shown in QUESTION_TYPES and shown != chosen and needs_fields
+
+
+def _question_page(
+    survey, form, section_id, new, languages, choices, placed, rows=None, kind_changed=False
+):
     qtype = forms.question_type(form)
     if rows is None:  # a form fresh from the document: one empty row to add an answer
         rows = forms.row_count(form, "options") + 1
-    if qtype in CHOICE_TYPES:
-        rows = max(rows, 3)
+    # Three answer rows at least, for any kind: a choice kind's rows are on the page
+    # (hidden) before the kind changes to one (templates/admin/builder/question.html).
+    rows = max(rows, 3)
     return _form_page(
         "question.html",
         422 if placed else 200,
@@ -747,6 +770,7 @@ def _question_page(survey, form, section_id, new, languages, choices, placed, ro
         rows=rows,
         type_names=QUESTION_TYPE_NAMES,
         question_types=QUESTION_TYPES,
+        kind_changed=kind_changed,
     )
 
 
@@ -1032,20 +1056,57 @@ def retention(slug: str):
 # --- invite codes -------------------------------------------------------------------------
 
 
+# What an invite card says, in the survey's language (the respondents' catalogues).
+CARD_WORDS = {
+    "where": N_("Go to this web address:"),
+    "type": N_("Type this invite code:"),
+    "note": N_("The code works once. No one can tell which answers came with it."),
+}
+NOT_INVITE_ONLY = (
+    "This survey does not ask for an invite code, so codes would change nothing: "
+    "anyone with the link can answer. Turn on “Invite only” in its settings first."
+)
+
+
+def invite_cards(
+    survey: Survey, definition: SurveyDefinition, codes: list[str], language: str, title: bool
+) -> str:
+    """The printable cards, in `language` (one of the survey's); the survey's title
+    only when asked for: a card left in someone's home that names the topic can put
+    them at risk."""
+    words = {key: translate_to(language, message) for key, message in CARD_WORDS.items()}
+    return render_template(
+        "admin/builder/invite_cards.html",
+        survey=survey,
+        codes=codes,
+        language=language,
+        words=words,
+        title=localize(definition.title, language, definition.default_language) if title else None,
+    )
+
+
 @bp.route("/<slug>/invites", methods=["GET", "POST"])
 @allow(*DESIGNERS)
 def invites(slug: str):
     survey = survey_or_404(slug)
+    definition = definition_of(survey)
     error, status = None, 200
     typed = "50"
+    language = definition.default_language
+    show_title = False
     if request.method == "POST":
         typed = forms.clean(request.form.get("count"), 20)
         count = int(typed) if typed.isdigit() and len(typed) <= 5 else 0
+        chosen = request.form.get("language", "")
+        language = chosen if chosen in definition.languages else language
+        show_title = request.form.get("show_title") == "1"
         if survey.status in (SurveyStatus.CLOSED.value, SurveyStatus.ARCHIVED.value):
             error, status = (
                 f"This survey is {survey.status}: new invite codes would be of no use.",
                 409,
             )
+        elif not definition.invite_only:
+            error, status = NOT_INVITE_ONLY, 409
         elif not 1 <= count <= MAX_INVITES:
             error, status = f"Give a number from 1 to {MAX_INVITES}.", 422
         else:
@@ -1054,7 +1115,7 @@ def invites(slug: str):
             if request.form.get("action") == "csv":
                 body = rows_csv(["invite_code"], ([code] for code in codes))
                 return attachment(body, "text/csv", f"{slug}-invite-codes.csv")
-            return render_template("admin/builder/invite_cards.html", survey=survey, codes=codes)
+            return invite_cards(survey, definition, codes, language, show_title)
     issued, used = invite_counts(survey)
     return _form_page(
         "invites.html",
@@ -1066,7 +1127,10 @@ def invites(slug: str):
         error=error,
         typed=typed,
         max_invites=MAX_INVITES,
-        invite_only=definition_of(survey).invite_only,
+        invite_only=definition.invite_only,
+        languages=definition.languages,
+        language=language,
+        show_title=show_title,
     )
 
 

@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from babel import Locale
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from admin.portal.dates import DateError, parse_date
 from survey.events import announce
 from survey.models import (
     FindingAnswer,
@@ -42,7 +44,6 @@ from survey.spreadsheet import safe_cell
 
 MAX_ANSWER_TEXT = 5000
 MAX_ROW_ID = 2**31 - 1  # PostgreSQL's INTEGER: larger ids would be an error there, not a miss
-DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Control characters a browser never sends from a textarea; PostgreSQL refuses NUL outright.
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 STAFF = (Role.FACILITATOR, Role.ANALYST, Role.ADMIN)
@@ -129,19 +130,6 @@ def _clean_text(text: str) -> str:
     return CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
-def parse_date(value: str) -> date:
-    """A real calendar date typed as YYYY-MM-DD."""
-    value = value.strip()
-    if not DATE_RE.fullmatch(value):
-        raise AnswerError(
-            "Enter the date as year-month-day, for example 2027-03-31.", "planned_for"
-        )
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise AnswerError("Enter a real date, for example 2027-03-31.", "planned_for") from None
-
-
 def answer_finding(
     version: ReportVersion,
     finding_id: str,
@@ -150,10 +138,12 @@ def answer_finding(
     planned_for: date | str | None,
     text: str,
     author: str,
+    locale: Locale | None = None,
 ) -> FindingAnswer:
     """Record an organisation's answer to one finding of a version it was sent.
 
-    Planned needs a date, declined needs reasons; the text is the company's own
+    Planned needs a date (typed as `locale`'s readers write dates: admin/portal/dates.py),
+    declined needs reasons; the text is the company's own
     words and goes nowhere but this row (the audit entry says only what status
     was given to which finding).
     """
@@ -178,7 +168,10 @@ def answer_finding(
         elif not planned_for or not planned_for.strip():
             raise AnswerError("Enter the date by which you plan to act.", "planned_for")
         else:
-            day = parse_date(planned_for)
+            try:
+                day = parse_date(planned_for, locale or Locale.parse("en"))
+            except DateError as exc:
+                raise AnswerError(str(exc), "planned_for") from None
     if chosen is FindingStatus.DECLINED and not text:
         raise AnswerError("Give your reasons for declining.", "text")
     answer = FindingAnswer(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel import Locale
 from flask import (
     Blueprint,
     Flask,
@@ -16,9 +17,11 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_login import current_user
 
 from admin.access import allow, attachment
+from admin.portal import dates
 from admin.portal.answers import (
     MAX_ANSWER_TEXT,
     MAX_ROW_ID,
@@ -187,6 +190,8 @@ def _finding_page(
         when=when,
         chart_url=chart_urls("portal.chart", document, version_id=version.id),
         error=str(problem) if problem else None,
+        date_order=dates.order_words(get_locale() or Locale.parse("en")),
+        date_example=dates.example(get_locale() or Locale.parse("en")),
         error_field=error_field,
         error_kind=("status" if problem.field == "finding" else problem.field) if problem else None,
         has_errors=problem is not None,
@@ -225,6 +230,7 @@ def answer(version_id: int, finding_id: str):
             typed["planned_for"],
             typed["text"],
             current_user.email,
+            get_locale(),
         )
     except AnswerError as problem:
         db.session.rollback()

@@ -33,7 +33,7 @@ from admin.reports.draft import (
 from admin.reports.publish import AnswersChanged, next_version, publish, versions_of
 from survey.definition import SurveyDefinition, localize
 from survey.events import announce
-from survey.models import Organisation, Role, Survey, SurveyStatus, db
+from survey.models import Organisation, ReportVersion, Role, Survey, SurveyStatus, db
 from survey.responses import withdrawal_state
 from survey.surveys import custodian_wrap, definition_of
 
@@ -290,15 +290,30 @@ def publish_report(slug: str):
         return redirect(url_for("keys.custody", slug=slug))
     organisations = list(db.session.scalars(db.select(Organisation).order_by(Organisation.name)))
     chosen = {v for v in request.form.getlist("organisation") if v.isdigit() and len(v) < 10}
-    error = None
+    draft = draft_for(survey)
+    error, error_field = None, "organisations"
     if request.method == "POST":
+        done = _already_published(survey, request.form.get("version", ""))
+        if done is not None:
+            # The same form sent twice (a second press while the first one worked):
+            # the version it asked for exists, so show it rather than publish another.
+            return render_template(
+                "admin/reports/published.html", survey=survey, version=done, again=True
+            )
         addressed = [o for o in organisations if str(o.id) in chosen]
-        if request.form.get("understood") != "yes":
+        if not draft.findings and request.form.get("no_findings") != "yes":
+            error = (
+                "This report has no findings, so the organisations would have nothing to "
+                "answer. Tick “Publish it without findings” if that is what you mean."
+            )
+            error_field = "no_findings"
+        elif request.form.get("understood") != "yes":
             error = "Confirm that you understand a published version can't be changed."
+            error_field = "understood"
         else:
             try:
                 version = publish(
-                    survey, frame, draft_for(survey), addressed, staff_member().email, evidence
+                    survey, frame, draft, addressed, staff_member().email, evidence
                 )
             except AnswersChanged as exc:
                 # The frame is made again, without the withdrawn answers.
@@ -308,11 +323,11 @@ def publish_report(slug: str):
                 error = str(exc)
             else:
                 return render_template(
-                    "admin/reports/published.html", survey=survey, version=version
+                    "admin/reports/published.html", survey=survey, version=version, again=False
                 )
     definition = definition_of(survey)
-    draft = draft_for(survey)
-    warning = report_problem(definition, draft, len(frame), next_version(survey, []))
+    upcoming = next_version(survey, [])
+    warning = report_problem(definition, draft, len(frame), upcoming)
     page = render_template(
         "admin/reports/publish.html",
         survey=survey,
@@ -323,8 +338,21 @@ def publish_report(slug: str):
         withdrawal_state=withdrawal_state(survey).value,
         closed=survey.status != SurveyStatus.OPEN.value,
         error=error,
+        error_field=error_field,
+        version=upcoming.version,
+        findings=len(draft.findings),
+        no_findings_ticked=request.form.get("no_findings") == "yes",
+        understood=request.form.get("understood") == "yes",
     )
     return page, 422 if error else 200
+
+
+def _already_published(survey: Survey, typed: str) -> ReportVersion | None:
+    """The version a publish form asked for, if it exists already: the form carries the
+    number it would publish, so sending it twice publishes once."""
+    if not typed.isdigit() or len(typed) > 6:
+        return None
+    return next((v for v in versions_of(survey) if v.version == int(typed)), None)
 
 
 def init_app(app: Flask) -> None:

@@ -19,3 +19,12 @@ def test_it_is_escaped(app):
     with app.test_request_context("/"):
         html = render_template_string("{{ e | email }}", e='<b>"x"</b>@e.org')
     assert html == '<span class="email">&lt;b&gt;&#34;x&#34;&lt;/b&gt;@<wbr>e.org</span>'
+
+
+def test_counted_puts_the_noun_in_the_form_its_number_needs():
+    from admin.display import counted
+
+    assert counted(1, "section") == "1 section"
+    assert counted(0, "section") == "0 sections"
+    assert counted(2, "person", "people") == "2 people"
+    assert counted(1200, "response") == "1,200 responses"

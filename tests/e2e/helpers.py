@@ -197,7 +197,14 @@ class Hands:
         self.page = person.page
         self.keys = person.page.keyboard
 
-    def sign_in(self, email: str, password: str, second_factor: str | None = None) -> None:
+    def sign_in(
+        self,
+        email: str,
+        password: str,
+        second_factor: str | None = None,
+        heading: str = "Chorus staff",
+    ) -> None:
+        """Sign in; a company reader lands on "Company portal", staff on "Chorus staff"."""
         self.person.goto("/staff/login", "Sign in")
         self.page.get_by_label("Email").focus()
         self.keys.type(email)
@@ -209,7 +216,7 @@ class Hands:
             self.page.get_by_label("Code").focus()
             self.keys.type(second_factor)
             self.keys.press("Enter")
-        self.person.check("Chorus staff")
+        self.person.check(heading)
 
     def press(self, button: str, heading: str) -> None:
         """Focus a button and press Enter on it."""
@@ -277,8 +284,8 @@ def build_two_language_survey_with_branching(me: Hands, screenshot=None) -> None
     me.fill("#f-id", "harmed")
     me.fill("#f-text-en", "Has this feature harmed you or someone you know?")
     me.fill("#f-text-es", "¿Esta función te ha hecho daño a ti o a alguien que conoces?")
-    for row, (value, en, es) in enumerate([("yes", "Yes", "Sí"), ("no", "No", "No")]):
-        me.fill(f"#f-options-{row}--value", value)
+    # Codes left empty: made from the English labels (yes, no).
+    for row, (en, es) in enumerate([("Yes", "Sí"), ("No", "No")]):
         me.fill(f"#f-options-{row}--label-en", en)
         me.fill(f"#f-options-{row}--label-es", es)
     picture("question")
@@ -313,4 +320,5 @@ def build_two_language_survey_with_branching(me: Hands, screenshot=None) -> None
     second = definition.question("what_happened")
     assert second.show_if.question == "harmed" and second.show_if.values == ("yes",)
     assert definition.question("harmed").options[0].label == {"en": "Yes", "es": "Sí"}
+    assert [o.value for o in definition.question("harmed").options] == ["yes", "no"]
     assert definition.title == {"en": "Safety by design", "es": "Seguridad desde el diseño"}

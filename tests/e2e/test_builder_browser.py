@@ -89,3 +89,79 @@ def test_builder_pages_without_javascript(app, live_server, new_context, facilit
     me.person.goto("/staff/surveys/nojs/preview/e2ee", "Encrypted messaging")
     me.person.goto("/staff/surveys/nojs/invites", "Invite codes")
     me.person.goto("/staff/surveys/nojs/retention", "How long its data is kept")
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_a_new_kind_shows_its_fields_in_the_same_step_at_1280(
+    app, live_server, new_context, facilitator, js
+):
+    """A number question becomes a single choice: its answer rows appear at once, with
+    what was typed kept, and no save fails; the codes are made from the labels."""
+    from survey.definition import parse_definition
+    from survey.surveys import definition_of, find_survey, import_definition
+    from tests.factories import small_survey_document
+
+    import_definition(parse_definition(small_survey_document(slug="kinds")))
+    db.session.commit()
+    me = Hands(Person(new_context(js=js, viewport={"width": 1280, "height": 900}).new_page()))
+    me.sign_in(EMAIL, PASSWORD)
+    me.person.goto("/staff/surveys/kinds/questions/apps", "Edit question apps")
+    me.fill("#f-text-en", "Which apps do you use most?")
+    expect(me.page.locator("#f-options-0--label-en")).to_be_hidden()
+    me.page.get_by_label("Kind of question").focus()
+    me.keys.type("Single")
+    if js:
+        # The answers appear as the kind is chosen, and the page says so.
+        expect(me.page.locator("#f-options-0--label-en")).to_be_visible()
+        expect(me.page.locator("#f-min")).to_be_hidden()
+        expect(me.page.locator("#kind-status")).to_contain_text(
+            "The fields for a “Single choice (radio buttons)” question are shown below"
+        )
+    else:
+        me.keys.press("Tab")
+        expect(me.page.get_by_role("button", name="Show the fields for this kind")).to_be_focused()
+        me.keys.press("Enter")
+        me.person.check("Edit question apps")
+        expect(me.page.locator(".error-summary")).to_have_count(0)
+        expect(me.page.locator("#kind-changed")).to_contain_text("add at least two answers")
+    expect(me.page.locator("#f-text-en")).to_have_value("Which apps do you use most?")
+    expect(me.page.get_by_label("Code (used in exports)").first).to_be_visible()
+    for row, (en, es) in enumerate([("Messaging apps", "Mensajería"), ("Games", "Juegos")]):
+        me.fill(f"#f-options-{row}--label-en", en)
+        me.fill(f"#f-options-{row}--label-es", es)
+    helpers.screenshot(me.page, "builder-question-kind", widths=(1280, 320))
+    me.page.get_by_role("button", name="Save the question", exact=True).focus()
+    me.keys.press("Enter")
+    me.person.check("Edit: Messaging safety")
+    db.session.expire_all()
+    apps = definition_of(find_survey("kinds")).question("apps")
+    assert apps.type == "single_choice"
+    assert [o.value for o in apps.options] == ["messaging_apps", "games"]
+
+    # Invite codes for a survey that doesn't ask for them: refused, with the way on.
+    me.person.goto("/staff/surveys/kinds/invites", "Invite codes")
+    expect(me.page.locator("#not-invite-only")).to_contain_text("does not use invite codes")
+    me.follow("Turn on “Invite only” in the survey's settings", "Survey settings")
+
+
+def test_invite_cards_in_the_surveys_language_without_its_title(
+    app, live_server, new_context, facilitator
+):
+    from survey.definition import parse_definition
+    from survey.surveys import import_definition
+    from tests.factories import small_survey_document
+
+    import_definition(parse_definition(small_survey_document(slug="cards", invite_only=True)))
+    db.session.commit()
+    me = Hands(Person(new_context(viewport={"width": 1280, "height": 900}).new_page()))
+    me.sign_in(EMAIL, PASSWORD)
+    me.person.goto("/staff/surveys/cards/invites", "Invite codes")
+    expect(me.page.get_by_label("Print the survey's title on the cards")).not_to_be_checked()
+    me.page.get_by_label("Language of the cards").select_option("es")
+    me.fill("#f-count", "4")
+    me.press("Printable cards", "4 invite codes for Messaging safety")
+    cards = me.page.locator(".invite-card")
+    expect(cards).to_have_count(4)
+    expect(cards.first).to_contain_text("Escribe este código de invitación:")
+    expect(me.page.locator(".invite-card__title")).to_have_count(0)
+    helpers.screenshot(me.page, "builder-invite-cards", widths=(1280,))

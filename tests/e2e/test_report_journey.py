@@ -63,13 +63,13 @@ def test_analyst_publishes_company_answers_other_company_sees_nothing(
     me.person.goto("/staff/surveys/small/report/publish", "Publish a version")
     page.get_by_label(ORG).check()
     page.get_by_label("I understand that a published version can't be changed.").check()
-    me.person.press("Publish", "Version 1 is published")
+    me.person.press("Publish version 1", "Version 1 is published")
     version = db.session.scalar(select(ReportVersion))
     assert [o.name for o in version.addressees] == [ORG]
 
     # The addressed company reads it and answers the finding.
     reader = Hands(Person(new_context().new_page()))
-    reader.sign_in("reader@acme.example", READER_PASSWORD)
+    reader.sign_in("reader@acme.example", READER_PASSWORD, heading="Company portal")
     reader.follow("Your reports", f"Reports for {ORG}")
     reader.follow("Messaging safety, version 1", "Messaging safety, version 1")
     body = reader.page.locator("main")
@@ -87,7 +87,7 @@ def test_analyst_publishes_company_answers_other_company_sees_nothing(
 
     # Another company's reader gets nothing.
     other = Hands(Person(new_context().new_page()))
-    other.sign_in("reader@else.example", READER_PASSWORD)
+    other.sign_in("reader@else.example", READER_PASSWORD, heading="Company portal")
     other.follow("Your reports", f"Reports for {ELSEWHERE}")
     assert "Messaging safety" not in other.page.content()
     missing = other.person.goto(f"/portal/reports/{version.id}", "Page not found")

@@ -188,12 +188,12 @@ def test_analyst_codes_by_keyboard_quotes_builds_a_finding_and_a_company_reads_i
     me.person.goto("/staff/surveys/small/report/publish", "Publish a version")
     me.page.get_by_label(ORG).check()
     me.page.get_by_label("I understand that a published version can't be changed.").check()
-    me.person.press("Publish", "Version 1 is published")
+    me.person.press("Publish version 1", "Version 1 is published")
     version = db.session.scalar(select(ReportVersion))
 
     # The company reads the theme and the quote.
     reader = Hands(Person(new_context().new_page()))
-    reader.sign_in("reader@acme.example", READER_PASSWORD)
+    reader.sign_in("reader@acme.example", READER_PASSWORD, heading="Company portal")
     reader.follow("Your reports", f"Reports for {ORG}")
     reader.follow("Messaging safety, version 1", "Messaging safety, version 1")
     body = reader.page.locator("main")

@@ -19,7 +19,7 @@ from flask import Flask
 from survey import create_app
 from survey.config import settings_from_env
 from tests.conftest import FreshContextClient, base_config
-from tests.factories import csrf, make_user, sign_in
+from tests.factories import csrf, make_user, sign_in, small_survey_document
 
 REAL_HOST = "chorus.example"
 FORGED_HOST = "attacker.example"
@@ -48,7 +48,7 @@ def proxied(app, database_url) -> Flask:
 
 
 def test_a_forged_forwarded_host_is_not_in_the_links_the_app_writes(proxied, make_open_survey):
-    make_open_survey()
+    make_open_survey(small_survey_document(invite_only=True))  # invite cards need one
     make_user("fac@example.org")
     with proxied.app_context():
         staff = proxied.test_client()

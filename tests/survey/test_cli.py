@@ -203,6 +203,14 @@ def test_invite_codes_are_printed_once_and_counted(runner, make_open_survey):
     assert runner.invoke(args=["invites", "create", "inv", "--count", "0"]).exit_code == 1
 
 
+def test_invite_codes_are_refused_for_a_survey_that_does_not_use_them(runner, make_open_survey):
+    make_open_survey(small_survey_document(slug="open"))
+    result = runner.invoke(args=["invites", "create", "open", "--count", "3"])
+    assert result.exit_code == 1
+    assert "does not ask for an invite code" in result.output
+    assert "Invite only" in result.output
+
+
 def test_demo_command_loads_synthetic_sealed_responses(app, runner, tmp_path, monkeypatch):
     # The demo keeps its recovery code in instance/: never the real one in a test.
     monkeypatch.setattr("survey.cli.INSTANCE_DIR", tmp_path)

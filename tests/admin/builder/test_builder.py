@@ -58,6 +58,9 @@ def test_create_blank_survey(staff):
     assert doc["title"] == "Safety by design" and len(doc["sections"]) == 1
     assert ("survey.create", "sbd") in actions()
     assert staff.get("/staff/surveys").status_code == 200
+    # One section is "1 section", never "1 sections".
+    overview = page_text(staff.get("/staff/surveys/sbd"))
+    assert "1 section," in overview and "1 sections" not in overview
     assert "Safety by design" in page_text(staff.get("/staff/surveys"))
 
 
@@ -460,12 +463,129 @@ def test_no_input_crashes_the_question_form(staff, changes):
 
 
 def test_question_type_change_shows_the_new_fields(staff):
+    """A form without the kind it showed (an older page) still can't save a choice
+    question with no answers: the save fails and shows the answer rows."""
     draft()
     form = {"type": "single_choice", "id": "apps", "text.en": "Apps?", "text.es": "¿Apps?"}
     refused = post(staff, "/staff/surveys/small/questions/apps", form)
     assert refused.status_code == 422
     assert 'name="options[0].value"' in refused.get_data(as_text=True)
     assert "at least 2 options" in page_text(refused)
+
+
+@pytest.mark.parametrize("action", ["save", "change_type"])
+def test_changing_the_kind_shows_its_fields_in_the_same_step_without_a_failed_save(staff, action):
+    """Choosing a choice kind for a number question shows the answer rows at once, with
+    what was typed kept; nothing is saved and nothing fails."""
+    draft()
+    before = doc_of("small")
+    page = staff.get("/staff/surveys/small/questions/apps").get_data(as_text=True)
+    assert 'name="shown_type" value="number"' in page
+    assert "Show the fields for this kind" in page
+    # With JavaScript the select shows them at once: they are on the page, hidden.
+    assert "question-kind.js" in page and "data-kind-select" in page
+    assert '<div data-kinds="single_choice multi_choice" hidden>' in page
+    assert 'name="options[2].label.en"' in page
+    form = {
+        "type": "single_choice",
+        "shown_type": "number",
+        "id": "apps",
+        "text.en": "Apps you use?",
+        "text.es": "¿Apps?",
+        "action": action,
+    }
+    shown = post(staff, "/staff/surveys/small/questions/apps", form)
+    html = shown.get_data(as_text=True)
+    assert shown.status_code == 200
+    assert "There is a problem" not in html and "at least 2 options" not in html
+    assert 'name="options[0].label.en"' in html and 'name="options[2].value"' in html
+    assert "add at least two answers to choose from below" in page_text(shown)
+    assert "Nothing is saved yet" in page_text(shown)
+    assert 'value="Apps you use?"' in html or ">Apps you use?</textarea>" in html
+    assert 'name="shown_type" value="single_choice"' in html
+    assert doc_of("small") == before
+    # Then the answers are filled in and saved, in the next step.
+    form |= {
+        "shown_type": "single_choice",
+        "action": "save",
+        "options[0].label.en": "Many",
+        "options[0].label.es": "Muchas",
+        "options[1].label.en": "Few",
+        "options[1].label.es": "Pocas",
+    }
+    saved = post(staff, "/staff/surveys/small/questions/apps", form)
+    assert saved.status_code == 302, page_text(saved)
+    apps = doc_of("small")["sections"][0]["questions"][2]
+    assert apps["type"] == "single_choice"
+    assert [o["value"] for o in apps["options"]] == ["many", "few"]
+
+
+def test_a_kind_without_required_fields_saves_at_once(staff):
+    draft()
+    page = staff.get("/staff/surveys/small/questions/story").get_data(as_text=True)
+    kind = re.search(r'name="shown_type" value="(\w+)"', page)[1]
+    assert kind == "long_text"
+    form = {
+        "type": "short_text",
+        "shown_type": kind,
+        "id": "story",
+        "text.en": "T",
+        "text.es": "T",
+        "prefer_not_to_say": "1",
+    }
+    assert post(staff, "/staff/surveys/small/questions/story", form).status_code == 302
+    story = next(
+        q
+        for section in doc_of("small")["sections"]
+        for q in section["questions"]
+        if q["id"] == "story"
+    )
+    assert story["type"] == "short_text"
+
+
+def test_option_codes_are_made_from_the_labels_when_left_empty(staff):
+    """Every answer needs a code for exports: left empty it is made from the label
+    (accents dropped, unique in the question; opt_3 where the label has no Latin
+    letters), and a typed one is kept."""
+    draft()
+    page = staff.get("/staff/surveys/small/questions/age_band").get_data(as_text=True)
+    assert "Code (used in exports)" in page and "made from the label" in page
+    form = {
+        "type": "multi_choice",
+        "id": "feelings",
+        "text.en": "How did it feel?",
+        "text.es": "¿Cómo te sentiste?",
+        "options[0].label.en": "Safe, mostly",
+        "options[0].label.es": "Segura, casi siempre",
+        "options[1].label.en": "Safe mostly",
+        "options[1].label.es": "Segura",
+        "options[2].label.en": "¿?",
+        "options[2].label.es": "¿?",
+        "options[3].value": "my_code",
+        "options[3].label.en": "Typed",
+        "options[3].label.es": "Escrita",
+        "prefer_not_to_say": "1",
+    }
+    added = post(staff, "/staff/surveys/small/sections/you/questions/add", form)
+    assert added.status_code == 302, page_text(added)
+    question = next(q for q in doc_of("small")["sections"][0]["questions"] if q["id"] == "feelings")
+    assert [o["value"] for o in question["options"]] == [
+        "safe_mostly",
+        "safe_mostly_2",
+        "opt_3",
+        "my_code",
+    ]
+
+
+def test_codes_come_from_the_default_language_then_the_others():
+    from admin.builder.forms import code_from_label, derive_codes
+
+    assert code_from_label("Sí, a menudo") == "si_a_menudo"
+    assert code_from_label("18 or older") == "opt_18_or_older"
+    assert code_from_label("نعم") == ""
+    options = [{"label": {"ar": "نعم", "en": "Yes"}}, {"label": {"ar": "لا"}}]
+    derive_codes(options, ["ar", "en"])
+    assert [o["value"] for o in options] == ["yes", "opt_2"]
 
 
 def test_reorder_and_delete_questions(staff):
@@ -672,6 +792,56 @@ def test_invite_codes_csv_printable_and_counts(staff):
         assert refused.status_code == 422
     recorded = [e for e in db.session.scalars(select(AuditEntry)) if e.action == "invites.create"]
     assert len(recorded) == 2
+
+
+def test_invite_codes_are_refused_for_a_survey_that_does_not_use_them(staff):
+    """Codes for a survey anyone can answer would change nothing: the page says so and
+    links to the setting instead of offering the form, and a POST makes none."""
+    draft()
+    page = staff.get("/staff/surveys/small/invites")
+    text = page_text(page)
+    assert "This survey does not use invite codes" in text
+    assert "/staff/surveys/small/settings#f-invite_only" in page.get_data(as_text=True)
+    assert "How many codes" not in text
+    refused = post(staff, "/staff/surveys/small/invites", {"count": "3", "action": "csv"})
+    assert refused.status_code == 409
+    assert "Turn on “Invite only” in its settings first" in page_text(refused)
+    assert 'href="#not-invite-only"' in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(InviteCode)) == 0
+
+
+def test_invite_cards_speak_the_chosen_language_and_leave_the_title_off_unless_asked(staff):
+    draft(invite_only=True)
+    page = page_text(staff.get("/staff/surveys/small/invites"))
+    assert "Print the survey's title on the cards" in page and "Language of the cards" in page
+    english = post(staff, "/staff/surveys/small/invites", {"count": "1", "action": "print"})
+    html = english.get_data(as_text=True)
+    assert '<ul class="invite-cards" lang="en" dir="ltr">' in html
+    assert "Type this invite code:" in html
+    assert "invite-card__title" not in html  # off unless ticked
+    spanish = post(
+        staff,
+        "/staff/surveys/small/invites",
+        {"count": "2", "action": "print", "language": "es", "show_title": "1"},
+    )
+    html = spanish.get_data(as_text=True)
+    assert '<ul class="invite-cards" lang="es" dir="ltr">' in html
+    assert "Type this invite code:" not in html and "Go to this web address:" not in html
+    title = localized_title("small", "es")
+    assert html.count(f'<p class="invite-card__title">{title}</p>') == 2
+    assert "2 invite codes for" in page_text(spanish)
+    # A language the survey doesn't have falls back to its own.
+    other = post(
+        staff, "/staff/surveys/small/invites", {"count": "1", "action": "print", "language": "fr"}
+    )
+    assert 'lang="en"' in other.get_data(as_text=True) and "1 invite code for" in page_text(other)
+
+
+def localized_title(slug, language):
+    from survey.definition import localize
+
+    definition = definition_of(find_survey(slug))
+    return localize(definition.title, language, definition.default_language)
 
 
 # --- who may do what ----------------------------------------------------------------------

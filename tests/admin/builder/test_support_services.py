@@ -68,6 +68,13 @@ def test_the_open_page_says_what_is_missing_and_where_to_add_it(staff):
     assert "Add support services first" in text and "has no support services" in text
     assert 'href="/staff/surveys/lonely/settings#f-support"' in page.get_data(as_text=True)
     assert "Make the keys" not in text
+    # The browser way first: the command line is a secondary note after the link.
+    html = page.get_data(as_text=True)
+    assert "tick some from the starting list" in text
+    assert html.index("settings#f-support") < html.index("chorus survey import")
+    assert (
+        "chorus survey import" not in html[: html.index('id="no-support"') + 800].split("</div>")[0]
+    )
     refused = post(staff, "/staff/surveys/lonely/open", {"understood": "yes"})
     assert refused.status_code == 409 and "has no support services" in page_text(refused)
     assert find_survey("lonely").public_key is None

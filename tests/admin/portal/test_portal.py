@@ -107,7 +107,8 @@ def test_answer_finding_validates_in_plain_words(app, make_published_report):
 
     refused("Enter the date by which you plan to act", "planned_for", status="planned")
     refused("Enter a real date", "planned_for", status="planned", planned_for="2027-02-30")
-    refused("year-month-day", "planned_for", status="planned", planned_for="31/03/2027")
+    refused("day/month/year", "planned_for", status="planned", planned_for="next spring")
+    refused("Enter a real date", "planned_for", status="planned", planned_for="31/02/2027")
     refused("Give your reasons for declining", "text", status="declined", text="  \r\n ")
     refused("at most 5,000 characters", "text", text="x" * 5001)
     refused("Choose a finding of this report", "finding", finding_id="f99")
@@ -452,3 +453,78 @@ def test_company_readers_cant_see_the_staff_answers(app, make_published_report):
     client = reader(app)
     assert client.get(f"/staff/reports/{version.id}/answers").status_code == 403
     assert client.get(f"/staff/reports/{version.id}/answers.csv").status_code == 403
+
+
+def test_a_date_is_read_as_the_reader_writes_it(app, make_published_report):
+    """30/06/2027 and the other common ways of writing a date are read; where both
+    numbers could be the month, the portal's language decides (its English writes
+    the day first); what can't be read is refused with how to write it, and comes
+    back as typed."""
+    version = make_published_report([ACME])
+    client = reader(app)
+    for typed in (
+        "30/06/2027",
+        "30-06-2027",
+        "30.06.2027",
+        "2027-06-30",
+        "30 June 2027",
+        "June 30, 2027",
+        "30 Jun 2027",
+        " 30/6/2027 ",
+    ):
+        saved = answer(client, version, status="planned", planned_for=typed, text="x")
+        assert saved.status_code == 303, typed
+        newest = db.session.scalars(select(FindingAnswer).order_by(FindingAnswer.id.desc())).first()
+        assert newest.planned_for == date(2027, 6, 30), typed
+
+    answer(client, version, status="planned", planned_for="05/06/2027", text="x")
+    newest = db.session.scalars(select(FindingAnswer).order_by(FindingAnswer.id.desc())).first()
+    assert newest.planned_for == date(2027, 6, 5)
+
+    refused = answer(client, version, status="planned", planned_for="the 30th", text="kept")
+    assert refused.status_code == 422
+    text = page_text(refused)
+    assert "Write the date as day/month/year, for example 31/03/2027" in text
+    assert 'value="the 30th"' in refused.get_data(as_text=True)
+    assert "kept" in text
+
+
+def test_the_date_field_is_a_date_input_with_the_readers_format_in_its_hint(
+    app, make_published_report
+):
+    version = make_published_report([ACME])
+    html = reader(app).get(finding_path(version)).get_data(as_text=True)
+    assert 'type="date" id="planned_for"' in html
+    assert (
+        "Use the date picker; where there is none, write it as day/month/year, "
+        "for example 31/03/2027" in html
+    )
+
+
+def test_month_first_locales_read_month_first():
+    from babel import Locale
+
+    from admin.portal.dates import DateError, parse_date
+
+    us, gb = Locale.parse("en_US"), Locale.parse("en_GB")
+    assert parse_date("05/06/2027", us) == date(2027, 5, 6)
+    assert parse_date("05/06/2027", gb) == date(2027, 6, 5)
+    # Only one reading is a real date: that one is meant, whichever the locale.
+    assert parse_date("06/30/2027", gb) == date(2027, 6, 30)
+    assert parse_date("30 junio 2027", Locale.parse("es")) == date(2027, 6, 30)
+    with pytest.raises(DateError, match="month/day/year"):
+        parse_date("soon", us)
+    with pytest.raises(DateError, match="not a month"):
+        parse_date("30 Smarch 2027", gb)
+    with pytest.raises(DateError, match="real date"):
+        parse_date("31/31/2027", gb)
+
+
+def test_company_readers_see_their_portal_never_staff(app, make_published_report):
+    make_published_report([ACME])
+    page = reader(app).get("/staff/").get_data(as_text=True)
+    assert "Chorus staff" not in page
+    assert "Company portal" in page and ACME in page
+    portal = reader(app, email="second@acme.example").get("/portal/").get_data(as_text=True)
+    assert "Chorus staff" not in portal and "Company portal" in portal
+    assert "Chorus staff" in staff(app).get("/staff/").get_data(as_text=True)

@@ -95,11 +95,74 @@ def test_publishing_ends_withdrawal_of_the_answers_it_counts(app, make_open_surv
     db.session.commit()
     client = unlocked_analyst(app)
     org = db.session.scalar(select(Organisation))
-    assert publish(client, {"organisation": org.id, "understood": "yes"}).status_code == 200
+    results_only = {"organisation": org.id, "understood": "yes", "no_findings": "yes"}
+    assert publish(client, results_only).status_code == 200
     assert all(db.session.scalars(select(Response.counted)))
     page = page_text(Respondent(app.test_client(), "small").get("/s/small/withdraw"))
     assert "Answers in it can no longer be withdrawn" in page
     assert "until the next version of the report is published" in page
+
+
+def test_a_report_without_findings_is_published_only_when_that_is_confirmed(app, answered_survey):
+    """A draft with no findings would reach the companies as "0 of 0 findings": the
+    page says so, and publishing needs "Publish it without findings" ticked."""
+    db.session.add(Organisation(name=ORG))
+    db.session.commit()
+    org = db.session.scalar(select(Organisation))
+    client = unlocked_analyst(app)
+    page = page_text(client.get("/staff/surveys/small/report/publish"))
+    assert "This report has no findings" in page
+    assert "Publish it without findings" in page
+
+    refused = publish(client, {"organisation": org.id, "understood": "yes"})
+    assert refused.status_code == 422
+    assert "Tick “Publish it without findings”" in page_text(refused)
+    assert 'href="#no_findings"' in refused.get_data(as_text=True)
+    assert db.session.scalar(select(ReportVersion)) is None
+    # What was ticked stays ticked.
+    assert 'id="understood" name="understood" value="yes" checked' in refused.get_data(as_text=True)
+
+    done = publish(client, {"organisation": org.id, "understood": "yes", "no_findings": "yes"})
+    assert done.status_code == 200 and "Version 1 is published" in page_text(done)
+
+
+def test_a_report_with_findings_asks_no_such_question(app, answered_survey):
+    survey, _ = answered_survey
+    with_findings(survey)
+    client = unlocked_analyst(app)
+    page = page_text(client.get("/staff/surveys/small/report/publish"))
+    assert "no findings" not in page and "without findings" not in page
+
+
+def test_the_publish_page_says_it_takes_a_while_and_a_second_press_publishes_nothing(
+    app, answered_survey
+):
+    """Publishing takes seconds (the PDF): the page says so before the button, and the
+    form carries the version it publishes, so the same form sent twice publishes once."""
+    survey, _ = answered_survey
+    with_findings(survey)
+    db.session.add(Organisation(name=ORG))
+    db.session.commit()
+    org = db.session.scalar(select(Organisation))
+    client = unlocked_analyst(app)
+    html = client.get("/staff/surveys/small/report/publish").get_data(as_text=True)
+    assert "it can take up to a minute" in html
+    assert "Publish version 1" in html
+    assert 'data-busy="publish-status"' in html and 'role="status"' in html
+    assert "busy.js" in html
+    assert 'name="version" value="1"' in html
+
+    form = {"organisation": org.id, "understood": "yes", "version": "1"}
+    first = publish(client, form)
+    assert "Version 1 is published" in page_text(first)
+    second = publish(client, form)
+    assert second.status_code == 200
+    assert "already published, so nothing more was published" in page_text(second)
+    assert [v.version for v in db.session.scalars(select(ReportVersion))] == [1]
+    # A fresh form publishes the next version.
+    assert 'name="version" value="2"' in client.get("/staff/surveys/small/report/publish").get_data(
+        as_text=True
+    )
 
 
 def test_too_few_respondents_are_refused_before_anything_is_stored(app, make_open_survey):
