@@ -190,7 +190,7 @@ def test_the_pdf_is_in_spanish(spanish_report, tmp_path):
 def test_a_chart_draws_spanish_words_and_numbers(spanish_report):
     age = next(q for q in spanish_report["questions"] if q["id"] == "age_band")
     svg = render.chart_svg(age["labels"], age["percent"], "es").decode()
-    drawn = [t.strip() for t in re.findall(r"<!--(.*?)-->", svg)]
+    drawn = re.findall(r"<text[^>]*>(.*?)</text>", svg)
     assert drawn.count("oculto") == 2 and "hidden" not in drawn
     assert "25\u00a0%" in drawn and "25%" not in drawn
     english = render.chart_version(age["labels"], age["percent"], "en")
