@@ -37,8 +37,11 @@ class SuggestedService:
         return any(_primary(tag) in self.for_languages for tag in languages)
 
     def as_support(self, languages: Sequence[str]) -> dict[str, Any]:
-        """A `support` entry for a survey in `languages`: a text for each of them
-        (the English one where this list has none, for the facilitator to translate)."""
+        """A `support` entry for a survey in `languages`: a text for each of them, or,
+        when this list lacks one of them, the default language's text alone (a plain
+        string): the survey then can't open until the facilitator translates it
+        (surveys.require_translations), instead of showing English words as if they
+        were that language's."""
         entry: dict[str, Any] = {"name": _text(self.name, languages)}
         if self.url:
             entry["url"] = self.url
@@ -54,11 +57,18 @@ def _primary(tag: str) -> str:
     return tag.split("-", 1)[0].lower()
 
 
-def _text(text: dict[str, str], languages: Sequence[str]) -> dict[str, str]:
-    return {tag: text.get(tag) or text.get(_primary(tag)) or text["en"] for tag in languages}
+def _text(text: dict[str, str], languages: Sequence[str]) -> str | dict[str, str]:
+    found = {tag: text.get(tag) or text.get(_primary(tag)) for tag in languages}
+    if len(languages) > 1 and all(found.values()):
+        return {tag: words for tag, words in found.items() if words}
+    return found[languages[0]] or text["en"]
 
 
-EVERY_DAY = {"en": "24 hours, every day", "es": "24 horas, todos los días"}
+EVERY_DAY = {
+    "en": "24 hours, every day",
+    "es": "24 horas, todos los días",
+    "ar": "على مدار 24 ساعة، كل يوم",
+}
 
 SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
     SuggestedService(
@@ -66,6 +76,8 @@ SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
         name={
             "en": "Child Helpline International — find a helpline in your country",
             "es": "Child Helpline International — encuentra una línea de ayuda en tu país",
+            "ar": "الشبكة الدولية لخطوط مساعدة الأطفال (Child Helpline International): "
+            "ابحث عن خط مساعدة في بلدك",
         },
         url="https://childhelplineinternational.org/helplines/",
     ),
@@ -74,6 +86,7 @@ SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
         name={
             "en": "Childline (UK, for children and young people under 19)",
             "es": "Childline (Reino Unido, para niños, niñas y jóvenes menores de 19 años)",
+            "ar": "خط المساعدة Childline (المملكة المتحدة، للأطفال والشباب دون 19 عامًا)",
         },
         url="https://www.childline.org.uk",
         phone="0800 1111",
@@ -86,6 +99,8 @@ SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
             "en": "NAPAC — National Association for People Abused in Childhood (UK, for adults)",
             "es": "NAPAC — National Association for People Abused in Childhood "
             "(Reino Unido, para personas adultas)",
+            "ar": "الجمعية الوطنية للأشخاص الذين تعرّضوا للإساءة في الطفولة (NAPAC) "
+            "(المملكة المتحدة، للبالغين)",
         },
         url="https://napac.org.uk",
         phone="0808 801 0331",
@@ -96,6 +111,7 @@ SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
         name={
             "en": "Fundación ANAR (Spain, for children and teenagers)",
             "es": "Fundación ANAR (España, para niños, niñas y adolescentes)",
+            "ar": "مؤسسة ANAR (إسبانيا، للأطفال والمراهقين)",
         },
         url="https://www.anar.org",
         phone="900 20 20 10",

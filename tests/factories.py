@@ -92,7 +92,7 @@ def page_text(response: Any) -> str:
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-CODE_RE = re.compile(r'class="code-box__code" translate="no">([^<]+)<')
+CODE_RE = re.compile(r'class="code-box__code"[^>]*>([^<]+)<')
 
 
 @dataclass
@@ -345,7 +345,14 @@ SMALL_SURVEY: dict[str, Any] = {
     "slug": "small",
     "title": {"en": "Messaging safety", "es": "Seguridad en la mensajería"},
     "languages": ["en", "es"],
-    "support": [{"name": "Helpline", "phone": "0800 000 000", "hours": "24/7"}],
+    # Every text in both languages: a survey can't open with one missing.
+    "support": [
+        {
+            "name": {"en": "Helpline", "es": "Línea de ayuda"},
+            "phone": "0800 000 000",
+            "hours": {"en": "24/7", "es": "24 horas"},
+        }
+    ],
     "sections": [
         {
             "id": "you",

@@ -46,7 +46,16 @@ from markupsafe import Markup
 
 from admin.reports import bar_chart
 from survey.config import STATIC_DIR, TEMPLATES_DIR
-from survey.i18n import ENGLISH, N_, babel_locale, catalogue, speaking, text_direction, translate_to
+from survey.i18n import (
+    ENGLISH,
+    N_,
+    babel_locale,
+    catalogue,
+    direction_of,
+    speaking,
+    text_direction,
+    translate_to,
+)
 from survey.report_format import SUPPRESSED
 from survey.spreadsheet import protect_xlsx_cell, safe_row
 from survey.weeks import week_label, week_span_label
@@ -296,6 +305,13 @@ def suppressed_cell(language: str = ENGLISH) -> Markup:
     ).format(translate_to(language, HIDDEN_TEXT), translate_to(language, HIDDEN_EXPLANATION))
 
 
+def bidi_isolate(text: Any) -> Markup:
+    """`text` (escaped) isolated from the sentence around it, in its own direction: the
+    words of another language inside a translated sentence ("Hours: 24 hours, every
+    day" in an Arabic report) keep their order."""
+    return Markup('<bdi dir="{}">{}</bdi>').format(direction_of(text), text)
+
+
 def template_helpers() -> dict[str, Any]:
     """The globals templates/report/_body.html uses, for the site and standalone alike.
     Those that write words or numbers take the report's language (`lang` in the
@@ -312,6 +328,10 @@ def template_helpers() -> dict[str, Any]:
         "report_language": report_language,
         # dir="rtl" for a survey in a language written right to left.
         "text_direction": text_direction,
+        # dir= of a piece of data of any language (an organisation, a quote, a theme):
+        # isolated from the report's direction, in the PDF too (no dir="auto" there).
+        "report_dir": direction_of,
+        "bidi_isolate": bidi_isolate,
     }
 
 

@@ -226,7 +226,7 @@ class Browser:
 FORM_RE = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
 FIELD_RE = re.compile(r"<(input|textarea|button)\b([^>]*)>", re.I)
 ATTR_RE = re.compile(r'([\w:-]+)(?:="([^"]*)")?')
-CODE_RE = re.compile(r'class="code-box__code" translate="no">([^<]+)<')
+CODE_RE = re.compile(r'class="code-box__code"[^>]*>([^<]+)<')
 ERROR_SUMMARY_RE = re.compile(r'<li><a href="#[^"]*">([^<]*)</a></li>')
 ASSET_RE = re.compile(r'(?:href|src)="(/static/[^"]+)"')
 

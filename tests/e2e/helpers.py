@@ -304,7 +304,6 @@ def build_two_language_survey_with_branching(me: Hands, screenshot=None) -> None
     me.submit("Edit: Safety by design")
     me.follow("Edit question first_question", "Edit question first_question", exact=False)
     me.fill("#f-text-es", "Tu primera pregunta")
-    me.fill("#f-help-es", "Por favor, no incluyas nombres ni lugares.")
     me.submit("Edit: Safety by design")
 
     db.session.expire_all()

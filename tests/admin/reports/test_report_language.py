@@ -94,7 +94,14 @@ SPANISH_WORDS = (
 
 def spanish_survey():
     """tests/admin/conftest.py's 60 people, answering the small survey in Spanish."""
-    return answered_small_survey(PEOPLE, languages=["es", "en"])
+    support = [
+        {
+            "name": {"es": "Línea de ayuda", "en": "Helpline"},
+            "phone": "0800 000 000",
+            "hours": {"es": "24 horas", "en": "24/7"},
+        }
+    ]
+    return answered_small_survey(PEOPLE, languages=["es", "en"], support=support)
 
 
 def text_of(html: str) -> str:
