@@ -99,8 +99,8 @@ SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
             "en": "NAPAC — National Association for People Abused in Childhood (UK, for adults)",
             "es": "NAPAC — National Association for People Abused in Childhood "
             "(Reino Unido, para personas adultas)",
-            "ar": "الجمعية الوطنية للأشخاص الذين تعرّضوا للإساءة في الطفولة (NAPAC) "
-            "(المملكة المتحدة، للبالغين)",
+            "ar": "الجمعية الوطنية للأشخاص الذين تعرّضوا للإساءة في الطفولة (NAPAC) — "
+            "المملكة المتحدة، للبالغين",
         },
         url="https://napac.org.uk",
         phone="0808 801 0331",

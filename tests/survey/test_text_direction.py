@@ -87,6 +87,8 @@ def test_support_services_phone_numbers_and_addresses_keep_their_direction(
     section = respondent.last_html
     assert 'id="age_band--under_18"' in section
     assert_isolated(section)
+    # What a person types takes the direction of its own first letter.
+    assert re.search(r'<input class="input" type="text" dir="auto" id="apps_used-other"', section)
 
 
 def test_the_resume_code_and_code_boxes_read_left_to_right(client, make_open_survey):
