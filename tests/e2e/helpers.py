@@ -304,6 +304,8 @@ def build_two_language_survey_with_branching(me: Hands, screenshot=None) -> None
     me.submit("Edit: Safety by design")
     me.follow("Edit question first_question", "Edit question first_question", exact=False)
     me.fill("#f-text-es", "Tu primera pregunta")
+    # The question's text is a text area (Enter there is a new line): send from its id.
+    me.page.locator("#f-id").focus()
     me.submit("Edit: Safety by design")
 
     db.session.expire_all()
