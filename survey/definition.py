@@ -961,3 +961,92 @@ def localize(text: Text | None, language: str, default_language: str) -> str:
     if isinstance(text, str):
         return text
     return text.get(language) or text.get(default_language) or next(iter(text.values()), "")
+
+
+# --- translations ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MissingText:
+    """A text a survey shows that one of its languages has no words for."""
+
+    path: str  # in the format's terms: "sections[1].questions[2].help"
+    place: str  # for a person: "Section 'Friend suggestions', question 'q3' hint"
+    language: str  # the tag: "ar"
+    section_id: str | None = None  # where to fix it: its section and question, if any
+    question_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.place}: no {language_label(self.language)} text"
+
+
+def language_label(tag: str) -> str:
+    """A language's English name for staff ("Arabic" for "ar"); the tag when unknown."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return str(Locale.parse(tag.replace("-", "_")).get_display_name("en"))
+    except (ValueError, TypeError, UnknownLocaleError):
+        return tag
+
+
+def missing_translations(definition: SurveyDefinition) -> list[MissingText]:
+    """Every text respondents would read in the wrong language, in the survey's order.
+
+    The languages of a survey are those its definition lists (`languages`, the first
+    the default). A text is either an object with words for each of them (the format
+    requires every listed language in it, parse_definition checks) or a plain string:
+    the default language's words alone, which people who choose another language
+    would see untranslated. So a plain string in a survey of several languages is
+    missing in each language but the first; a survey of one language misses nothing.
+    """
+    others = definition.languages[1:]
+    if not others:
+        return []
+    default = definition.default_language
+
+    def name(text: Text) -> str:
+        return localize(text, default, default)
+
+    slots: list[tuple[str, str, Text | None, str | None, str | None]] = [
+        ("title", "Survey title", definition.title, None, None),
+        ("intro", "Survey introduction", definition.intro, None, None),
+        ("organiser", "Who runs it", definition.organiser, None, None),
+        ("privacy_notice", "Privacy notice", definition.privacy_notice, None, None),
+        ("closing_message", "Closing message", definition.closing_message, None, None),
+    ]
+    for i, resource in enumerate(definition.support):
+        where = f"Support service '{name(resource.name)}'"
+        slots.append((f"support[{i}].name", f"{where} name", resource.name, None, None))
+        slots.append((f"support[{i}].hours", f"{where} hours", resource.hours, None, None))
+    for s, section in enumerate(definition.sections):
+        base = f"sections[{s}]"
+        where = f"Section '{name(section.title)}'"
+        for key, what, text in (
+            ("title", "title", section.title),
+            ("intro", "introduction", section.intro),
+            ("content_warning", "content note", section.content_warning),
+        ):
+            slots.append((f"{base}.{key}", f"{where} {what}", text, section.id, None))
+        for n, q in enumerate(section.questions):
+            qbase = f"{base}.questions[{n}]"
+            qwhere = f"{where}, question '{q.id}'"
+            texts: list[tuple[str, str, Text | None]] = [
+                ("text", "text", q.text),
+                ("help", "hint", q.help),
+            ]
+            texts += [
+                (f"options[{o}].label", f"option '{option.value}'", option.label)
+                for o, option in enumerate(q.options)
+            ]
+            if q.scale is not None:
+                texts.append(("scale.min_label", "lowest label", q.scale.min_label))
+                texts.append(("scale.max_label", "highest label", q.scale.max_label))
+            for key, what, text in texts:
+                slots.append((f"{qbase}.{key}", f"{qwhere} {what}", text, section.id, q.id))
+    return [
+        MissingText(path, place, language, section_id, question_id)
+        for path, place, text, section_id, question_id in slots
+        if isinstance(text, str)
+        for language in others
+    ]

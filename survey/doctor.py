@@ -552,6 +552,46 @@ def database_checks() -> list[Check]:
     return checks
 
 
+# What templates/report/standalone.css names first for a report in Arabic.
+ARABIC_REPORT_FONT = "Noto Sans Arabic"
+
+
+def arabic_font_families() -> list[str] | None:
+    """The font families fontconfig (what WeasyPrint draws PDFs with) has for Arabic,
+    or None when fontconfig's `fc-list` isn't there to ask."""
+    import shutil
+    import subprocess
+
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return None
+    listed = subprocess.run(  # noqa: S603 - fixed arguments, no shell
+        [fc_list, ":lang=ar", "family"], capture_output=True, text=True, timeout=30, check=False
+    )
+    return [name for line in listed.stdout.splitlines() for name in line.split(",") if name]
+
+
+def report_fonts_check(families: list[str] | None) -> Check:
+    """Report PDFs of an Arabic survey need a font with Arabic letters in it (and
+    shaped in it), or they print empty boxes."""
+    if families is None:
+        return Check(
+            "report fonts",
+            Status.WARN,
+            "fontconfig's fc-list is missing, so the fonts report PDFs use can't be "
+            "checked: install fontconfig with Pango (README).",
+        )
+    if ARABIC_REPORT_FONT in families:
+        return Check("report fonts", Status.OK, f"{ARABIC_REPORT_FONT} is installed for Arabic.")
+    return Check(
+        "report fonts",
+        Status.WARN,
+        f"{ARABIC_REPORT_FONT} is not installed: a report in Arabic would be printed in "
+        f"{families[0] if families else 'no font with Arabic letters (empty boxes)'}. "
+        "Install it (Debian: apt-get install fonts-noto-core).",
+    )
+
+
 def run_checks(app: Flask, env: Mapping[str, str]) -> list[Check]:
     """Every check of the app's configuration, in the order they are printed.
 
@@ -568,5 +608,6 @@ def run_checks(app: Flask, env: Mapping[str, str]) -> list[Check]:
             trusted_hosts_check(config),
             log_level_check(config),
             argon2_check(config),
+            report_fonts_check(arabic_font_families()),
         ]
     return checks

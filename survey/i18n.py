@@ -170,3 +170,20 @@ def shipped_languages() -> list[str]:
     if not TRANSLATIONS_DIR.is_dir():
         return []
     return sorted(p.parent.parent.name for p in TRANSLATIONS_DIR.glob("*/LC_MESSAGES/messages.po"))
+
+
+def direction_of(text: object) -> str:
+    """The direction a piece of data is written in, from its first letter (as the
+    Unicode bidirectional algorithm and HTML's dir="auto" decide it): "rtl" for
+    Arabic or Hebrew, "ltr" for Latin and others, "ltr" when it has no letter at all
+    (numbers, codes, web addresses). For dir="" on data of unknown language where
+    dir="auto" doesn't reach: WeasyPrint, which makes report PDFs, ignores it."""
+    import unicodedata
+
+    for character in str(text or ""):
+        kind = unicodedata.bidirectional(character)
+        if kind in ("R", "AL"):
+            return "rtl"
+        if kind == "L":
+            return "ltr"
+    return "ltr"

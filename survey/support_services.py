@@ -38,8 +38,11 @@ class SuggestedService:
         return any(_primary(tag) in self.for_languages for tag in languages)
 
     def as_support(self, languages: Sequence[str]) -> dict[str, Any]:
-        """A `support` entry for a survey in `languages`: a text for each of them
-        (the English one where this list has none, for the facilitator to translate)."""
+        """A `support` entry for a survey in `languages`: a text for each of them, or,
+        when this list lacks one of them, the default language's text alone (a plain
+        string): the survey then can't open until the facilitator translates it
+        (surveys.require_translations), instead of showing English words as if they
+        were that language's."""
         entry: dict[str, Any] = {"name": _text(self.name, languages)}
         if self.url:
             entry["url"] = self.url
@@ -55,8 +58,11 @@ def _primary(tag: str) -> str:
     return tag.split("-", 1)[0].lower()
 
 
-def _text(text: dict[str, str], languages: Sequence[str]) -> dict[str, str]:
-    return {tag: text.get(tag) or text.get(_primary(tag)) or text["en"] for tag in languages}
+def _text(text: dict[str, str], languages: Sequence[str]) -> str | dict[str, str]:
+    found = {tag: text.get(tag) or text.get(_primary(tag)) for tag in languages}
+    if len(languages) > 1 and all(found.values()):
+        return {tag: words for tag, words in found.items() if words}
+    return found[languages[0]] or text["en"]
 
 
 EVERY_DAY = {
@@ -71,7 +77,8 @@ SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
         name={
             "en": "Child Helpline International — find a helpline in your country",
             "es": "Child Helpline International — encuentra una línea de ayuda en tu país",
-            "ar": "Child Helpline International — ابحث عن خط مساعدة في بلدك",
+            "ar": "الشبكة الدولية لخطوط مساعدة الأطفال (Child Helpline International): "
+            "ابحث عن خط مساعدة في بلدك",
         },
         url="https://childhelplineinternational.org/helplines/",
     ),
@@ -80,7 +87,7 @@ SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
         name={
             "en": "Childline (UK, for children and young people under 19)",
             "es": "Childline (Reino Unido, para niños, niñas y jóvenes menores de 19 años)",
-            "ar": "Childline (المملكة المتحدة، للأطفال والشباب دون 19 عامًا)",
+            "ar": "خط المساعدة Childline (المملكة المتحدة، للأطفال والشباب دون 19 عامًا)",
         },
         url="https://www.childline.org.uk",
         phone="0800 1111",
@@ -93,8 +100,8 @@ SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
             "en": "NAPAC — National Association for People Abused in Childhood (UK, for adults)",
             "es": "NAPAC — National Association for People Abused in Childhood "
             "(Reino Unido, para personas adultas)",
-            "ar": "NAPAC — الجمعية الوطنية للأشخاص الذين تعرّضوا للإساءة في طفولتهم "
-            "(المملكة المتحدة، للبالغين)",
+            "ar": "الجمعية الوطنية للأشخاص الذين تعرّضوا للإساءة في الطفولة (NAPAC) — "
+            "المملكة المتحدة، للبالغين",
         },
         url="https://napac.org.uk",
         phone="0808 801 0331",
@@ -105,7 +112,7 @@ SUGGESTED_SERVICES: tuple[SuggestedService, ...] = (
         name={
             "en": "Fundación ANAR (Spain, for children and teenagers)",
             "es": "Fundación ANAR (España, para niños, niñas y adolescentes)",
-            "ar": "Fundación ANAR (إسبانيا، للأطفال والمراهقين)",
+            "ar": "مؤسسة ANAR (إسبانيا، للأطفال والمراهقين)",
         },
         url="https://www.anar.org",
         phone="900 20 20 10",

@@ -19,8 +19,11 @@ from survey import crypto, inbox
 from survey.config import app_subkey
 from survey.definition import (
     SLUG_RE,
+    MissingText,
     SurveyDefinition,
+    language_label,
     localize,
+    missing_translations,
     parse_definition,
 )
 from survey.lru import LruCache
@@ -255,6 +258,45 @@ def require_support_services(survey: Survey) -> None:
     )
 
 
+def untranslated_texts(survey: Survey) -> list[MissingText]:
+    """The texts of `survey` that one of its languages has no words for (definition.py,
+    `missing_translations`), for the builder's list and the opening pages."""
+    return missing_translations(definition_of(survey))
+
+
+def untranslated_problem(survey: Survey) -> str | None:
+    """What keeps a survey from opening because texts lack a language (None: nothing).
+
+    A survey in several languages shows a text without a translation in its default
+    language to everyone who chose another: on an Arabic page, English words running
+    the wrong way. Each missing text is named, with its language, so the facilitator
+    can fill it in.
+    """
+    missing = untranslated_texts(survey)
+    if not missing:
+        return None
+    default = language_label(definition_of(survey).default_language)
+    lines = "\n".join(f"- {item}" for item in missing)
+    return (
+        f'"{survey.slug}" can\'t open yet: {len(missing)} of its texts have no words in '
+        f"one of its languages, so people who choose that language would read them in "
+        f"{default}. Translate them first, in the builder (the box for that language "
+        "beside each text), or in its definition file, imported again with "
+        f"`chorus survey import FILE`:\n{lines}"
+    )
+
+
+def require_translations(survey: Survey) -> None:
+    """Refuse (SurveyError) to open a draft whose texts aren't all in every one of its
+    languages (`untranslated_problem` names them). A closed survey reopens as it was:
+    its definition can't change any more."""
+    if survey.status != SurveyStatus.DRAFT.value:
+        return
+    problem = untranslated_problem(survey)
+    if problem:
+        raise SurveyError(problem)
+
+
 def prepare_keys(
     survey: Survey,
     custodians: Sequence[User],
@@ -277,6 +319,7 @@ def prepare_keys(
         raise SurveyError(f'"{survey.slug}" is {survey.status}: its keys were made when it opened.')
     # Refused before any key is made, so no key sheet is printed for nothing.
     require_support_services(survey)
+    require_translations(survey)
     if not custodians:
         raise SurveyError(
             "Choose at least one person who can unlock the answers (a key custodian): "
@@ -364,6 +407,7 @@ def open_survey(survey: Survey) -> None:
     if survey.recovery_check is not None:
         raise SurveyError(f'"{survey.slug}" can\'t open until its key sheet is confirmed.')
     require_support_services(survey)
+    require_translations(survey)
     survey.status = SurveyStatus.OPEN.value
     # New answers can come in, and each can be withdrawn until a version counts it.
     survey.withdrawal_ended = False

@@ -94,7 +94,7 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 # A code on the page breaks only between its groups (<wbr> after each hyphen).
 CODE_RE = re.compile(
-    r'class="code-box__code" translate="no">((?:[0-9A-Z]{4}-(?:<wbr>)?){3}[0-9A-Z]{4})<'
+    r'class="code-box__code"[^>]*>((?:[0-9A-Z]{4}-(?:<wbr>)?){3}[0-9A-Z]{4})<'
 )
 
 
@@ -348,7 +348,14 @@ SMALL_SURVEY: dict[str, Any] = {
     "slug": "small",
     "title": {"en": "Messaging safety", "es": "Seguridad en la mensajería"},
     "languages": ["en", "es"],
-    "support": [{"name": "Helpline", "phone": "0800 000 000", "hours": "24/7"}],
+    # Every text in both languages: a survey can't open with one missing.
+    "support": [
+        {
+            "name": {"en": "Helpline", "es": "Línea de ayuda"},
+            "phone": "0800 000 000",
+            "hours": {"en": "24/7", "es": "24 horas"},
+        }
+    ],
     "sections": [
         {
             "id": "you",

@@ -63,6 +63,7 @@ from survey.surveys import (
     invite_counts,
     open_survey,
     response_count,
+    untranslated_texts,
 )
 
 bp = Blueprint("builder", __name__, url_prefix="/staff/surveys")
@@ -206,7 +207,26 @@ def survey(slug: str):
         previous=previous,
         can_design=_can_design(),
         editable=_why_not_editable(survey) is None,
+        untranslated=untranslated_links(survey),
     )
+
+
+def untranslated_links(survey: Survey) -> list[tuple[str, str]]:
+    """What a draft lacks before it can open because a text isn't in every language
+    (surveys.untranslated_texts): each missing text, as words, with the page of the
+    builder where it is typed (the question, the section, or the survey's settings)."""
+    if survey.status != SurveyStatus.DRAFT.value:
+        return []
+    links = []
+    for item in untranslated_texts(survey):
+        if item.question_id:
+            url = url_for("builder.edit_question", slug=survey.slug, question_id=item.question_id)
+        elif item.section_id:
+            url = url_for("builder.edit_section", slug=survey.slug, section_id=item.section_id)
+        else:
+            url = url_for("builder.settings", slug=survey.slug)
+        links.append((str(item), url))
+    return links
 
 
 # --- new surveys: blank, from the template, by import -------------------------------------
@@ -227,6 +247,8 @@ def blank_document(slug: str, title: str) -> dict[str, Any]:
                     {
                         "id": "first_question",
                         "type": "short_text",
+                        # No help of its own: the page says "Please leave out names
+                        # and places." under every text box, in the page's language.
                         "text": "Your first question",
                     }
                 ],

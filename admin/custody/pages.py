@@ -46,6 +46,7 @@ from survey.surveys import (
     pending_restore,
     prepare_keys,
     require_support_services,
+    untranslated_texts,
 )
 from survey.surveys import open_survey as open_survey_now
 
@@ -76,6 +77,13 @@ def open_survey(slug: str):
         # Nothing to choose yet: the page says what's missing and where to add it.
         page = render_template(
             "admin/keys/open.html", survey=survey, analysts=[], error=None, no_support=str(exc)
+        )
+        return page, 409 if request.method == "POST" else 200
+    missing = untranslated_texts(survey)
+    if missing:
+        # As for support: nothing to choose until every text is in every language.
+        page = render_template(
+            "admin/keys/open.html", survey=survey, analysts=[], error=None, untranslated=missing
         )
         return page, 409 if request.method == "POST" else 200
     error = None

@@ -14,9 +14,9 @@ by `init_app` and on this module's own environment for the standalone document.
 
 On the site, each chart is a file of its own (admin/reports/charts.py serves it,
 with the same permission as the report): a page is its text and tables, and a
-browser fetches and keeps the charts beside it. The standalone document carries its
-charts inside itself as data: images, so it opens offline and the PDF needs no
-request.
+browser fetches and keeps the charts beside it. The standalone document draws its
+charts inside itself, in HTML (admin/reports/bar_chart.py says why), so it opens
+offline and the PDF needs no request.
 
 Hidden counts: the report document (the contract) marks them with the machine value
 SUPPRESSED; what people read is HIDDEN_TEXT, the same for every hidden cell.
@@ -24,7 +24,6 @@ SUPPRESSED; what people read is HIDDEN_TEXT, the same for every hidden cell.
 
 from __future__ import annotations
 
-import base64
 import copy
 import csv
 import functools
@@ -32,7 +31,6 @@ import hashlib
 import io
 import json
 import re
-import textwrap
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -40,25 +38,27 @@ from typing import Any
 
 import jinja2
 import markdown
-import matplotlib
 import nh3
 from babel.numbers import format_decimal, parse_pattern
 from babel.numbers import format_percent as babel_percent
 from flask import Flask
 from markupsafe import Markup
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
 
+from admin.reports import bar_chart
 from survey.config import STATIC_DIR, TEMPLATES_DIR
-from survey.i18n import ENGLISH, N_, babel_locale, catalogue, speaking, text_direction, translate_to
+from survey.i18n import (
+    ENGLISH,
+    N_,
+    babel_locale,
+    catalogue,
+    direction_of,
+    speaking,
+    text_direction,
+    translate_to,
+)
 from survey.report_format import SUPPRESSED
 from survey.spreadsheet import protect_xlsx_cell, safe_row
 from survey.weeks import week_label, week_span_label
-
-# The same drawing twice must give the same bytes (tests compare them, caches and
-# published files stay stable): fixed ids instead of random ones. Set once at import,
-# never changed afterwards, so it is safe under a threaded server.
-matplotlib.rcParams["svg.hashsalt"] = "chorus-report"
 
 HIDDEN_TEXT = N_("hidden")
 """What every hidden (suppressed) count shows on pages, in the PDF and in charts (in
@@ -127,10 +127,6 @@ def markdown_html(text: str | None) -> Markup:
 
 # -- Charts --------------------------------------------------------------------
 
-_BAR_COLOUR = "#1a4f8b"
-_TEXT_COLOUR = "#1d1d1f"
-_MUTED_COLOUR = "#4a4a4f"
-
 
 @functools.cache
 def _percent_pattern(language: str) -> Any:
@@ -183,104 +179,33 @@ def chart_alt(
     return text + translate_to(language, N_(". Data in the table below."))
 
 
-_FIGURE_WIDTH = 4.8  # inches at 72 dpi: narrow, so it stays legible scaled to a phone
-_LABEL_CHARS = 58  # characters per line of a category label above its bar
-_LABEL_LINE = 0.21  # inches per line of label
-_BAR = 0.24
-_GAP = 0.12
-_AXIS = 0.42  # room below for the percentage axis
-
-
-def _layout(
-    labels: Sequence[str],
-) -> tuple[list[list[str]], list[tuple[float, float]], float]:
-    """Where a chart's labels and bars go: the wrapped labels, (label top, bar centre)
-    per category and the height of the bars' area, in inches from the top."""
-    wrapped = [textwrap.wrap(label, _LABEL_CHARS) or [" "] for label in labels]
-    rows: list[tuple[float, float]] = []
-    y = 0.08
-    for lines in wrapped:
-        label_top = y
-        y += _LABEL_LINE * len(lines)
-        rows.append((label_top, y + _BAR / 2 + 0.02))
-        y += _BAR + 0.04 + _GAP
-    return wrapped, rows, max(y, 0.5)
+def _bars(
+    labels: Sequence[str], percent: Sequence[float | None], language: str
+) -> list[bar_chart.Bar]:
+    """A chart's categories with what is written beside each bar, in `language`:
+    its percentage, or "hidden" (the same word as every other hidden cell)."""
+    hidden = translate_to(language, HIDDEN_TEXT)
+    return [
+        bar_chart.Bar(str(label), p, hidden if p is None else format_percent(p, language))
+        for label, p in zip(labels, percent, strict=True)
+    ]
 
 
 def chart_size(labels: Sequence[str]) -> tuple[int, int]:
-    """The chart's size in CSS pixels (96 per inch), for the <img>'s width and height:
+    """The chart's size in CSS pixels at its widest, for the <img>'s width and height:
     the page keeps the chart's room while it loads, instead of jumping."""
-    _, _, body = _layout([str(label) for label in labels])
-    return round(_FIGURE_WIDTH * 96), round((body + _AXIS) * 96)
+    return bar_chart.size([str(label) for label in labels])
 
 
 @functools.lru_cache(maxsize=256)
 def _chart_svg(labels: tuple[str, ...], percent: tuple[float | None, ...], language: str) -> bytes:
     """A horizontal bar chart of percentages as SVG bytes (cached: a report's charts
-    don't change, and a portal page is rendered many times).
-
-    Each label sits above its bar rather than beside it, so the chart can be narrow
-    and its text stays readable when a phone scales it down to the screen. The
-    layout is worked out in inches (the y axis is in inches from the top).
-    """
-    wrapped, rows, body = _layout(labels)
-    height = body + _AXIS
-    figure = Figure(figsize=(_FIGURE_WIDTH, height), dpi=72)
-    FigureCanvasSVG(figure)
-    axes = figure.add_axes((0.02, _AXIS / height, 0.96, body / height))
-    axes.set_xlim(0, 112)
-    axes.set_ylim(body, 0)
-    for (label_top, centre), lines, p in zip(rows, wrapped, percent, strict=True):
-        axes.text(
-            0.6,
-            label_top,
-            "\n".join(lines),
-            va="top",
-            ha="left",
-            fontsize=12,
-            color=_TEXT_COLOUR,
-            linespacing=1.25,
-            # Long labels cross the grid lines: keep them readable over them.
-            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
-        )
-        if p is None:
-            axes.text(
-                1.5,
-                centre,
-                translate_to(language, HIDDEN_TEXT),
-                va="center",
-                ha="left",
-                fontsize=11,
-                color=_MUTED_COLOUR,
-                fontstyle="italic",
-            )
-        else:
-            axes.barh([centre], [float(p)], height=_BAR, color=_BAR_COLOUR)
-            axes.text(
-                float(p) + 1.2,
-                centre,
-                format_percent(p, language),
-                va="center",
-                ha="left",
-                fontsize=11,
-                color=_TEXT_COLOUR,
-            )
-    axes.set_yticks([])
-    ticks = [0, 25, 50, 75, 100]
-    axes.set_xticks(
-        ticks,
-        [_whole_percent(tick, language) for tick in ticks],
-        fontsize=10,
-        color=_MUTED_COLOUR,
+    don't change, and a portal page is rendered many times), mirrored for a language
+    written right to left."""
+    ticks = [_whole_percent(tick, language) for tick in bar_chart.TICKS]
+    return bar_chart.svg(
+        _bars(labels, percent, language), ticks, language, rtl=text_direction(language) == "rtl"
     )
-    for side in ("top", "right", "left"):
-        axes.spines[side].set_visible(False)
-    axes.xaxis.grid(True, color="#d8d8da", linewidth=0.8)
-    axes.set_axisbelow(True)
-    out = io.BytesIO()
-    # No date in the metadata: the same chart is the same file.
-    figure.savefig(out, format="svg", metadata={"Date": None})
-    return out.getvalue()
 
 
 def _whole_percent(value: int, language: str) -> str:
@@ -298,8 +223,9 @@ def chart_svg(
 
 @functools.cache
 def _renderer_fingerprint() -> bytes:
-    """What else decides a chart's bytes: this file's code and matplotlib's version."""
-    return hashlib.sha256(Path(__file__).read_bytes() + matplotlib.__version__.encode()).digest()
+    """What else decides a chart's bytes: the code that draws it."""
+    drawing = Path(__file__).read_bytes() + Path(bar_chart.__file__).read_bytes()
+    return hashlib.sha256(drawing).digest()
 
 
 def chart_version(
@@ -319,22 +245,22 @@ def chart_img(
     src: str | None = None,
     language: str = ENGLISH,
 ) -> Markup:
-    """The chart as an <img> with a real alt text: from `src` (the site's chart file)
-    or, without one, carrying the SVG in a data: URI (the standalone document).
+    """The chart with a real text alternative: on the site, an <img> of its SVG file
+    (`src`, served from the site's own origin, `img-src 'self'`); without one, in the
+    standalone document (the download and the PDF), drawn in HTML (bar_chart says why).
 
-    Matplotlib's SVG carries a <style> element and style attributes, which the site's
-    CSP (style-src 'self') blocks when SVG is inlined in a page; an SVG loaded as an
-    image is its own document and isn't affected. The site serves it from its own
-    origin (`img-src 'self'`). The chart is drawn once per (labels, percents) and cached.
+    An SVG loaded as an image is its own document, so its presentation attributes
+    don't meet the page's CSP (style-src 'self'); the standalone document isn't
+    served under it. The SVG is drawn once per (labels, percents) and cached.
     """
     alt = chart_alt(subject, labels, percent, language)
-    width, height = chart_size(labels)
     if src is None:
-        data = base64.b64encode(chart_svg(labels, percent, language)).decode("ascii")
-        return Markup(
-            '<img class="report-chart__image" src="data:image/svg+xml;base64,{}" alt="{}"'
-            ' width="{}" height="{}">'
-        ).format(data, alt, width, height)
+        # The table after it holds the same numbers for assistive technology; the
+        # chart is one image to it, with the same alt text as the site's.
+        return Markup('<div class="report-chart__bars" role="img" aria-label="{}">{}</div>').format(
+            alt, bar_chart.html(_bars(labels, percent, language))
+        )
+    width, height = chart_size(labels)
     # Fetched when it comes near the screen: a chart in a folded section is fetched
     # only when the section is opened.
     return Markup(
@@ -379,6 +305,13 @@ def suppressed_cell(language: str = ENGLISH) -> Markup:
     ).format(translate_to(language, HIDDEN_TEXT), translate_to(language, HIDDEN_EXPLANATION))
 
 
+def bidi_isolate(text: Any) -> Markup:
+    """`text` (escaped) isolated from the sentence around it, in its own direction: the
+    words of another language inside a translated sentence ("Hours: 24 hours, every
+    day" in an Arabic report) keep their order."""
+    return Markup('<bdi dir="{}">{}</bdi>').format(direction_of(text), text)
+
+
 def template_helpers() -> dict[str, Any]:
     """The globals templates/report/_body.html uses, for the site and standalone alike.
     Those that write words or numbers take the report's language (`lang` in the
@@ -395,6 +328,10 @@ def template_helpers() -> dict[str, Any]:
         "report_language": report_language,
         # dir="rtl" for a survey in a language written right to left.
         "text_direction": text_direction,
+        # dir= of a piece of data of any language (an organisation, a quote, a theme):
+        # isolated from the report's direction, in the PDF too (no dir="auto" there).
+        "report_dir": direction_of,
+        "bidi_isolate": bidi_isolate,
     }
 
 
@@ -460,11 +397,15 @@ def _environment(language: str = ENGLISH) -> jinja2.Environment:
 
 
 def body_html(
-    report: Mapping[str, Any], version_url: Callable[[int], str | None] | None = None
+    report: Mapping[str, Any],
+    version_url: Callable[[int], str | None] | None = None,
+    chart_url: Callable[[str, Sequence[str], Sequence[float | None]], str] | None = None,
 ) -> Markup:
-    """The report body alone (what the site puts inside its layout)."""
+    """The report body alone (what the site puts inside its layout); `chart_url`
+    names the charts' files as the site does (without it, they are drawn inside)."""
     template = _environment(report_language(report)).get_template("report/_body.html")
-    return Markup(template.render(report=report, version_url=version_url))  # noqa: S704
+    page = template.render(report=report, version_url=version_url, chart_url=chart_url)
+    return Markup(page)  # noqa: S704
 
 
 def standalone_html(report: Mapping[str, Any]) -> str:
@@ -541,7 +482,8 @@ def report_pdf(report: Mapping[str, Any]) -> bytes:
     import weasyprint
     from weasyprint.urls import FatalURLFetchingError
 
-    # Only data: URLs (the charts) are ever read; anything else fails the render.
+    # Nothing is ever read (the charts are drawn in the page); a data: URL is allowed,
+    # anything else fails the render.
     fetcher = weasyprint.urls.URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
     document = weasyprint.HTML(string=standalone_html(report), url_fetcher=fetcher)
     try:

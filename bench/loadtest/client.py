@@ -226,7 +226,8 @@ class Browser:
 FORM_RE = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S | re.I)
 FIELD_RE = re.compile(r"<(input|textarea|button)\b([^>]*)>", re.I)
 ATTR_RE = re.compile(r'([\w:-]+)(?:="([^"]*)")?')
-CODE_RE = re.compile(r'class="code-box__code" translate="no">([^<]+)<')
+# A code on the page breaks only between its groups (<wbr> after each hyphen).
+CODE_RE = re.compile(r'class="code-box__code"[^>]*>((?:[0-9A-Z]{4}-(?:<wbr>)?){3}[0-9A-Z]{4})<')
 ERROR_SUMMARY_RE = re.compile(r'<li><a href="#[^"]*">([^<]*)</a></li>')
 ASSET_RE = re.compile(r'(?:href|src)="(/static/[^"]+)"')
 
@@ -331,7 +332,7 @@ def fill_section(form: Form, rng: random.Random, marker: str) -> list[tuple[str,
         elif each.kind == "text":
             if each.attrs.get("value"):
                 data.append((name, each.attrs["value"]))
-            elif each.attrs.get("inputmode") == "decimal":
+            elif each.attrs.get("inputmode") in ("decimal", "numeric"):
                 data.append((name, str(rng.randint(0, 12)) if rng.random() < 0.9 else ""))
             else:
                 data.append((name, words(rng, 1, 6) if rng.random() < 0.8 else ""))
@@ -457,7 +458,7 @@ class FlowRunner:
         code = CODE_RE.search(receipt.body)
         if code is None:
             raise FlowAbandoned("no receipt code on the receipt page")
-        self.flow.receipt = html.unescape(code.group(1)).strip()
+        self.flow.receipt = html.unescape(code.group(1)).replace("<wbr>", "").strip()
         saved = form_posting_to(receipt.body, "/receipt")
         if saved is None:
             raise FlowAbandoned("the receipt page has no form")

@@ -165,3 +165,27 @@ def test_invite_cards_in_the_surveys_language_without_its_title(
     expect(cards.first).to_contain_text("Escribe este código de invitación:")
     expect(me.page.locator(".invite-card__title")).to_have_count(0)
     helpers.screenshot(me.page, "builder-invite-cards", widths=(1280,))
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_the_missing_translations_lead_to_where_they_are_typed(
+    app, live_server, new_context, facilitator, js
+):
+    """Issue 21, point 11: the survey's page lists each text a language lacks, the
+    opening page refuses with the same list, and a link opens the question to fix."""
+    from survey.definition import parse_definition
+    from survey.surveys import import_definition
+    from tests.survey.test_untranslated import MISSING, friends
+
+    import_definition(parse_definition(friends()))
+    db.session.commit()
+    me = Hands(Person(new_context(js=js, viewport={"width": 320, "height": 568}).new_page()))
+    me.sign_in(EMAIL, PASSWORD)
+    me.person.goto("/staff/surveys/friends", "Friend suggestions")
+    panel = me.page.locator("#untranslated")
+    expect(panel).to_contain_text("Missing translations")
+    screenshot(me.page, f"untranslated-{'js' if js else 'nojs'}")
+    me.person.goto("/staff/surveys/friends/open", "Open “Friend suggestions”")
+    expect(me.page.locator("#untranslated")).to_contain_text(MISSING)
+    me.person.goto("/staff/surveys/friends", "Friend suggestions")
+    me.follow(MISSING, "Edit question q3")

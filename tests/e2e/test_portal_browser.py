@@ -6,6 +6,8 @@ with JavaScript on and off, and the pages fit a 320 px screen."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -287,3 +289,31 @@ def test_a_spanish_report_reads_in_spanish_in_the_browser(
     me.follow(f"Answer this finding — {FINDING.title}", FINDING.title)
     expect(reader.page.get_by_role("heading", name="Gravedad")).to_be_visible()
     expect(reader.page.get_by_role("button", name="Save answer")).to_be_visible()
+
+
+def test_chart_text_is_at_least_12_px_on_a_320_px_phone(
+    app, live_server, new_context, make_published_report
+):
+    """Issue 21, point 13: a chart is an image scaled to its column, so its words are
+    as big as the SVG's font size times the scale it is shown at."""
+    version = make_published_report([ORG])
+    account("reader@acme.example", Role.COMPANY, ORG)
+    context = new_context(js=True, viewport={"width": 320, "height": 568})
+    reader = Person(context.new_page())
+    Hands(reader).sign_in("reader@acme.example", PASSWORD)
+    reader.goto(f"/portal/reports/{version.id}", TITLE)
+    page = reader.page
+    for summary in page.locator("#report-questions details.report-fold summary").all():
+        summary.click()
+    images = page.locator("img.report-chart__image")
+    assert images.count() >= 2
+    for index in range(images.count()):
+        image = images.nth(index)
+        image.scroll_into_view_if_needed()
+        until(page, f"document.querySelectorAll('img.report-chart__image')[{index}].complete")
+        shown = image.bounding_box()["width"]
+        svg = context.request.get(live_server.base_url + image.get_attribute("src")).text()
+        view_width = float(re.search(r'viewBox="0 0 ([\d.]+) ', svg).group(1))
+        sizes = [float(size) for size in re.findall(r'<text[^>]* font-size="([\d.]+)"', svg)]
+        assert sizes and min(sizes) * shown / view_width >= 12, (shown, min(sizes))
+    screenshot(page, "portal-charts", widths=(320,))

@@ -137,7 +137,10 @@ def test_a_warning_gives_two_equal_choices_and_back_without_javascript(
 
 def test_back_from_the_first_warning_leads_to_the_landing_page(open_survey_live, nojs_person):
     document = demo_document()
-    document["sections"][0]["content_warning"] = "These questions are about you."
+    document["sections"][0]["content_warning"] = {
+        "en": "These questions are about you.",
+        "es": "Estas preguntas son sobre ti.",
+    }
     open_survey_live(document)
     p = nojs_person
     p.goto("/s/demo", "Product-risk consultation")

@@ -145,3 +145,60 @@ def test_an_english_survey_still_reads_left_to_right(open_survey_live, person: P
         "parseFloat(getComputedStyle(document.querySelector('main')).paddingLeft)"
     )
     assert abs(button["x"] - (column["x"] + padding)) < 2, (button, column)
+
+
+CHILDLINE_HOURS = "24 hours, every day"
+
+
+def arabic_with_an_english_helpline() -> dict:
+    """The Arabic survey naming a UK helpline in English, as many will."""
+    document = arabic_document()
+    document["support"] = [
+        *document["support"],
+        {
+            "name": "Childline (UK, for children and young people under 19)",
+            "phone": "0800 1111",
+            "hours": CHILDLINE_HOURS,
+            "url": "https://www.childline.org.uk",
+        },
+    ]
+    return document
+
+
+def assert_support_list_keeps_each_direction(page: Page) -> None:
+    """The English name and hours read left to right inside the Arabic list (dir="auto"
+    as the browser resolves it), the Arabic ones right to left, and every phone number
+    and web address left to right; the English hours begin with "24" on the left."""
+    items = page.locator("footer .support-list__item")
+    arabic, english = items.nth(0), items.nth(1)
+    direction = "el => getComputedStyle(el).direction"
+    assert arabic.locator(".support-list__name").evaluate(direction) == "rtl"
+    assert english.locator(".support-list__name").evaluate(direction) == "ltr"
+    hours = english.locator("bdi", has_text=CHILDLINE_HOURS)
+    assert hours.evaluate(direction) == "ltr"
+    for link in page.locator("footer .support-list a").all():
+        assert link.evaluate(direction) == "ltr", link.get_attribute("href")
+    # Where the words are drawn: "24" starts the hours at their left end.
+    first = hours.evaluate(
+        """el => { const r = document.createRange(); r.setStart(el.firstChild, 0);
+        r.setEnd(el.firstChild, 2); return r.getBoundingClientRect().left; }"""
+    )
+    assert abs(first - hours.bounding_box()["x"]) < 1
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_an_english_helpline_reads_right_in_an_arabic_page_at_320_px(
+    open_survey_live, new_context, js
+):
+    """Issue 21, point 11: "hours, every day 24", "(Childline (UK…" and a reversed web
+    address came from English runs laid out right to left."""
+    open_survey_live(arabic_with_an_english_helpline())
+    p = Person(new_context(js=js, viewport={"width": 320, "height": 568}).new_page())
+    p.goto("/s/arabic-rtl", TITLE)
+    assert_support_list_keeps_each_direction(p.page)
+    p.check(TITLE)
+    screenshot(p.page, f"rtl-support-landing-{'js' if js else 'nojs'}", (320,))
+    the_main_button(p.page).click()
+    p.check(FIRST_SECTION)
+    assert_support_list_keeps_each_direction(p.page)
+    screenshot(p.page, f"rtl-support-section-{'js' if js else 'nojs'}", (320,))

@@ -288,7 +288,9 @@ def test_a_survey_without_support_services_does_not_open(runner, tmp_path):
     assert survey.status == "draft" and survey.public_key is None and not survey.key_wraps
 
     # With one added (and imported again) it opens.
-    document["support"] = [{"name": "Helpline", "phone": "0800 000 000"}]
+    document["support"] = [
+        {"name": {"en": "Helpline", "es": "Línea de ayuda"}, "phone": "0800 000 000"}
+    ]
     assert (
         runner.invoke(args=["survey", "import", str(write(tmp_path, "a.json", document))]).exit_code
         == 0

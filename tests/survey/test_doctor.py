@@ -30,6 +30,7 @@ from survey.doctor import (
     postgres_settings_checks,
     proxy_hops_check,
     redis_persistence_check,
+    report_fonts_check,
     run_checks,
     secret_key_check,
     secure_cookies_check,
@@ -530,3 +531,12 @@ def test_a_trusted_host_written_with_a_port_is_warned_about():
     assert check.status is Status.WARN
     assert "b.example:8443" in check.message and "ports are not checked" in check.message
     assert "chorus.example.org" not in check.message
+
+
+def test_report_fonts_want_one_with_arabic_letters():
+    """Issue 21, point 13: an Arabic report printed "مخفي" as boxes."""
+    assert report_fonts_check(["DejaVu Sans", "Noto Sans Arabic"]).status is Status.OK
+    only_dejavu = report_fonts_check(["DejaVu Sans"])
+    assert only_dejavu.status is Status.WARN and "fonts-noto-core" in only_dejavu.message
+    assert "empty boxes" in report_fonts_check([]).message
+    assert report_fonts_check(None).status is Status.WARN

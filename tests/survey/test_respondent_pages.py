@@ -22,7 +22,12 @@ def position(html: str, needle: str) -> int:
 
 
 def test_who_runs_it_how_long_and_start_come_first(client, make_open_survey):
-    make_open_survey(small_survey_document(organiser="Helplines Together", intro="Why we ask."))
+    make_open_survey(
+        small_survey_document(
+            organiser={"en": "Helplines Together", "es": "Líneas de Ayuda Unidas"},
+            intro={"en": "Why we ask.", "es": "Por qué preguntamos."},
+        )
+    )
     html = page_text(client.get("/s/small"))
     main = html[html.index("<main") :]
     start = position(main, "Start the survey")
@@ -137,7 +142,10 @@ def test_back_from_a_warning_on_the_first_section_leads_to_the_landing_page(
     client, make_open_survey
 ):
     document = small_survey_document(slug="warned")
-    document["sections"][0]["content_warning"] = "This section asks about you."
+    document["sections"][0]["content_warning"] = {
+        "en": "This section asks about you.",
+        "es": "Esta sección pregunta sobre ti.",
+    }
     make_open_survey(document)
     r = Respondent(client, "warned")
     r.start()
@@ -184,9 +192,10 @@ def test_the_app_adds_no_sentence_a_question_already_says(client, make_open_surv
 
 def test_nor_a_sentence_the_question_itself_says(client, make_open_survey):
     document = small_survey_document(slug="said")
-    document["sections"][0]["questions"][1]["text"] = (
-        "Adults: one word. Please leave out names and places."
-    )
+    document["sections"][0]["questions"][1]["text"] = {
+        "en": "Adults: one word. Please leave out names and places.",
+        "es": "Adultos: una palabra. Por favor, no incluyas nombres de personas ni lugares.",
+    }
     make_open_survey(document)
     r = Respondent(client, "said")
     r.start()

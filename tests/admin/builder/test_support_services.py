@@ -7,7 +7,7 @@ import html as htmllib
 import json
 import re
 
-from survey.definition import parse_definition
+from survey.definition import missing_translations, parse_definition
 from survey.support_services import SUGGESTED_SERVICES, suggestions_for
 from survey.surveys import bundled_template_text, definition_of, find_survey, import_definition
 from tests.admin.builder.test_builder import doc_of, post
@@ -49,15 +49,22 @@ def test_suggestions_follow_the_survey_languages():
     assert keys(["en"]) == ["child-helpline-international", "childline-uk", "napac-uk"]
     assert keys(["es-419"]) == ["child-helpline-international", "anar-spain"]
     assert keys(["fr"]) == ["child-helpline-international"]
-    # A language the list has no words in gets the English text, to translate; the
-    # entry is valid in a survey in those languages.
+    # A language the list has no words in gets one text (English here), never copied
+    # under the other languages' names: the entry is valid, and the survey lists it as
+    # untranslated, so it can't open until the facilitator translates it.
     entry = SUGGESTED_SERVICES[0].as_support(["fr", "en"])
-    assert entry["name"]["fr"] == entry["name"]["en"]
+    assert entry["name"] == SUGGESTED_SERVICES[0].name["en"]
     document = small_survey_document(languages=["fr", "en"], title="T", support=[entry])
     document["sections"] = [
         {"id": "s", "title": "S", "questions": [{"id": "q", "type": "info", "text": "i"}]}
     ]
-    assert parse_definition(document).support[0].url == SUGGESTED_SERVICES[0].url
+    definition = parse_definition(document)
+    assert definition.support[0].url == SUGGESTED_SERVICES[0].url
+    assert "support[0].name" in {item.path for item in missing_translations(definition)}
+    # Every language the list speaks gets its own words: Arabic too.
+    arabic = SUGGESTED_SERVICES[1].as_support(["en", "ar"])
+    assert set(arabic["name"]) == set(arabic["hours"]) == {"en", "ar"}
+    assert arabic["hours"]["ar"] != arabic["hours"]["en"]
 
 
 def test_the_open_page_says_what_is_missing_and_where_to_add_it(staff):

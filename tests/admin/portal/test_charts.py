@@ -4,6 +4,7 @@ browser may keep it."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -42,9 +43,8 @@ def chart_path(version, key="question-detect_images"):
 
 
 def drawn_texts(svg: bytes) -> list[str]:
-    """The texts a chart draws: matplotlib draws text as paths, each after a comment
-    holding the text itself."""
-    return [text.strip() for text in re.findall(r"<!--(.*?)-->", svg.decode())]
+    """The texts a chart draws: its <text> elements (admin/reports/bar_chart.py)."""
+    return [html.unescape(text) for text in re.findall(r"<text[^>]*>(.*?)</text>", svg.decode())]
 
 
 def chart_sources(html: str) -> list[str]:

@@ -279,13 +279,22 @@ def test_the_audit_log_holds_only_the_published_respondent_figure(app, make_open
 
 
 def refuse_every_fetch(monkeypatch):
-    """Make WeasyPrint's fetcher fail fatally, as it does for a URL it must not read."""
+    """Make WeasyPrint's fetcher fail fatally, as it does for a URL it must not read,
+    and give the document an image to fetch (its charts are drawn in the page, so a
+    report fetches nothing of itself)."""
     import weasyprint.urls
+
+    from admin.reports import render
 
     def fatal(self, url, headers=None):
         raise weasyprint.urls.FatalURLFetchingError(f'Error fetching "{url}"')
 
     monkeypatch.setattr(weasyprint.urls.URLFetcher, "fetch", fatal)
+    drawn = render.standalone_html
+    image = '<img src="data:image/png;base64,iVBORw0KGgo=" alt=""></body>'
+    monkeypatch.setattr(
+        render, "standalone_html", lambda report: drawn(report).replace("</body>", image)
+    )
 
 
 def test_a_fatal_fetch_while_rendering_the_pdf_is_an_ordinary_error(

@@ -94,7 +94,14 @@ SPANISH_WORDS = (
 
 def spanish_survey():
     """tests/admin/conftest.py's 60 people, answering the small survey in Spanish."""
-    return answered_small_survey(PEOPLE, languages=["es", "en"])
+    support = [
+        {
+            "name": {"es": "Línea de ayuda", "en": "Helpline"},
+            "phone": "0800 000 000",
+            "hours": {"es": "24 horas", "en": "24/7"},
+        }
+    ]
+    return answered_small_survey(PEOPLE, languages=["es", "en"], support=support)
 
 
 def text_of(html: str) -> str:
@@ -190,7 +197,7 @@ def test_the_pdf_is_in_spanish(spanish_report, tmp_path):
 def test_a_chart_draws_spanish_words_and_numbers(spanish_report):
     age = next(q for q in spanish_report["questions"] if q["id"] == "age_band")
     svg = render.chart_svg(age["labels"], age["percent"], "es").decode()
-    drawn = [t.strip() for t in re.findall(r"<!--(.*?)-->", svg)]
+    drawn = re.findall(r"<text[^>]*>(.*?)</text>", svg)
     assert drawn.count("oculto") == 2 and "hidden" not in drawn
     assert "25\u00a0%" in drawn and "25%" not in drawn
     english = render.chart_version(age["labels"], age["percent"], "en")
