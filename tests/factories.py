@@ -93,9 +93,7 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 # A code on the page breaks only between its groups (<wbr> after each hyphen).
-CODE_RE = re.compile(
-    r'class="code-box__code"[^>]*>((?:[0-9A-Z]{4}-(?:<wbr>)?){3}[0-9A-Z]{4})<'
-)
+CODE_RE = re.compile(r'class="code-box__code"[^>]*>((?:[0-9A-Z]{4}-(?:<wbr>)?){3}[0-9A-Z]{4})<')
 
 
 @dataclass

@@ -312,9 +312,7 @@ def publish_report(slug: str):
             error_field = "understood"
         else:
             try:
-                version = publish(
-                    survey, frame, draft, addressed, staff_member().email, evidence
-                )
+                version = publish(survey, frame, draft, addressed, staff_member().email, evidence)
             except AnswersChanged as exc:
                 # The frame is made again, without the withdrawn answers.
                 forget_frame(survey, staff_member())
