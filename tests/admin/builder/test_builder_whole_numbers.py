@@ -35,6 +35,11 @@ def test_whole_numbers_only_is_ticked_saved_shown_again_and_cleared(staff):
 
 
 def test_only_number_questions_offer_it(staff):
+    """Every kind's fields are on the page (a new kind shows its own at once), so the
+    box is there for another kind only inside the number fields, hidden."""
     draft()
     page = staff.get("/staff/surveys/small/questions/adult_only").get_data(as_text=True)
-    assert 'name="integer"' not in page
+    number_fields = page.index('<div data-kinds="number" hidden>')
+    next_kinds = page.index("data-kinds=", number_fields + len("<div data-kinds"))
+    assert page.count('name="integer"') == 1
+    assert number_fields < page.index('name="integer"') < next_kinds
