@@ -19,10 +19,10 @@ from survey.definition import (
     SurveyDefinition,
     localize,
 )
-from survey.i18n import gettext, language_name, use_language
+from survey.i18n import gettext, language_name, shipped_languages, use_language
 from survey.models import Survey, SurveyStatus
 from survey.respondent import fragments
-from survey.respondent.session import find_survey_here
+from survey.respondent.session import LEFT_QUIET_MINUTES, find_survey_here
 from survey.responses import DraftState, visible_sections
 from survey.surveys import definition_of
 
@@ -108,6 +108,7 @@ def render(
         ],
         tx=tx,
         support=support,
+        left_quiet_minutes=LEFT_QUIET_MINUTES,
         **context,
     )
     return html, status
@@ -219,6 +220,15 @@ def describe_answer(
         else:
             words.append(labels.get(item, str(item)))
     return "; ".join(words)
+
+
+def left_page(language: str | None) -> tuple[str, int]:
+    """What every respondent page shows after the quick exit (Back, or the survey's
+    link opened again soon after): "not available" in the person's language, and
+    nothing else — no survey, no topic, no helpline, no exit link, a plain title."""
+    spoken = language if language in shipped_languages() else "en"
+    use_language(spoken)
+    return render_template("respond/left.html", lang=spoken), 404
 
 
 def expired_page(survey: Survey, status: int = 200) -> tuple[str, int]:
