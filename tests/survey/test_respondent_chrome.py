@@ -74,7 +74,7 @@ def test_in_spanish_the_link_and_the_note_are_spanish(client, make_open_survey):
     r.answer("you", {"age_band": "adult"})
     html = r.section("e2ee").get_data(as_text=True)
     assert '<a class="quick-exit__support" href="#support">Pedir ayuda</a>' in html
-    assert "puedes pedir ayuda en cualquier momento" in html
+    assert "Si te cuesta, puedes pedir ayuda cuando quieras." in html
 
 
 def test_the_note_about_leaving_says_once_what_a_site_cant_clear(respondent: Respondent):
