@@ -451,9 +451,9 @@ _REPORT_SLOT = "/* @report-block"
 
 @functools.cache
 def _stylesheet() -> Markup:
-    """The standalone stylesheet: its own base and print rules around chorus.css's
+    """The standalone stylesheet: its own base and print rules around staff.css's
     report block, so the site and the download share one set of report rules."""
-    site = (STATIC_DIR / "chorus.css").read_text("utf-8")
+    site = (STATIC_DIR / "staff.css").read_text("utf-8")
     start = site.index(_REPORT_BLOCK)
     # The block runs to the next block header ("/* name */" on a line of its own).
     after = re.search(r"\n/\* [a-z][a-z ]* \*/\n", site[start + len(_REPORT_BLOCK) :])

@@ -19,10 +19,10 @@ from survey.definition import (
     SurveyDefinition,
     localize,
 )
-from survey.i18n import gettext, language_name, use_language
+from survey.i18n import gettext, language_name, shipped_languages, use_language
 from survey.models import Survey, SurveyStatus
 from survey.respondent import fragments
-from survey.respondent.session import find_survey_here
+from survey.respondent.session import LEFT_QUIET_MINUTES, find_survey_here
 from survey.responses import DraftState, visible_sections, withdrawal_state
 from survey.surveys import definition_of
 
@@ -110,6 +110,7 @@ def render(
         support=support,
         # What the page may promise about withdrawing (templates/respond/_withdrawal.html).
         withdrawal=withdrawal_state(survey).value if survey is not None else None,
+        left_quiet_minutes=LEFT_QUIET_MINUTES,
         **context,
     )
     return html, status
@@ -242,6 +243,15 @@ def describe_point(question: Question, point: Any, language: str, default: str) 
         max=scale.max,
         max_label=high,
     )
+
+
+def left_page(language: str | None) -> tuple[str, int]:
+    """What every respondent page shows after the quick exit (Back, or the survey's
+    link opened again soon after): "not available" in the person's language, and
+    nothing else — no survey, no topic, no helpline, no exit link, a plain title."""
+    spoken = language if language in shipped_languages() else "en"
+    use_language(spoken)
+    return render_template("respond/left.html", lang=spoken), 404
 
 
 def expired_page(survey: Survey, status: int = 200) -> tuple[str, int]:

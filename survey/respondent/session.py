@@ -7,16 +7,23 @@ and confirming the receipt or the quick exit forgets it; the quick exit also end
 the draft's binding on the server (`leave`), so a copy of the cookie opens nothing.
 Only these two keys are the respondent's: a staff sign-in and the form token in the
 same browser are never cleared from here.
+
+Leaving also sets a second, tiny cookie (`LEFT_COOKIE`: the minute of leaving and
+the language, nothing else) that lasts until the browser closes: Back after leaving
+then finds a neutral page that names no survey, no topic and no helpline (see
+`shows_left_page`), never "your session has ended". It is SameSite=Lax, so a page
+first opened from a link in another app finds it too.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from typing import Any
 
-from flask import current_app, g, session
+from flask import Response, after_this_request, current_app, g, request, session
 from sqlalchemy.exc import SQLAlchemyError
 
 from survey import crypto
@@ -40,6 +47,13 @@ RESPONDENT_KEYS = ("r", "done")
 NOTHING_TO_KEEP = frozenset({"csrf_token", "_fresh", "_id"})
 # How long the receipt stays on screen after submitting.
 RECEIPT_SHOWN_MINUTES = 10
+# Set by the quick exit; a session cookie of its own (it dies with the browser).
+LEFT_COOKIE = "chorus-left"
+# For this long after leaving, the survey's open pages (landing, resume, withdraw,
+# thanks) show the neutral page too; pages that need a session always do while the
+# cookie is there. Starting or resuming again removes it.
+LEFT_QUIET_MINUTES = 30
+_LEFT_VALUE = re.compile(r"^(\d{1,12})\.([a-z]{2,3}(?:-[A-Za-z0-9]{1,8})?)$")
 
 
 class SessionEnded(Exception):
@@ -69,15 +83,17 @@ def forget_respondent() -> None:
         session.clear()
 
 
-def leave() -> None:
+def leave() -> str | None:
     """The quick exit: end the server's binding to this session's draft
     (responses.release_draft), then forget the respondent's part of the session.
+    Returns the language the person was reading in, if the session knew it.
 
     Leaving comes first: if the database fails, the person still goes, and the
     log says only what kind of failure it was (its text can carry a statement).
     A copy of the cookie then reaches the draft until the session's idle limit.
     """
     state = session.get("r")
+    language = (state or session.get("done") or {}).get("lang")
     if state:
         try:
             survey = find_survey_here(state["slug"])
@@ -91,10 +107,57 @@ def leave() -> None:
                 "Quick exit could not end the draft's binding (%s)", type(error).__name__
             )
     forget_respondent()
+    return language if isinstance(language, str) else None
+
+
+def left_marker(language: str) -> str:
+    """The value of the cookie the quick exit sets: when, and in which language."""
+    return f"{now_minute()}.{language}"
+
+
+def set_left_cookie(response: Response, language: str) -> None:
+    response.set_cookie(
+        LEFT_COOKIE,
+        left_marker(language),
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        httponly=True,
+        samesite="Lax",
+        path="/s/",
+    )
+
+
+def left_here() -> tuple[int, str] | None:
+    """When this browser left with the quick exit, and in which language (None if
+    it didn't, or the cookie isn't one the exit wrote)."""
+    found = _LEFT_VALUE.match(request.cookies.get(LEFT_COOKIE, ""))
+    if found is None:
+        return None
+    return int(found.group(1)), found.group(2)
+
+
+def shows_left_page(needs_session: bool) -> bool:
+    """Whether this request gets the neutral page because the person left: always
+    for a page that needs the session, for the open pages only for a while."""
+    left = left_here()
+    if left is None:
+        return False
+    return needs_session or now_minute() - left[0] <= LEFT_QUIET_MINUTES
+
+
+def forget_leaving() -> None:
+    """Starting or resuming again: the marker goes with this request's response."""
+    if LEFT_COOKIE not in request.cookies:
+        return
+
+    @after_this_request
+    def drop(response: Response) -> Response:
+        response.delete_cookie(LEFT_COOKIE, path="/s/")
+        return response
 
 
 def begin_session(survey: Survey, handle: DraftHandle, language: str) -> None:
     forget_respondent()
+    forget_leaving()
     session["r"] = {
         "slug": survey.slug,
         "draft": handle.draft_id,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, NamedTuple
 
-from flask import Blueprint, abort, current_app, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 
@@ -28,6 +28,7 @@ from survey.respondent.pages import (
     describe_answer,
     expired_page,
     language_of,
+    left_page,
     page_language,
     redirect_after,
     redirect_to_continue,
@@ -48,10 +49,13 @@ from survey.respondent.session import (
     finish_session,
     forget_respondent,
     leave,
+    left_here,
     receipt_lapsed,
     receipt_minutes_left,
     receipt_to_show,
     rekey_session,
+    set_left_cookie,
+    shows_left_page,
 )
 from survey.responses import (
     AlreadyCounted,
@@ -103,6 +107,31 @@ RATE_LIMITS = {
 CODE_MALFORMED = N_(
     "That doesn't look like a code: codes have 16 letters and numbers, like ABCD-EFGH-JKMN-PQRS"
 )
+
+
+# Pages anyone may open without a session (the survey's link, the code forms, the
+# thanks page): after a quick exit they show the neutral page only for a while.
+OPEN_ENDPOINTS = frozenset(
+    {
+        "respond.landing",
+        "respond.start",
+        "respond.resume",
+        "respond.withdraw_answers",
+        "respond.thanks",
+    }
+)
+
+
+@bp.before_request
+def after_leaving() -> ResponseReturnValue | None:
+    """Back after the quick exit: a neutral page that names no survey, no topic and
+    no helpline, instead of anything that would show what the person was doing."""
+    if request.endpoint == "respond.quick_exit":
+        return None
+    if not shows_left_page(needs_session=request.endpoint not in OPEN_ENDPOINTS):
+        return None
+    left = left_here()
+    return left_page(left[1] if left else None)
 
 
 @bp.get("/<slug>")
@@ -639,15 +668,19 @@ def quick_exit() -> ResponseReturnValue:
     opens nothing after), forget this browser's answers and receipt, then go to
     the neutral site. A plain link works without JavaScript; the page's script
     goes here with location.replace. Pages are no-store, so Back fetches them again
-    and finds the session ended. A staff sign-in in the same browser stays.
+    and, through the cookie set here, finds a neutral page (`after_leaving`). A
+    staff sign-in in the same browser stays.
 
     A GET that changes what the server holds, on purpose: leaving must be one
     click that needs no form. Another site can't make a browser do it (the cookie
     is SameSite=Strict, and a cross-site request is refused), and if one could, all
     it would do is end that person's session as their own click would."""
     refuse_cross_site()
-    leave()
-    return redirect(current_app.config["CHORUS_QUICK_EXIT_URL"], 303)
+    language = leave()
+    response = make_response(redirect(current_app.config["CHORUS_QUICK_EXIT_URL"], 303))
+    # Back then finds the neutral page (session.shows_left_page), in their language.
+    set_left_cookie(response, language or "en")
+    return response
 
 
 # --- calm pages for everything that isn't a normal step ---------------------------------
@@ -674,6 +707,10 @@ def csrf_failed(exc: CSRFError) -> tuple[str, int] | None:
     Returns None when the request isn't about a survey a respondent can see,
     so the app's generic handler answers instead.
     """
+    if request.blueprint == bp.name and shows_left_page(needs_session=True):
+        # A form from before the quick exit: the neutral page, as for any page after it.
+        left = left_here()
+        return left_page(left[1] if left else None)
     slug = (request.view_args or {}).get("slug")
     survey = find_survey(slug) if slug else None
     if survey is None or survey.status == SurveyStatus.DRAFT.value:

@@ -64,7 +64,8 @@ def test_report_body_inside_the_site_layout_under_the_csp(app, page, report):
             chart_url=lambda key, labels, percent: f"/charts/{key}.svg",
         )
     assert "data:" not in html
-    stylesheet = (PROJECT_ROOT / "survey" / "static" / "chorus.css").read_text("utf-8")
+    static = PROJECT_ROOT / "survey" / "static"
+    stylesheets = {name: (static / name).read_text("utf-8") for name in ("chorus.css", "staff.css")}
     violations: list[str] = []
     page.on(
         "console",
@@ -75,8 +76,9 @@ def test_report_body_inside_the_site_layout_under_the_csp(app, page, report):
 
     def serve(route):
         url = route.request.url.split("?", 1)[0]  # static URLs carry ?v=<content hash>
-        if url.endswith("/static/chorus.css"):
-            route.fulfill(status=200, content_type="text/css", body=stylesheet)
+        name = url.rsplit("/", 1)[-1]
+        if "/static/" in url and name in stylesheets:
+            route.fulfill(status=200, content_type="text/css", body=stylesheets[name])
         elif url.endswith("/static/chorus.js"):
             route.fulfill(status=200, content_type="text/javascript", body="")
         elif url in charts:

@@ -222,7 +222,7 @@ def test_installed_chorus_migrates_imports_and_serves_from_any_directory(install
         str(SAMPLE_REPORT),
     )
     assert "Survivors want detection kept when encryption is added" in standalone
-    assert "/* report */" in standalone  # chorus.css's report rules, from the wheel
+    assert "/* report */" in standalone  # staff.css's report rules, from the wheel
 
     # Templates and migrations are read from the wheel, and without CHORUS_DATABASE_URL
     # the SQLite file is in the working directory's instance/, not in site-packages.
