@@ -8,7 +8,6 @@ from __future__ import annotations
 import html as html_module
 import re
 
-import pytest
 
 from survey.config import STATIC_DIR
 from tests.factories import Respondent, make_user, sign_in, template_document
@@ -47,13 +46,13 @@ def test_every_respondent_page_has_get_support_beside_the_exit(respondent: Respo
         exit_at = header.index('id="quick-exit"')
         assert SUPPORT_LINK in header, name
         assert header.index(SUPPORT_LINK) > exit_at, name
-        # It leads to the list at the foot of the page, which is still there.
-        footer = html[html.index('<footer class="site-footer">') :]
-        assert 'id="support"' in footer, name
-        assert (
-            footer.index('id="support"') < footer.index("Helpline") < footer.index("0800 000 000")
-        ), name
+        # It leads to the support list: at the foot of the page, or on the thanks
+        # page, where the list is part of the page, to that one (shown once).
         assert html.count('id="support"') == 1, name
+        target = html[html.index('id="support"') :]
+        assert target.index("Helpline") < target.index("0800 000 000"), name
+        footer = html[html.index('<footer class="site-footer">') :]
+        assert ('id="support"' in footer) == (name != "thanks"), name
 
 
 def test_every_content_note_names_support(respondent: Respondent):
@@ -91,28 +90,69 @@ def linked_files(html: str) -> list[str]:
     return re.findall(r'(?:href|src)="/static/([\w.-]+)\?v=[0-9a-f]+"', html)
 
 
-@pytest.mark.parametrize("page", ["landing", "section", "content note"])
-def test_a_respondent_page_with_its_styles_and_scripts_is_light(client, make_open_survey, page):
-    """The bundled template's pages, each with every file it links, as served."""
+def questions_of(html: str) -> str:
+    """A section page's questions: from the first question to the form's buttons."""
+    return html[html.index('<div class="question') : html.index('<div class="actions">')]
+
+
+def template_pages(client) -> dict[str, object]:
+    """Every kind of page of the bundled template a respondent meets, as responses:
+    the landing page, each section and content note, the review of a whole survey
+    answered, the resume code, the receipt, the thanks and withdraw pages."""
     document = template_document()
-    make_open_survey(document)
-    r = Respondent(client, document["slug"])
-    sections = document["sections"]
-    noted = next(s["id"] for s in sections if s.get("content_warning"))
-    responses = {"landing": r.get(f"/s/{r.slug}")}
-    r.start()
-    responses["section"] = r.section(sections[0]["id"])
-    responses["content note"] = r.section(noted)
-    response = responses[page]
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200
-    if page == "content note":
-        assert "warning-panel" in html
-    files = linked_files(html)
-    assert "chorus.css" in files and "chorus.js" in files
-    assert "staff.css" not in files
-    total = len(response.data) + sum(len(client.get(f"/static/{name}").data) for name in files)
-    assert total <= PAGE_BUDGET_BYTES, (page, total, files)
+    slug = document["slug"]
+    r = Respondent(client, slug)
+    pages: dict[str, object] = {"landing": r.get(f"/s/{slug}")}
+    location = r.start().location
+    while not location.endswith("/review"):
+        path = location.split("?")[0]
+        page = r.get(path)
+        section_id = path.rsplit("/", 1)[1]
+        if f"/section/{section_id}/warning" in r.last_html:
+            pages[f"content note {section_id}"] = page
+            location = r.post(f"{path}/warning", {"action": "continue"}).location
+            continue
+        pages[f"section {section_id}"] = page
+        if "resume code" not in pages:
+            r.post(path, {"action": "save"})
+            pages["resume code"] = r.get(f"/s/{slug}/code")
+            r.post(f"/s/{slug}/code", {"saved": "1"})
+            r.get(path)
+        location = r.post(path, {"action": "next"}).location
+    pages["review"] = r.get(f"/s/{slug}/review")
+    r.post(f"/s/{slug}/submit")
+    pages["receipt"] = r.get(f"/s/{slug}/receipt")
+    r.post(f"/s/{slug}/receipt", {"saved": "1"})
+    pages["thanks"] = r.get(f"/s/{slug}/thanks")
+    pages["withdraw"] = r.get(f"/s/{slug}/withdraw")
+    return pages
+
+
+def test_every_respondent_page_with_its_styles_and_scripts_is_light(client, make_open_survey):
+    """The bundled template's pages, each with every file it links, as served: no page
+    carries the staff side's styles, or another page's."""
+    make_open_survey(template_document())
+    pages = template_pages(client)
+    assert sum(name.startswith("content note") for name in pages) >= 3
+    assert sum(name.startswith("section") for name in pages) >= 6
+    weights = {}
+    for name, response in pages.items():
+        html = response.get_data(as_text=True)  # type: ignore[attr-defined]
+        assert response.status_code == 200, name  # type: ignore[attr-defined]
+        files = linked_files(html)
+        assert "chorus.css" in files and "chorus.js" in files, name
+        assert "staff.css" not in files, name
+        assert ("codes.js" in files) == (name in ("receipt", "resume code")), name
+        assert ("review.css" in files) == (name == "review"), name
+        weight = len(response.data) + sum(  # type: ignore[attr-defined]
+            len(client.get(f"/static/{file}").data) for file in files
+        )
+        if name.startswith("section"):
+            # A section weighs what its questions weigh (up to 10 KB more for the
+            # template's longest): the budget is for everything else.
+            weight -= len(questions_of(html).encode())
+        weights[name] = weight
+    assert max(weights.values()) <= PAGE_BUDGET_BYTES, sorted(weights.items())
 
 
 def test_staff_pages_load_the_staff_styles_too(client):
