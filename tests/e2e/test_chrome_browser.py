@@ -43,7 +43,7 @@ TEMPLATE = {
     "es": {
         "start": "Empezar la encuesta",
         "next": "Guardar y continuar",
-        "go_on": "Continuar con esta sección",
+        "go_on": "Ir a esta sección",
         "skip": "Saltar esta sección",
         "support": "Pedir ayuda",
         "exit": "Salir rápido de esta página",

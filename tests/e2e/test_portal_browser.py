@@ -300,7 +300,7 @@ def test_chart_text_is_at_least_12_px_on_a_320_px_phone(
     account("reader@acme.example", Role.COMPANY, ORG)
     context = new_context(js=True, viewport={"width": 320, "height": 568})
     reader = Person(context.new_page())
-    Hands(reader).sign_in("reader@acme.example", PASSWORD)
+    Hands(reader).sign_in("reader@acme.example", PASSWORD, heading="Company portal")
     reader.goto(f"/portal/reports/{version.id}", TITLE)
     page = reader.page
     for summary in page.locator("#report-questions details.report-fold summary").all():

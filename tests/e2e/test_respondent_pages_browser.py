@@ -43,13 +43,13 @@ FIRST_SCREEN = {
         "title": "Product-risk consultation",
         "start": START,
         "before": ("Who runs it", "How long it takes", "About 15 minutes"),
-        "after": "This consultation asks people affected by online harm",
+        "after": "This consultation asks how the design of apps",
     },
     "es": {
         "title": "Consulta sobre los riesgos de los productos tecnológicos",
         "start": "Empezar la encuesta",
         "before": ("Quién la organiza", "Cuánto se tarda", "Unos 15 minutos"),
-        "after": "Esta consulta pregunta a las personas afectadas",
+        "after": "Esta consulta pregunta cómo influye el diseño",
     },
 }
 
@@ -140,6 +140,7 @@ def test_back_from_the_first_warning_leads_to_the_landing_page(open_survey_live,
     document["sections"][0]["content_warning"] = {
         "en": "These questions are about you.",
         "es": "Estas preguntas son sobre ti.",
+        "ar": "هذه الأسئلة عنك.",
     }
     open_survey_live(document)
     p = nojs_person
