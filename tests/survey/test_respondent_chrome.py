@@ -61,7 +61,7 @@ def test_every_content_note_names_support(respondent: Respondent):
     html = r.section("e2ee").get_data(as_text=True)
     # The note holds its words, the two choices, then where support is.
     note = html[html.index('<div class="warning-panel">') :]
-    note = note[: note.index('<div class="actions actions--finish">')]
+    note = note[: note.index("</form>")]
     link = '<a href="#support">If this is hard, you can get support at any time.</a>'
     assert (
         note.index("This section mentions abuse.") < note.index('value="skip"') < note.index(link)
