@@ -64,7 +64,7 @@ def test_a_forged_forwarded_host_is_not_in_the_links_the_app_writes(proxied, mak
         )
     page = cards.get_data(as_text=True)
     assert cards.status_code == 200, page
-    assert re.search(r'invite-card__code" translate="no">[^<]+<', page)
+    assert re.search(r'invite-card__code" translate="no" dir="ltr">[^<]+<', page)
     assert FORGED_HOST not in page
     # The scheme is the proxy's (X-Forwarded-Proto), the host the request's own.
     assert f"https://{REAL_HOST}/s/small" in page

@@ -91,6 +91,16 @@ def test_support_services_phone_numbers_and_addresses_keep_their_direction(
     assert re.search(r'<input class="input" type="text" dir="auto" id="apps_used-other"', section)
 
 
+def test_review_answers_take_the_direction_of_what_was_typed(client, make_open_survey):
+    """An answer typed in English on an Arabic page reads left to right on the review."""
+    make_open_survey(arabic_with_an_english_helpline())
+    respondent = Respondent(client, "arabic-rtl")
+    respondent.start(lang="ar")
+    respondent.answer("about_you", {"apps_used": "_other", "apps_used-other": "WhatsApp (v2)"})
+    review = respondent.get("/s/arabic-rtl/review").get_data(as_text=True)
+    assert re.search(r'<dd class="review-list__answer" dir="auto">[^<]*WhatsApp \(v2\)', review)
+
+
 def test_the_resume_code_and_code_boxes_read_left_to_right(client, make_open_survey):
     make_open_survey(arabic_with_an_english_helpline())
     resume = client.get("/s/arabic-rtl/resume").get_data(as_text=True)

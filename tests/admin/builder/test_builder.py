@@ -778,7 +778,7 @@ def test_invite_codes_csv_printable_and_counts(staff):
     assert lines[0] == "invite_code" and len(lines) == 4
     printable = post(staff, "/staff/surveys/small/invites", {"count": "2", "action": "print"})
     cards = re.findall(
-        r'invite-card__code" translate="no">([^<]+)<', printable.get_data(as_text=True)
+        r'invite-card__code" translate="no" dir="ltr">([^<]+)<', printable.get_data(as_text=True)
     )
     assert len(cards) == 2 and "shown only now" in page_text(printable)
     # Only lookups are stored, never the codes.
@@ -819,6 +819,8 @@ def test_invite_cards_speak_the_chosen_language_and_leave_the_title_off_unless_a
     assert '<ul class="invite-cards" lang="en" dir="ltr">' in html
     assert "Type this invite code:" in html
     assert "invite-card__title" not in html  # off unless ticked
+    # A code reads left to right on a card in any language (Arabic's too).
+    assert '<p class="invite-card__code" translate="no" dir="ltr">' in html
     spanish = post(
         staff,
         "/staff/surveys/small/invites",
