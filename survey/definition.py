@@ -20,6 +20,8 @@ from typing import Any, TypeGuard
 
 import yaml
 
+from survey.i18n import language_label
+
 FORMAT = "chorus-survey/1"
 QUESTION_TYPES = (
     "single_choice",
@@ -978,16 +980,6 @@ class MissingText:
 
     def __str__(self) -> str:
         return f"{self.place}: no {language_label(self.language)} text"
-
-
-def language_label(tag: str) -> str:
-    """A language's English name for staff ("Arabic" for "ar"); the tag when unknown."""
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        return str(Locale.parse(tag.replace("-", "_")).get_display_name("en"))
-    except (ValueError, TypeError, UnknownLocaleError):
-        return tag
 
 
 def missing_translations(definition: SurveyDefinition) -> list[MissingText]:

@@ -87,6 +87,14 @@ def language_name(tag: str) -> str:
     return name[:1].upper() + name[1:] if name else tag
 
 
+def language_label(tag: str) -> str:
+    """A language's English name, for staff pages ("Arabic" for "ar"); the tag when
+    Babel knows no such language."""
+    locale = babel_locale(tag)
+    name = locale.get_display_name("en") if locale else None
+    return name or tag
+
+
 # --- gettext catalogues (Flask-Babel) --------------------------------------------------
 # The app's words are gettext messages whose msgids are the English text; each language
 # the app speaks has survey/translations/<language>/LC_MESSAGES/messages.po (edited by

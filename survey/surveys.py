@@ -21,11 +21,11 @@ from survey.definition import (
     SLUG_RE,
     MissingText,
     SurveyDefinition,
-    language_label,
     localize,
     missing_translations,
     parse_definition,
 )
+from survey.i18n import language_label
 from survey.lru import LruCache
 from survey.models import (
     InviteCode,

@@ -245,7 +245,7 @@ def describe_point(question: Question, point: Any, language: str, default: str) 
     )
 
 
-def left_page(language: str | None) -> tuple[str, int]:
+def left_page(language: str) -> tuple[str, int]:
     """What every respondent page shows after the quick exit (Back, or the survey's
     link opened again soon after): "not available" in the person's language, and
     nothing else — no survey, no topic, no helpline, no exit link, a plain title."""

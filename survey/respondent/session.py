@@ -11,7 +11,7 @@ same browser are never cleared from here.
 Leaving also sets a second, tiny cookie (`LEFT_COOKIE`: the minute of leaving and
 the language, nothing else) that lasts until the browser closes: Back after leaving
 then finds a neutral page that names no survey, no topic and no helpline (see
-`shows_left_page`), never "your session has ended". It is SameSite=Lax, so a page
+`left_page_language`), never "your session has ended". It is SameSite=Lax, so a page
 first opened from a link in another app finds it too.
 """
 
@@ -126,7 +126,7 @@ def set_left_cookie(response: Response, language: str) -> None:
     )
 
 
-def left_here() -> tuple[int, str] | None:
+def _left_here() -> tuple[int, str] | None:
     """When this browser left with the quick exit, and in which language (None if
     it didn't, or the cookie isn't one the exit wrote)."""
     found = _LEFT_VALUE.match(request.cookies.get(LEFT_COOKIE, ""))
@@ -135,13 +135,17 @@ def left_here() -> tuple[int, str] | None:
     return int(found.group(1)), found.group(2)
 
 
-def shows_left_page(needs_session: bool) -> bool:
-    """Whether this request gets the neutral page because the person left: always
-    for a page that needs the session, for the open pages only for a while."""
-    left = left_here()
+def left_page_language(needs_session: bool) -> str | None:
+    """The language of the neutral page this request gets because the person left
+    (None: the page as usual): always for a page that needs the session, for the
+    open pages only for a while."""
+    left = _left_here()
     if left is None:
-        return False
-    return needs_session or now_minute() - left[0] <= LEFT_QUIET_MINUTES
+        return None
+    minute, language = left
+    if needs_session or now_minute() - minute <= LEFT_QUIET_MINUTES:
+        return language
+    return None
 
 
 def forget_leaving() -> None:

@@ -49,13 +49,12 @@ from survey.respondent.session import (
     finish_session,
     forget_respondent,
     leave,
-    left_here,
+    left_page_language,
     receipt_lapsed,
     receipt_minutes_left,
     receipt_to_show,
     rekey_session,
     set_left_cookie,
-    shows_left_page,
 )
 from survey.responses import (
     AlreadyCounted,
@@ -128,10 +127,8 @@ def after_leaving() -> ResponseReturnValue | None:
     no helpline, instead of anything that would show what the person was doing."""
     if request.endpoint == "respond.quick_exit":
         return None
-    if not shows_left_page(needs_session=request.endpoint not in OPEN_ENDPOINTS):
-        return None
-    left = left_here()
-    return left_page(left[1] if left else None)
+    language = left_page_language(needs_session=request.endpoint not in OPEN_ENDPOINTS)
+    return None if language is None else left_page(language)
 
 
 @bp.get("/<slug>")
@@ -678,7 +675,7 @@ def quick_exit() -> ResponseReturnValue:
     refuse_cross_site()
     language = leave()
     response = make_response(redirect(current_app.config["CHORUS_QUICK_EXIT_URL"], 303))
-    # Back then finds the neutral page (session.shows_left_page), in their language.
+    # Back then finds the neutral page (session.left_page_language), in their language.
     set_left_cookie(response, language or "en")
     return response
 
@@ -707,10 +704,10 @@ def csrf_failed(exc: CSRFError) -> tuple[str, int] | None:
     Returns None when the request isn't about a survey a respondent can see,
     so the app's generic handler answers instead.
     """
-    if request.blueprint == bp.name and shows_left_page(needs_session=True):
+    language = left_page_language(needs_session=True) if request.blueprint == bp.name else None
+    if language is not None:
         # A form from before the quick exit: the neutral page, as for any page after it.
-        left = left_here()
-        return left_page(left[1] if left else None)
+        return left_page(language)
     slug = (request.view_args or {}).get("slug")
     survey = find_survey(slug) if slug else None
     if survey is None or survey.status == SurveyStatus.DRAFT.value:
