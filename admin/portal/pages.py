@@ -151,6 +151,12 @@ def _finding(version: ReportVersion, finding_id: str) -> tuple[int, dict[str, An
     abort(404)
 
 
+def reader_locale() -> Locale:
+    """The portal reader's locale, which decides how a typed date is read and shown
+    in the hint (admin/portal/dates.py); English when none is known."""
+    return get_locale() or Locale.parse("en")
+
+
 def _finding_page(
     version: ReportVersion,
     finding_id: str,
@@ -190,8 +196,8 @@ def _finding_page(
         when=when,
         chart_url=chart_urls("portal.chart", document, version_id=version.id),
         error=str(problem) if problem else None,
-        date_order=dates.order_words(get_locale() or Locale.parse("en")),
-        date_example=dates.example(get_locale() or Locale.parse("en")),
+        date_order=dates.order_words(reader_locale()),
+        date_example=dates.example(reader_locale()),
         error_field=error_field,
         error_kind=("status" if problem.field == "finding" else problem.field) if problem else None,
         has_errors=problem is not None,
@@ -230,7 +236,7 @@ def answer(version_id: int, finding_id: str):
             typed["planned_for"],
             typed["text"],
             current_user.email,
-            get_locale(),
+            reader_locale(),
         )
     except AnswerError as problem:
         db.session.rollback()
